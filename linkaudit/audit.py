@@ -1,0 +1,325 @@
+"""Audit: cleaned links (and check results) → findings.
+
+Offline findings are made note by note as the scan streams (``OfflineAudit.note``), keeping
+only a small per-family summary, so memory stays flat in the number of notes; drift across
+translations is decided once every note is seen (``OfflineAudit.finish``). Online findings
+turn one ``CheckResult`` per URL into one finding listing every place that cites it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from linkaudit.config import IgnoreRule
+from linkaudit.errors import ConfigError
+from linkaudit.models import (
+    CleanedLink,
+    FileProblem,
+    Finding,
+    LinkKind,
+    Location,
+    Note,
+    Protection,
+    ReferenceForm,
+    Severity,
+    normalize_label,
+)
+
+# Kinds every reporter and the severity table know; per-kind severities are configurable.
+DEFAULT_SEVERITY: Mapping[str, Severity] = {
+    "unreadable": Severity.ERROR,
+    "encoding": Severity.ERROR,
+    "front-matter": Severity.ERROR,
+    "malformed-url": Severity.ERROR,
+    "undefined-reference": Severity.ERROR,
+    "tracking": Severity.WARNING,
+    "duplicate": Severity.WARNING,
+    "translation-drift": Severity.WARNING,
+    "unused-definition": Severity.WARNING,
+    "signed-url": Severity.WARNING,
+    "redirect-wrapper": Severity.WARNING,
+    "same-page": Severity.INFO,
+    "locale-variant": Severity.INFO,
+    # online
+    "dead": Severity.ERROR,
+    "failing": Severity.WARNING,
+    "unreachable": Severity.WARNING,
+    "blocked": Severity.INFO,
+    "redirected": Severity.WARNING,  # permanent; temporary ones are info
+    "skipped": Severity.INFO,
+}
+
+_PROTECTION_KIND = {
+    Protection.SIGNED: "signed-url",
+    Protection.REDIRECT_WRAPPER: "redirect-wrapper",
+}
+
+
+def severity_overrides(configured: Mapping[str, str]) -> dict[str, Severity]:
+    """``report.severities`` validated: every kind and severity name must exist."""
+    overrides = {}
+    for kind, name in configured.items():
+        if kind not in DEFAULT_SEVERITY:
+            close = difflib.get_close_matches(kind, list(DEFAULT_SEVERITY), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"report.severities.{kind}: unknown finding kind{hint}")
+        if name not in ("error", "warning", "info"):
+            raise ConfigError(f"report.severities.{kind}: {name!r} is not one of "
+                              "error, warning, info")
+        overrides[kind] = Severity[name.upper()]
+    return overrides
+
+
+def problem_finding(problem: FileProblem) -> Finding:
+    """A file that could not be read (or whose front matter is broken) as a finding."""
+    return Finding(kind=problem.kind, severity=DEFAULT_SEVERITY[problem.kind],
+                   path=problem.path, line=problem.line, column=problem.column,
+                   message=problem.message)
+
+
+def _at(link: CleanedLink, note: Note, kind: str, message: str, **extra: object) -> Finding:
+    return Finding(kind=kind, severity=DEFAULT_SEVERITY[kind], path=note.path,
+                   line=link.link.line, column=link.link.column, message=message,
+                   url=link.url, **extra)  # type: ignore[arg-type]
+
+
+def _label(link: CleanedLink) -> str:
+    written = link.link.label
+    return f"[{written}]" if written is not None else f"the {link.link.kind} link"
+
+
+# ---------------------------------------------------------------- per note
+
+
+def tracking_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]:
+    found = []
+    for link in links:
+        if link.malformed is not None:
+            found.append(_at(link, note, "malformed-url", f"malformed URL: {link.malformed}"))
+        elif link.protection in _PROTECTION_KIND:
+            kind = _PROTECTION_KIND[link.protection]
+            if link.protection is Protection.SIGNED:
+                message = "signed URL: it expires, and removing any parameter breaks it; " \
+                          "never rewritten"
+            else:
+                message = "link goes through a redirect wrapper; cite the target instead"
+            if link.removed:
+                message += f" (carries {', '.join(link.removed)})"
+            found.append(_at(link, note, kind, message))
+        elif link.removed and link.clean_url != link.url:
+            names = ", ".join(link.removed)
+            found.append(_at(link, note, "tracking",
+                             f"tracking parameter{'s' if len(link.removed) > 1 else ''} "
+                             f"{names}; clean: {link.clean_url}",
+                             clean_url=link.clean_url, removed_params=link.removed))
+    return found
+
+
+def duplicate_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]:
+    """Two references (or links) to one source in one note; same page with another
+    fragment is only info."""
+    found = []
+    first_by_citation: dict[str, CleanedLink] = {}
+    first_by_page: dict[str, CleanedLink] = {}
+    for link in links:
+        if link.malformed is not None or link.link.kind is LinkKind.IMAGE:
+            continue
+        earlier = first_by_citation.get(link.citation_key)
+        if earlier is not None:
+            both_definitions = earlier.link.kind is link.link.kind is LinkKind.DEFINITION
+            if both_definitions or earlier.link.kind is not link.link.kind:
+                found.append(_at(
+                    link, note, "duplicate",
+                    f"{_label(link)} cites the same source as {_label(earlier)} on line "
+                    f"{earlier.link.line}",
+                    related=(Location(note.path, earlier.link.line, earlier.link.column),)))
+            continue
+        first_by_citation[link.citation_key] = link
+        same_page = first_by_page.get(link.check_key)
+        if same_page is not None:
+            found.append(_at(
+                link, note, "same-page",
+                f"{_label(link)} cites another section of the page cited by "
+                f"{_label(same_page)} on line {same_page.link.line}",
+                related=(Location(note.path, same_page.link.line, same_page.link.column),)))
+        else:
+            first_by_page[link.check_key] = link
+    return found
+
+
+def reference_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]:
+    """Uses of labels nobody defined, and definitions nobody uses."""
+    defined = {normalize_label(link.link.label) for link in links
+               if link.link.kind is LinkKind.DEFINITION and link.link.label is not None}
+    used = {normalize_label(use.label) for use in note.references}
+    found = []
+    for use in note.references:
+        if use.form is not ReferenceForm.SHORTCUT and normalize_label(use.label) not in defined:
+            found.append(Finding(
+                kind="undefined-reference", severity=DEFAULT_SEVERITY["undefined-reference"],
+                path=note.path, line=use.line, column=use.column,
+                message=f"reference [{use.label}] has no definition"))
+    for link in links:
+        label = link.link.label
+        if link.link.kind is LinkKind.DEFINITION and label is not None \
+                and normalize_label(label) not in used:
+            found.append(_at(link, note, "unused-definition",
+                             f"definition [{label}] is never used in the text"))
+    return found
+
+
+# ---------------------------------------------------------------- families
+
+
+@dataclass
+class _Citation:
+    """One source as one note cites it; what the family comparison needs, nothing more."""
+
+    path: Path
+    lang: str
+    line: int
+    column: int
+    url: str
+    check_key: str
+    variant_key: str
+
+
+@dataclass
+class _Family:
+    citations: list[_Citation] = field(default_factory=list)
+    langs: set[str] = field(default_factory=set)
+    # normalized label -> lang -> citation (definitions only)
+    labels: dict[str, dict[str, _Citation]] = field(default_factory=lambda: defaultdict(dict))
+
+
+class OfflineAudit:
+    """Offline findings for a stream of notes, then drift across each translation family."""
+
+    def __init__(self, locale_variant_key: Callable[[str], str]) -> None:
+        self._variant_key = locale_variant_key
+        self._families: dict[str, _Family] = defaultdict(_Family)
+
+    def note(self, note: Note, links: Sequence[CleanedLink]) -> list[Finding]:
+        """Findings about one note alone; remembers what drift needs."""
+        findings = [problem_finding(problem) for problem in note.problems]
+        findings += tracking_findings(note, links)
+        findings += duplicate_findings(note, links)
+        findings += reference_findings(note, links)
+        self._remember(note, links)
+        return findings
+
+    def _remember(self, note: Note, links: Sequence[CleanedLink]) -> None:
+        lang = note.lang or "?"
+        family = self._families[note.family]
+        family.langs.add(lang)
+        for link in links:
+            if link.malformed is not None or not link.check_key.startswith("http"):
+                continue
+            citation = _Citation(note.path, lang, link.link.line, link.link.column,
+                                 link.url, link.check_key, self._variant_key(link.check_key))
+            family.citations.append(citation)
+            if link.link.kind is LinkKind.DEFINITION and link.link.label is not None:
+                family.labels[normalize_label(link.link.label)].setdefault(lang, citation)
+
+    def finish(self) -> list[Finding]:
+        """Drift findings for every family with more than one language."""
+        findings: list[Finding] = []
+        for family in self._families.values():
+            if len(family.langs) > 1:
+                findings += _source_drift(family)
+                findings += _label_drift(family)
+        return findings
+
+
+def _langs(citations: Iterable[_Citation]) -> set[str]:
+    return {c.lang for c in citations}
+
+
+def _source_drift(family: _Family) -> list[Finding]:
+    by_key: dict[str, list[_Citation]] = defaultdict(list)
+    by_variant: dict[str, list[_Citation]] = defaultdict(list)
+    for citation in family.citations:
+        by_key[citation.check_key].append(citation)
+        by_variant[citation.variant_key].append(citation)
+    findings = []
+    reported_variants: set[str] = set()
+    all_langs = sorted(family.langs)
+    for _key, citations in sorted(by_key.items()):
+        having = _langs(citations)
+        if having == family.langs:
+            continue
+        variants = by_variant[citations[0].variant_key]
+        first = min(citations, key=lambda c: (str(c.path), c.line))
+        related = tuple(Location(c.path, c.line, c.column) for c in variants if c is not first)
+        if _langs(variants) == family.langs and len({c.check_key for c in variants}) > 1:
+            if citations[0].variant_key in reported_variants:
+                continue
+            reported_variants.add(citations[0].variant_key)
+            forms = sorted({f"{c.lang}: {c.url}" for c in variants})
+            findings.append(Finding(
+                kind="locale-variant", severity=DEFAULT_SEVERITY["locale-variant"],
+                path=first.path, line=first.line, column=first.column, url=first.url,
+                message="translations cite language versions of one source ("
+                        + "; ".join(forms) + ")", related=related))
+            continue
+        lacking = [lang for lang in all_langs if lang not in having]
+        findings.append(Finding(
+            kind="translation-drift", severity=DEFAULT_SEVERITY["translation-drift"],
+            path=first.path, line=first.line, column=first.column, url=first.url,
+            message=f"source cited in {', '.join(sorted(having))} but missing from "
+                    f"{', '.join(lacking)}",
+            related=tuple(Location(c.path, c.line, c.column) for c in citations
+                          if c is not first)))
+    return findings
+
+
+def _label_drift(family: _Family) -> list[Finding]:
+    findings = []
+    for label, by_lang in sorted(family.labels.items()):
+        variants = {c.variant_key for c in by_lang.values()}
+        if len(by_lang) < 2 or len(variants) < 2:
+            continue
+        ordered = sorted(by_lang.values(), key=lambda c: (c.lang, str(c.path)))
+        first = ordered[0]
+        targets = "; ".join(f"{c.lang}: {c.url}" for c in ordered)
+        findings.append(Finding(
+            kind="translation-drift", severity=DEFAULT_SEVERITY["translation-drift"],
+            path=first.path, line=first.line, column=first.column, url=first.url,
+            message=f"label [{label}] points to different sources across translations "
+                    f"({targets})",
+            related=tuple(Location(c.path, c.line, c.column) for c in ordered[1:])))
+    return findings
+
+
+# ---------------------------------------------------------------- policy
+
+
+def apply_policy(
+    findings: Iterable[Finding],
+    *,
+    severities: Mapping[str, Severity],  # configured overrides only
+    ignore: Sequence[IgnoreRule] = (),
+    ignored_lines: Mapping[Path, frozenset[int]] | None = None,
+) -> list[Finding]:
+    """Configured severities, then suppressions (inline comments and URL ignore rules)."""
+    compiled = [(re.compile(rule.pattern), rule) for rule in ignore]
+    ignored_lines = ignored_lines or {}
+    result = []
+    for finding in findings:
+        if finding.kind in severities:
+            finding = replace(finding, severity=severities[finding.kind])
+        reason = None
+        if finding.line in ignored_lines.get(finding.path, frozenset()):
+            reason = "linkaudit-ignore comment in the note"
+        elif finding.url is not None:
+            for pattern, rule in compiled:
+                if (not rule.kinds or finding.kind in rule.kinds) and pattern.search(finding.url):
+                    reason = rule.reason or f"ignored by pattern {rule.pattern}"
+                    break
+        result.append(replace(finding, suppressed=reason) if reason else finding)
+    return sorted(result, key=lambda f: (str(f.path), f.line, f.column, f.kind))
