@@ -158,7 +158,6 @@ class FixConfig:
     redirects: bool = _field(True, "update permanent redirects whose target is ok")
     duplicates: bool = _field(True, "merge duplicate reference definitions")
     archive: bool = _field(True, "replace confirmed-dead links with an archived copy")
-    families: bool = _field(True, "apply a source change to every translation")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,284 @@
+"""Cleanup planning: turn what the scan, cleaner, checker and store found into edits.
+
+Pure: no files are read or written here, so a dry run and a real run plan exactly the
+same edits. Every edit touches only the bytes it must: a URL, a reference label, or the
+whole line of a duplicate definition. One edit per URL: when several fixes apply to one
+link the strongest wins (archive, then redirect, then tracking), and the chosen URL is
+always the cleaned one.
+
+Source changes (redirect, archive) are keyed by the link's check key, so a change planned
+for a URL reaches every note citing it, every translation of a family included.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from urllib.parse import urlsplit
+
+from linkaudit.config import FixConfig
+from linkaudit.models import (
+    CheckResult,
+    CleanedLink,
+    Edit,
+    Link,
+    LinkKind,
+    Note,
+    ReferenceForm,
+    ReferenceUse,
+    Span,
+    Verdict,
+    normalize_label,
+)
+from linkaudit.rewrite import ensure_disjoint
+
+_NOTHING: Mapping[str, str] = MappingProxyType({})
+_NO_RESULTS: Mapping[str, CheckResult] = MappingProxyType({})
+_DEFINITION_HEAD = re.compile(r" {0,3}\[(?P<label>(?:[^\\\[\]]|\\.)+)\]:[ \t]*<?")
+_TITLE_CLOSERS = {'"': '"', "'": "'", "(": ")"}
+_UNSAFE_IN_MARKDOWN = re.compile(r"[\s<>]")
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A fix that was wanted but not planned, with the reason a person needs."""
+
+    path: Path
+    line: int
+    column: int
+    url: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The edits to apply (disjoint, sorted by file and offset) and what was left alone."""
+
+    edits: tuple[Edit, ...]
+    skipped: tuple[Skipped, ...]
+
+
+def _as_written(url: str) -> str:
+    return url
+
+
+def plan_edits(
+    items: Iterable[tuple[Note, Sequence[CleanedLink]]],
+    *,
+    options: FixConfig,
+    results: Mapping[str, CheckResult] = _NO_RESULTS,
+    dead: Collection[str] = (),
+    archived: Mapping[str, str] = _NOTHING,
+    archive_missing: Mapping[str, str] = _NOTHING,
+    clean: Callable[[str], str] = _as_written,
+) -> Plan:
+    """Plan every enabled fix for the given notes.
+
+    ``results`` and ``archived`` are keyed by check key; ``dead`` holds the check keys the
+    store confirmed dead; ``archive_missing`` gives, per check key, why no snapshot was found.
+    ``clean`` strips tracking from a redirect's final URL (the CLI passes the cleaner), so
+    a redirect update never brings tracking back and a second run plans nothing.
+    """
+    planner = _Planner(options, results, dead, archived, archive_missing, clean)
+    edits: list[Edit] = []
+    for note, cleaned in items:
+        edits.extend(planner.plan_note(note, cleaned))
+    return Plan(
+        edits=tuple(sorted(edits, key=lambda e: (str(e.path), e.span.start, e.span.end))),
+        skipped=tuple(planner.skipped),
+    )
+
+
+@dataclass
+class _Planner:
+    options: FixConfig
+    results: Mapping[str, CheckResult]
+    dead: Collection[str]
+    archived: Mapping[str, str]
+    archive_missing: Mapping[str, str]
+    clean: Callable[[str], str]
+
+    def __post_init__(self) -> None:
+        self.skipped: list[Skipped] = []
+
+    def skip(self, note: Note, link: Link, message: str) -> None:
+        self.skipped.append(Skipped(note.path, link.line, link.column, link.url, message))
+
+    def plan_note(self, note: Note, cleaned: Sequence[CleanedLink]) -> list[Edit]:
+        edits, removed = self.merge_duplicates(note, cleaned) if self.options.duplicates \
+            else ([], [])
+        for item in cleaned:
+            span = item.link.span
+            if any(line.start <= span.start and span.end <= line.end for line in removed):
+                continue  # the whole definition goes away
+            edit = self.url_edit(note, item)
+            if edit is not None:
+                edits.append(edit)
+        ensure_disjoint(edits)
+        return edits
+
+    # ------------------------------------------------------------ one URL
+
+    def url_edit(self, note: Note, item: CleanedLink) -> Edit | None:
+        """The single rewrite of one link's URL, or None."""
+        link = item.link
+        if item.protection is not None or item.malformed is not None:
+            return None
+        if note.text[link.span.start:link.span.end] != link.url:
+            self.skip(note, link, "the scanned position does not hold this URL; left as is")
+            return None
+        choice = self.source_change(note, item)
+        if choice is None and self.options.tracking and item.clean_url != link.url:
+            choice = (item.clean_url, "tracking")
+        if choice is None or choice[0] == link.url:
+            return None
+        new, reason = choice
+        if not _writable(new):
+            self.skip(note, link, f"{reason}: {new} cannot be written in Markdown as is")
+            return None
+        return Edit(note.path, link.span, link.url, new, reason)
+
+    def source_change(self, note: Note, item: CleanedLink) -> tuple[str, str] | None:
+        """A replacement URL from the network findings: archived copy or redirect target."""
+        key = item.check_key
+        if self.options.archive and key in self.dead:
+            snapshot = self.archived.get(key)
+            if snapshot is not None:
+                return _with_fragment(snapshot, item.clean_url), "archive"
+            why = self.archive_missing.get(key, "not found")
+            self.skip(note, item.link, f"confirmed dead, no archived copy ({why}); left as is")
+            return None
+        result = self.results.get(key)
+        if not self.options.redirects or result is None or not _permanent_ok(result):
+            return None
+        assert result.final_url is not None  # _permanent_ok checked it
+        if _lands_on_site_root(item.clean_url, result.final_url):
+            self.skip(note, item.link,
+                      f"redirects to the site root {result.final_url} (a soft 404); left as is")
+            return None
+        return _with_fragment(self.clean(result.final_url), item.clean_url), "redirect"
+
+    # ------------------------------------------------------------ duplicates
+
+    def merge_duplicates(
+        self, note: Note, cleaned: Sequence[CleanedLink]
+    ) -> tuple[list[Edit], list[Span]]:
+        """Point uses of a duplicate definition's label at the first one; drop the duplicate.
+
+        Only each label's first definition counts (CommonMark ignores later ones), and
+        other labels are never renumbered. Returns the edits and the removed lines.
+        """
+        effective: dict[str, CleanedLink] = {}
+        for item in sorted(cleaned, key=lambda c: c.link.span.start):
+            if item.link.kind is LinkKind.DEFINITION and item.link.label is not None:
+                effective.setdefault(normalize_label(item.link.label), item)
+        kept_by_key: dict[str, str] = {}  # citation key -> label kept, as written
+        removed: list[Span] = []
+        edits: list[Edit] = []
+        for wanted, item in effective.items():
+            link = item.link
+            assert link.label is not None
+            if item.malformed is not None:
+                continue  # its key says nothing about the source
+            kept = kept_by_key.get(item.citation_key)
+            if kept is None:
+                kept_by_key[item.citation_key] = link.label
+                continue
+            line = _definition_line(note.text, link)
+            uses = [self.repoint(note, use, kept) for use in note.references
+                    if normalize_label(use.label) == wanted]
+            if line is None or None in uses:
+                self.skip(note, link, f"duplicate of [{kept}], but its definition or a use "
+                                      "has an unusual shape; merge it by hand")
+                continue
+            removed.append(line)
+            edits.extend(edit for edit in uses if edit is not None)
+        edits.extend(_removal_edits(note, removed))
+        return edits, removed
+
+    @staticmethod
+    def repoint(note: Note, use: ReferenceUse, kept: str) -> Edit | None:
+        """Make one use of a duplicate label refer to the kept label, text unchanged."""
+        text, span = note.text, use.span
+        if use.form is ReferenceForm.FULL:
+            return Edit(note.path, span, text[span.start:span.end], kept, "duplicate")
+        if use.form is ReferenceForm.COLLAPSED:
+            if text[span.end:span.end + 3] != "][]":
+                return None
+            return Edit(note.path, Span(span.end + 2, span.end + 2), "", kept, "duplicate")
+        if text[span.end:span.end + 1] != "]":
+            return None
+        return Edit(note.path, Span(span.end + 1, span.end + 1), "", f"[{kept}]", "duplicate")
+
+
+def _permanent_ok(result: CheckResult) -> bool:
+    return (result.verdict is Verdict.REDIRECTED and result.permanent is True
+            and result.final_verdict is Verdict.OK and bool(result.final_url))
+
+
+def _lands_on_site_root(original: str, final: str) -> bool:
+    """A redirect from a deep page to the bare site root is a soft 404, not a move."""
+    def is_root(url: str) -> bool:
+        parts = urlsplit(url)
+        return parts.path in ("", "/") and not parts.query
+    return is_root(final) and not is_root(original)
+
+
+def _with_fragment(new: str, original: str) -> str:
+    """Keep the citation's fragment when the new URL has none."""
+    _, hash_mark, fragment = original.partition("#")
+    return f"{new}#{fragment}" if hash_mark and "#" not in new else new
+
+
+def _writable(url: str) -> bool:
+    """Whether the URL can replace another inside any Markdown link form unchanged."""
+    return not _UNSAFE_IN_MARKDOWN.search(url) and url.count("(") == url.count(")")
+
+
+def _definition_line(text: str, link: Link) -> Span | None:
+    """The full line (with its line ending) of a one-line definition, else None."""
+    start = text.rfind("\n", 0, link.span.start) + 1
+    if start == 0 and text.startswith("\ufeff"):
+        start = 1  # the BOM is not part of the line
+    newline = text.find("\n", link.span.end)
+    end = len(text) if newline == -1 else newline
+    content_end = end - 1 if end > link.span.end and text[end - 1] == "\r" else end
+    head = _DEFINITION_HEAD.fullmatch(text, start, link.span.start)
+    if head is None or link.label is None:
+        return None
+    if normalize_label(head.group("label")) != normalize_label(link.label):
+        return None
+    tail = text[link.span.end:content_end].removeprefix(">").strip(" \t")
+    if link.title is None:
+        next_newline = text.find("\n", end + 1)
+        following_end = len(text) if next_newline == -1 else next_newline
+        following = "" if newline == -1 else text[end + 1:following_end]
+        if tail or following.lstrip(" \t")[:1] in _TITLE_CLOSERS:
+            return None  # a title may continue on the next line
+    elif "\n" in link.title or _TITLE_CLOSERS.get(tail[:1]) != tail[-1:] or len(tail) < 2:
+        return None
+    return Span(start, len(text) if newline == -1 else newline + 1)
+
+
+def _removal_edits(note: Note, lines: Sequence[Span]) -> list[Edit]:
+    """Edits removing whole lines, adjacent lines merged into one edit.
+
+    A block that ends the file without a final newline takes the preceding line break
+    with it, so the file still ends the way it did (CRLF stays CRLF).
+    """
+    text = note.text
+    blocks: list[list[int]] = []
+    for line in sorted(lines, key=lambda s: s.start):
+        if blocks and blocks[-1][1] == line.start:
+            blocks[-1][1] = line.end
+        else:
+            blocks.append([line.start, line.end])
+    edits = []
+    for start, end in blocks:
+        if end == len(text) and not text.endswith("\n") and start > 0 and text[start - 1] == "\n":
+            start -= 2 if start > 1 and text[start - 2] == "\r" else 1
+        edits.append(Edit(note.path, Span(start, end), text[start:end], "", "duplicate"))
+    return edits

@@ -1,0 +1,174 @@
+"""Applying planned edits to files: verified, atomic, and shown as a diff first.
+
+Safety rules: every edit's old text is checked at its span before anything changes;
+edits are applied from the end of the file backwards so earlier offsets stay valid; a
+file is rewritten only when its bytes still decode to the text that was scanned, through
+a temporary file in the same folder that replaces the original in one ``os.replace``.
+A failed write leaves the original untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import stat
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from linkaudit.errors import LinkauditError, WriteError
+from linkaudit.models import Edit
+
+_TEMP_SUFFIX = ".linkaudit-tmp"
+_NO_NEWLINE = "\\ No newline at end of file\n"
+
+
+class StaleFileError(LinkauditError):
+    """An edit's old text is not at its span: the file changed since it was scanned."""
+
+
+class OverlappingEditsError(ValueError):
+    """Two edits touch the same characters: a planning bug, never applied."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    """What happened to one file: written, or skipped with the reason."""
+
+    path: Path
+    written: bool
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class EditSummary:
+    """Counts of planned edits, for the end of a cleanup run."""
+
+    total: int
+    by_reason: Mapping[str, int]
+    by_file: Mapping[Path, int]
+
+
+def ensure_disjoint(edits: Iterable[Edit]) -> None:
+    """Raise ``OverlappingEditsError`` unless no two edits of one file touch the same text.
+
+    Two insertions at one offset count as overlapping: their order would be a guess.
+    """
+    previous: dict[Path, tuple[int, Edit]] = {}  # path -> (furthest end so far, last edit)
+    for edit in sorted(edits, key=lambda e: (str(e.path), e.span.start, e.span.end)):
+        frontier, last = previous.get(edit.path, (-1, None))
+        same_insertion = (last is not None and last.span == edit.span
+                          and edit.span.start == edit.span.end)
+        if edit.span.start < frontier or same_insertion:
+            raise OverlappingEditsError(
+                f"{edit.path}: edits overlap at {edit.span} ({edit.reason})")
+        previous[edit.path] = (max(frontier, edit.span.end), edit)
+
+
+def apply_edits(path: Path, original_text: str, edits: Sequence[Edit]) -> str:
+    """The text with every edit applied; raise ``StaleFileError`` if one does not fit."""
+    ensure_disjoint(edits)
+    for edit in edits:
+        if edit.path != path:
+            raise ValueError(f"edit for {edit.path} given for {path}")
+        found = original_text[edit.span.start:edit.span.end]
+        if not 0 <= edit.span.start <= edit.span.end <= len(original_text) or found != edit.old:
+            raise StaleFileError(
+                f"{path}: expected {edit.old!r} at offset {edit.span.start}, found {found!r}; "
+                "the file changed since it was scanned, run linkaudit again"
+            )
+    text = original_text
+    for edit in sorted(edits, key=lambda e: (e.span.start, e.span.end), reverse=True):
+        text = text[:edit.span.start] + edit.new + text[edit.span.end:]
+    return text
+
+
+def write_file(path: Path, expected_text: str, new_text: str) -> WriteOutcome:
+    """Replace the file atomically, but only if it still holds ``expected_text``.
+
+    A symbolic link is followed: the file it points to is rewritten, the link stays.
+    Raises ``WriteError`` (original intact) when the file cannot be written.
+    """
+    target = Path(os.path.realpath(path))
+    try:
+        current = target.read_bytes()
+    except FileNotFoundError:
+        return WriteOutcome(path, False, f"{path}: skipped, the file no longer exists")
+    except OSError as exc:
+        raise WriteError(f"{path}: cannot read the file again before writing: "
+                         f"{exc.strerror or exc}") from None
+    if current != expected_text.encode("utf-8"):
+        return WriteOutcome(path, False, f"{path}: skipped, the file changed since it was "
+                                         "scanned; run linkaudit again")
+    if new_text == expected_text:
+        return WriteOutcome(path, False, f"{path}: unchanged")
+    _replace_atomically(target, new_text.encode("utf-8"), path)
+    return WriteOutcome(path, True, f"{path}: rewritten")
+
+
+def _replace_atomically(target: Path, data: bytes, shown: Path) -> None:
+    temp_name: str | None = None
+    try:
+        fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                         suffix=_TEMP_SUFFIX)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(temp_name, stat.S_IMODE(target.stat().st_mode))
+        os.replace(temp_name, target)
+        temp_name = None
+    except OSError as exc:
+        raise WriteError(f"{shown}: cannot write the file: {exc.strerror or exc}; "
+                         "the original is unchanged") from None
+    finally:
+        if temp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name)
+    _sync_folder(target.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename durable where the platform allows opening a folder."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _lines(text: str) -> list[str]:
+    """Lines split on LF only, each keeping its ending (a CR stays part of the line)."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    return [*lines, parts[-1]] if parts[-1] else lines
+
+
+def _marked(diff: Iterable[str]) -> Iterator[str]:
+    for line in diff:
+        yield line if line.endswith("\n") else f"{line}\n{_NO_NEWLINE}"
+
+
+def unified_diff(path: Path, old_text: str, new_text: str) -> str:
+    """A git-style unified diff of one file, line endings kept, for dry runs."""
+    name = path.as_posix()
+    diff = difflib.unified_diff(_lines(old_text), _lines(new_text),
+                                fromfile=f"a/{name}", tofile=f"b/{name}")
+    return "".join(_marked(diff))
+
+
+def summarize(edits: Iterable[Edit]) -> EditSummary:
+    """How many edits, per reason and per file."""
+    edits = list(edits)
+    return EditSummary(
+        total=len(edits),
+        by_reason=dict(Counter(edit.reason for edit in edits)),
+        by_file=dict(Counter(edit.path for edit in edits)),
+    )
