@@ -1,0 +1,141 @@
+"""Cleaning: remove tracking parameters from a URL at string level.
+
+The raw query is split on ``&`` and each piece is judged by its percent-decoded name; the
+pieces kept are rejoined byte for byte and in order, so a cleaned URL is the URL as
+written minus some pieces: nothing is re-encoded, reordered, merged, added or removed
+elsewhere (a ``/`` is never added, the fragment stays as written). Signed, archive and
+wrapper URLs are never rewritten, except that a redirect wrapper is replaced by its target
+at the aggressive level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from linkaudit.models import Protection
+from linkaudit.rules import LEVELS, ClearUrlsProvider, RuleSet, SiteRules
+
+_WEB_PREFIXES = ("http://", "https://")
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    """A URL after cleaning, with what was removed and why it may have been left alone."""
+
+    url: str  # the cleaned URL (== the input when nothing was removed)
+    removed: tuple[str, ...] = ()  # decoded names of the removed parameters, in order
+    protection: Protection | None = None  # why the URL as written must not be rewritten
+    unwrapped: str | None = None  # a redirect wrapper's target (aggressive level only)
+
+
+def clean_url(url: str, rules: RuleSet, level: str = "safe") -> CleanResult:
+    """Remove the tracking parameters ``rules`` name at ``level`` ("safe" or "aggressive")."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown cleaning level {level!r}; expected one of {LEVELS}")
+    protection, target = _protection(url, rules)
+    if protection is None:
+        return _strip(url, rules, level)
+    if protection is not Protection.REDIRECT_WRAPPER or level != "aggressive" or target is None:
+        return CleanResult(url, protection=protection)
+    while target is not None:  # each target is shorter than its wrapper, so this ends
+        unwrapped = target
+        inner, target = _protection(unwrapped, rules)
+    stripped = _strip(unwrapped, rules, level) if inner is None else CleanResult(unwrapped)
+    return CleanResult(stripped.url, stripped.removed, protection, unwrapped)
+
+
+def query_pieces(url: str) -> tuple[str, str, str] | None:
+    """``(before "?", raw query, "#fragment" or "")``, or None when the URL has no query."""
+    head, hash_mark, fragment = url.partition("#")
+    base, question_mark, query = head.partition("?")
+    return (base, query, hash_mark + fragment) if question_mark else None
+
+
+def piece_name(piece: str) -> str:
+    """The decoded name of one ``&``-piece of a query (``+`` is a space in names)."""
+    return unquote(piece.partition("=")[0].replace("+", " "))
+
+
+def _host_and_path(url: str) -> tuple[str, str] | None:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return None
+    return host.rstrip("."), parts.path
+
+
+def _names(url: str) -> list[tuple[str, str]]:
+    """Every ``(piece, decoded name)`` of the query, in order."""
+    pieces = query_pieces(url)
+    return [] if pieces is None else [(p, piece_name(p)) for p in pieces[1].split("&")]
+
+
+def _protection(url: str, rules: RuleSet) -> tuple[Protection | None, str | None]:
+    """Which protection applies, and for a wrapper the target URL it points to (if found)."""
+    located = _host_and_path(url)
+    if located is None:
+        return None, None
+    host, path = located
+    names = _names(url)
+    lowered = {name.lower() for _, name in names}
+    if any(signature <= lowered for signature in rules.signed):
+        return Protection.SIGNED, None
+    if any(archive.matches(host, path) for archive in rules.archives):
+        return Protection.ARCHIVE, None
+    for wrapper in rules.wrappers:
+        if wrapper.place.matches(host, path):
+            targets = {t.lower() for t in wrapper.targets}
+            found = (_target(unquote(piece.partition("=")[2]), url) for piece, name in names
+                     if name.lower() in targets)
+            return Protection.REDIRECT_WRAPPER, next((t for t in found if t is not None), None)
+    for provider in rules.clearurls:
+        for redirection in provider.redirections:
+            match = redirection.search(url)
+            if match and provider.applies_to(url):
+                return Protection.REDIRECT_WRAPPER, (
+                    _target(unquote(match.group(1) or ""), url) if match.re.groups else None)
+    return None, None
+
+
+def _target(candidate: str, wrapper: str) -> str | None:
+    """A wrapper's target if it is a web URL shorter than the wrapper (so unwrapping ends)."""
+    usable = candidate.lower().startswith(_WEB_PREFIXES) and len(candidate) < len(wrapper)
+    return candidate if usable else None
+
+
+def _strip(url: str, rules: RuleSet, level: str) -> CleanResult:
+    split = query_pieces(url)
+    located = _host_and_path(url)
+    if split is None or located is None:
+        return CleanResult(url)
+    base, query, fragment = split
+    sites = rules.sites_for(located[0])
+    providers = [p for p in rules.clearurls if p.applies_to(url)]
+    kept: list[str] = []
+    removed: list[str] = []
+    for piece in query.split("&"):
+        name = piece_name(piece)
+        if name and _is_tracking(name, level, rules, sites, providers):
+            removed.append(name)
+        else:
+            kept.append(piece)
+    if not removed:
+        return CleanResult(url)
+    rest = "&".join(kept)
+    return CleanResult(base + ("?" + rest if rest else "") + fragment, tuple(removed))
+
+
+def _is_tracking(name: str, level: str, rules: RuleSet, sites: Sequence[SiteRules],
+                 providers: Sequence[ClearUrlsProvider]) -> bool:
+    """Keep rules win; then safe-level names; then, at aggressive, aggressive-level names."""
+    if rules.keep.matches(name) or any(site.keep.matches(name) for site in sites):
+        return False
+    if (rules.tracking.matches(name) or any(site.params.matches(name) for site in sites)
+            or any(rule.fullmatch(name) for p in providers for rule in p.rules)):
+        return True
+    return level == "aggressive" and (
+        rules.referral.matches(name) or any(site.aggressive.matches(name) for site in sites)
+        or any(rule.fullmatch(name) for p in providers for rule in p.referral))

@@ -1,0 +1,250 @@
+"""Keys that tell when two links cite the same source.
+
+All keys are computed on the safe-cleaned URL, so tracking never makes two citations
+differ. ``check_key`` (RFC 3986 §6.2.2–6.2.3 plus IDNA, fragment dropped) decides what is
+requested once; ``citation_key`` keeps the fragment; ``aggressive_key`` adds heuristics that
+usually, but not always, hold (https, no ``www.``, no trailing slash, sorted query, desktop
+host, wrapper target), each named in ``heuristics`` when it changed something. Keys are
+for comparing only: nothing here rewrites a note.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from urllib.parse import SplitResult, quote, urlsplit
+
+from linkaudit.clean import CleanResult, clean_url, piece_name
+from linkaudit.models import CleanedLink, Link
+from linkaudit.rules import RuleSet
+
+WEB_SCHEMES = ("http", "https")
+UNCHECKED_SCHEMES = ("mailto", "tel")  # valid links, but nothing to request
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+# A percent escape, or a character that must be percent-encoded in a URI.
+_ENCODE = re.compile(r"%([0-9A-Fa-f]{2})|[^\x21-\x7e]|[\"<>\\^`{|}]")
+_HOST = re.compile(r"[a-z0-9\-._~!$&'()*+,;=%]+")
+_MOBILE_LABELS = ("m", "mobile")
+_LOCALE_PARAMS = frozenset({"hl", "lang", "locale", "language"})
+_LOCALE_SEGMENTS = 2  # language path segments are looked for among the first two only
+_LANGUAGE_TAG = re.compile(r"([a-z]{2})(?:[-_](?:[a-z]{2}|[a-z]{4}|\d{3}))*", re.IGNORECASE)
+_ISO_639_1_CODES = """
+    aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu
+    cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi
+    ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks
+    ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl
+    nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl
+    sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve
+    vi vo wa wo xh yi yo za zh zu"""
+_ISO_639_1 = frozenset(_ISO_639_1_CODES.split())
+_SCRIPT_SEGMENTS = frozenset({"hans", "hant"})
+
+
+@dataclass(frozen=True)
+class UrlKeys:
+    """The comparison keys of one URL; for an unusable URL every key is the URL as written."""
+
+    check_key: str  # safe normalisation, no fragment: one request per key
+    citation_key: str  # safe normalisation with the fragment
+    aggressive_key: str  # aggressive normalisation, no fragment
+    heuristics: tuple[str, ...] = ()  # aggressive steps that changed the URL, in order
+    malformed: str | None = None  # why the URL cannot be used
+    checkable: bool = True  # False for malformed URLs, relative links, mailto: and tel:
+
+
+class _Malformed(Exception):
+    """Internal: why a URL cannot be normalised (becomes ``UrlKeys.malformed``)."""
+
+
+@dataclass(frozen=True)
+class _Parts:
+    scheme: str
+    userinfo: str  # "user:password@" as written, or ""
+    host: str
+    port: str  # ":8080", or "" for the scheme's default port
+    path: str
+    query: str
+    fragment: str
+
+    def unsplit(self, *, fragment: bool) -> str:
+        url = f"{self.scheme}://{self.userinfo}{self.host}{self.port}{self.path}"
+        url += f"?{self.query}" if self.query else ""
+        return url + (f"#{self.fragment}" if fragment and self.fragment else "")
+
+
+def keys(url: str, rules: RuleSet) -> UrlKeys:
+    """The keys of ``url`` after safe cleaning; never raises."""
+    try:
+        scheme = _split(url)[0].scheme.lower()
+        if scheme not in WEB_SCHEMES:
+            if scheme in UNCHECKED_SCHEMES or not scheme:
+                return UrlKeys(url, url, url, checkable=False)
+            raise _Malformed(f"unsupported scheme {scheme!r}")
+        safe = _safe_parts(clean_url(url, rules, "safe").url)
+    except _Malformed as exc:
+        return UrlKeys(url, url, url, malformed=str(exc), checkable=False)
+    heuristics: list[str] = []
+    aggressive = clean_url(url, rules, "aggressive")
+    try:
+        start = _safe_parts(aggressive.url)
+    except _Malformed:  # an unwrapped target that is unusable: compare the wrapper itself
+        start = safe
+    else:
+        if aggressive.unwrapped is not None:
+            heuristics.append("redirect-wrapper")
+        elif start.query != safe.query:
+            heuristics.append("aggressive-params")
+    final, applied = _aggressive_parts(start)
+    return UrlKeys(
+        check_key=safe.unsplit(fragment=False),
+        citation_key=safe.unsplit(fragment=True),
+        aggressive_key=final.unsplit(fragment=False),
+        heuristics=(*heuristics, *applied),
+    )
+
+
+def locale_variant_key(url: str) -> str:
+    """A key shared by language versions of one page (``/ja/`` segments, ``hl=``, ...).
+
+    Language subdomains are left alone: ``de.wikipedia.org`` is another article, not a
+    translation. Pass a cleaned URL or a ``check_key``; an unusable URL is its own key.
+    """
+    try:
+        parts, _ = _aggressive_parts(_safe_parts(url))
+    except _Malformed:
+        return url
+    segments = parts.path.split("/")
+    path = "/".join(segment for index, segment in enumerate(segments)
+                    if not (0 < index <= _LOCALE_SEGMENTS and _is_language(segment)))
+    query = "&".join(piece for piece in parts.query.split("&")
+                     if piece_name(piece).lower() not in _LOCALE_PARAMS)
+    return replace(parts, path=path or "/", query=query).unsplit(fragment=False)
+
+
+# ---------------------------------------------------------------- safe normalisation
+
+
+def _split(url: str) -> tuple[SplitResult, int | None]:
+    """``urlsplit`` and the port, for a URL free of whitespace and invisible characters."""
+    for index, char in enumerate(url):
+        if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs"):
+            raise _Malformed(f"contains whitespace or an invisible character "
+                             f"(U+{ord(char):04X}) at position {index + 1}")
+    try:
+        parts = urlsplit(url)
+        return parts, parts.port  # the port raises when not a number in range
+    except ValueError as exc:
+        raise _Malformed(f"cannot be parsed: {exc}") from None
+
+
+def _safe_parts(url: str) -> _Parts:
+    """RFC 3986 §6.2.2–6.2.3 normalisation of an http(s) URL, with an IDNA host."""
+    parts, port = _split(url)
+    scheme = parts.scheme.lower()
+    if scheme not in WEB_SCHEMES:
+        raise _Malformed(f"unsupported scheme {scheme!r}")
+    host = _host(parts.hostname or "")
+    userinfo, at_sign, _ = parts.netloc.rpartition("@")
+    return _Parts(
+        scheme=scheme,
+        userinfo=userinfo + at_sign,
+        host=host,
+        port="" if port is None or port == _DEFAULT_PORTS[scheme] else f":{port}",
+        path=_remove_dot_segments(_normalize_percent(parts.path, decode=True)) or "/",
+        query=_normalize_percent(parts.query, decode=False),
+        fragment=_normalize_percent(parts.fragment, decode=False),
+    )
+
+
+def _host(host: str) -> str:
+    if not host:
+        raise _Malformed("no host")
+    if ":" in host:  # an IPv6 address, validated by urlsplit
+        return f"[{host}]"
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise _Malformed(f"invalid host name {host!r}: {exc}") from None
+    if not _HOST.fullmatch(host):
+        raise _Malformed(f"invalid character in host name {host!r}")
+    return host
+
+
+def _normalize_percent(text: str, *, decode: bool) -> str:
+    """Upper-case escapes, encode what a URI cannot hold, decode unreserved if ``decode``."""
+
+    def fix(match: re.Match[str]) -> str:
+        if match.group(1) is None:
+            return quote(match.group(0), safe="")
+        char = chr(int(match.group(1), 16))
+        return char if decode and char in _UNRESERVED else "%" + match.group(1).upper()
+
+    return _ENCODE.sub(fix, text)
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 §5.2.4 for an absolute path."""
+    segments = path.split("/")
+    output: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if len(output) > 1:
+                output.pop()
+        elif segment != ".":
+            output.append(segment)
+    if segments[-1] in (".", ".."):
+        output.append("")
+    return "/".join(output)
+
+
+# ---------------------------------------------------------------- aggressive heuristics
+
+
+def _aggressive_parts(parts: _Parts) -> tuple[_Parts, tuple[str, ...]]:
+    applied: list[str] = []
+    if parts.scheme == "http":
+        parts = replace(parts, scheme="https")
+        applied.append("https")
+    labels = parts.host.split(".")
+    if labels[0] == "www" and len(labels) > 2:
+        labels = labels[1:]
+        applied.append("www")
+    mobile = next((i for i, label in enumerate(labels[:-2]) if label in _MOBILE_LABELS), None)
+    if mobile is not None:
+        labels = labels[:mobile] + labels[mobile + 1:]
+        applied.append("mobile")
+    parts = replace(parts, host=".".join(labels))
+    if parts.path != "/" and parts.path.endswith("/"):
+        parts = replace(parts, path=parts.path.rstrip("/") or "/")
+        applied.append("trailing-slash")
+    query = "&".join(sorted(piece for piece in parts.query.split("&") if piece))
+    if query != parts.query:
+        parts = replace(parts, query=query)
+        applied.append("query-order")
+    return parts, tuple(applied)
+
+
+def _is_language(segment: str) -> bool:
+    match = _LANGUAGE_TAG.fullmatch(segment)
+    return (match is not None and match.group(1).lower() in _ISO_639_1) \
+        or segment.lower() in _SCRIPT_SEGMENTS
+
+
+def clean_links(links: Iterable[Link], rules: RuleSet, level: str) -> tuple[CleanedLink, ...]:
+    """Each link cleaned at ``level`` with its comparison keys; unusable URLs stay as written."""
+    cleaned = []
+    for link in links:
+        url_keys = keys(link.url, rules)
+        result = clean_url(link.url, rules, level) if url_keys.malformed is None \
+            else CleanResult(link.url)
+        cleaned.append(CleanedLink(
+            link=link, clean_url=result.url, removed=result.removed,
+            check_key=url_keys.check_key, citation_key=url_keys.citation_key,
+            aggressive_key=url_keys.aggressive_key, heuristics=url_keys.heuristics,
+            protection=result.protection, malformed=url_keys.malformed))
+    return tuple(cleaned)

@@ -1,0 +1,215 @@
+"""Cleaning rules: which query parameters are tracking, and which URLs are never rewritten.
+
+The rules come from three places, merged into one frozen ``RuleSet``: the project-owned
+data file ``linkaudit/data/tracking.yaml``, the user's ``cleaning`` section of
+``config.yaml``, and optionally a ClearURLs-format file the user points to. Matching lives
+here; deciding what to do with a URL is the cleaner's job (``linkaudit.clean``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from linkaudit.config import CleaningConfig, SiteRule
+from linkaudit.errors import ConfigError
+
+LEVELS = ("safe", "aggressive")
+
+
+def host_matches(host: str, rule_host: str) -> bool:
+    """True when ``host`` is ``rule_host`` or one of its subdomains (label boundaries)."""
+    return host == rule_host or host.endswith("." + rule_host)
+
+
+def _canonical_host(host: str) -> str:
+    return host.strip().strip(".").lower()
+
+
+@dataclass(frozen=True)
+class NameSet:
+    """Parameter-name patterns (``*`` is a wildcard), matched case-insensitively."""
+
+    patterns: tuple[str, ...]
+    regex: re.Pattern[str] | None
+
+    @classmethod
+    def of(cls, patterns: Iterable[str]) -> NameSet:
+        unique = tuple(dict.fromkeys(patterns))
+        if not unique:
+            return cls((), None)
+        alternatives = "|".join(re.escape(p).replace(r"\*", ".*") for p in unique)
+        return cls(unique, re.compile(f"(?:{alternatives})", re.IGNORECASE | re.DOTALL))
+
+    def matches(self, name: str) -> bool:
+        return self.regex is not None and self.regex.fullmatch(name) is not None
+
+
+@dataclass(frozen=True)
+class SiteRules:
+    """Parameters of one site (host and subdomains): removed at safe, at aggressive, kept."""
+
+    host: str
+    params: NameSet
+    aggressive: NameSet
+    keep: NameSet
+
+
+@dataclass(frozen=True)
+class Place:
+    """A host (with subdomains) and an optional path prefix: where archives and wrappers live."""
+
+    host: str
+    path: str = ""
+
+    def matches(self, host: str, path: str) -> bool:
+        return host_matches(host, self.host) and path.startswith(self.path)
+
+
+@dataclass(frozen=True)
+class Wrapper:
+    """A redirect or URL-defence wrapper; ``targets`` name the parameters holding the target."""
+
+    place: Place
+    targets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClearUrlsProvider:
+    """One ClearURLs provider; its rules match whole parameter names, case-insensitively."""
+
+    name: str
+    url_pattern: re.Pattern[str]
+    rules: tuple[re.Pattern[str], ...]
+    referral: tuple[re.Pattern[str], ...]
+    exceptions: tuple[re.Pattern[str], ...]
+    redirections: tuple[re.Pattern[str], ...]
+
+    def applies_to(self, url: str) -> bool:
+        return self.url_pattern.search(url) is not None and not any(
+            exception.search(url) for exception in self.exceptions)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Every cleaning rule in force for a run."""
+
+    tracking: NameSet  # removed at safe on every host
+    referral: NameSet  # removed at aggressive on every host
+    keep: NameSet  # config ``remove_params``: never removed anywhere
+    sites: tuple[SiteRules, ...]
+    signed: tuple[frozenset[str], ...]  # lower-cased name sets that mark a signed URL
+    archives: tuple[Place, ...]
+    wrappers: tuple[Wrapper, ...]
+    clearurls: tuple[ClearUrlsProvider, ...] = ()
+
+    def sites_for(self, host: str) -> tuple[SiteRules, ...]:
+        """Every site rule whose host is ``host`` or a parent domain of it."""
+        return tuple(site for site in self.sites if host_matches(host, site.host))
+
+
+# ---------------------------------------------------------------- building
+
+
+def load_rules(config: CleaningConfig, base_dir: Path) -> RuleSet:
+    """The built-in rules plus the config's additions and its ClearURLs file, if any."""
+    builtin = _builtin_data()
+    sites = [_site_rules(host, SiteRule(**rule)) for host, rule in builtin["sites"].items()]
+    sites += [_site_rules(host, rule) for host, rule in config.sites.items()]
+    clearurls: tuple[ClearUrlsProvider, ...] = ()
+    if config.clearurls_file is not None:
+        path = Path(config.clearurls_file).expanduser()
+        clearurls = load_clearurls(path if path.is_absolute() else base_dir / path)
+    return RuleSet(
+        tracking=NameSet.of([*builtin["tracking"], *config.add_params]),
+        referral=NameSet.of(builtin["referral"]),
+        keep=NameSet.of(config.remove_params),
+        sites=tuple(sites),
+        signed=tuple(frozenset(name.lower() for name in names) for names in builtin["signed"]),
+        archives=tuple(Place(**entry) for entry in builtin["archives"]),
+        wrappers=tuple(
+            Wrapper(Place(entry["host"], entry.get("path", "")), tuple(entry.get("target", ())))
+            for entry in builtin["wrappers"]),
+        clearurls=clearurls,
+    )
+
+
+def _builtin_data() -> dict[str, Any]:
+    text = resources.files("linkaudit").joinpath("data/tracking.yaml").read_text("utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def _site_rules(host: str, rule: SiteRule) -> SiteRules:
+    return SiteRules(_canonical_host(host), NameSet.of(rule.params),
+                     NameSet.of(rule.aggressive), NameSet.of(rule.keep))
+
+
+# ---------------------------------------------------------------- ClearURLs
+
+
+def load_clearurls(path: Path) -> tuple[ClearUrlsProvider, ...]:
+    """Providers of a ClearURLs ``data.min.json`` file; any problem is a ``ConfigError``.
+
+    ``rawRules`` (path rewrites) and ``completeProvider`` (URL blocking) are ignored:
+    linkaudit only removes query parameters (see docs/cleaning.md).
+    """
+    data = _read_json(path)
+    providers = data.get("providers") if isinstance(data, dict) else None
+    if not isinstance(providers, dict):
+        raise ConfigError(f"{path}: not a ClearURLs rules file: expected an object with "
+                          f"a 'providers' object")
+    return tuple(_provider(path, str(name), body) for name, body in providers.items())
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: ClearURLs rules file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ClearURLs rules file: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+
+
+def _provider(path: Path, name: str, body: Any) -> ClearUrlsProvider:
+    where = f"{path}: provider {name!r}"
+    if not isinstance(body, Mapping):
+        raise ConfigError(f"{where}: expected an object")
+    pattern = body.get("urlPattern")
+    if not isinstance(pattern, str):
+        raise ConfigError(f"{where}: 'urlPattern' must be a string")
+
+    def patterns(key: str) -> tuple[re.Pattern[str], ...]:
+        values = body.get(key, [])
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ConfigError(f"{where}: {key!r} must be a list of strings")
+        return tuple(_compile(where, key, value) for value in values)
+
+    return ClearUrlsProvider(
+        name=name,
+        url_pattern=_compile(where, "urlPattern", pattern),
+        rules=patterns("rules"),
+        referral=patterns("referralMarketing"),
+        exceptions=patterns("exceptions"),
+        redirections=patterns("redirections"),
+    )
+
+
+def _compile(where: str, key: str, pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise ConfigError(f"{where}: {key}: bad regular expression {pattern!r}: {exc}") from None
