@@ -30,29 +30,29 @@ from linkaudit.models import (
     normalize_label,
 )
 
-# Kinds every reporter and the severity table know; per-kind severities are configurable.
-DEFAULT_SEVERITY: Mapping[str, Severity] = {
-    "unreadable": Severity.ERROR,
-    "encoding": Severity.ERROR,
-    "front-matter": Severity.ERROR,
-    "malformed-url": Severity.ERROR,
-    "undefined-reference": Severity.ERROR,
-    "tracking": Severity.WARNING,
-    "duplicate": Severity.WARNING,
-    "translation-drift": Severity.WARNING,
-    "unused-definition": Severity.WARNING,
-    "signed-url": Severity.WARNING,
-    "redirect-wrapper": Severity.WARNING,
-    "same-page": Severity.INFO,
-    "locale-variant": Severity.INFO,
-    # online
-    "dead": Severity.ERROR,
-    "failing": Severity.WARNING,
-    "unreachable": Severity.WARNING,
-    "blocked": Severity.INFO,
-    "redirected": Severity.WARNING,  # permanent; temporary ones are info
-    "skipped": Severity.INFO,
+# Every finding kind: its default severity (configurable per kind) and what it means.
+KINDS: Mapping[str, tuple[Severity, str]] = {
+    "unreadable": (Severity.ERROR, "File cannot be read"),
+    "encoding": (Severity.ERROR, "File is not UTF-8 text"),
+    "front-matter": (Severity.ERROR, "Front matter is not valid YAML"),
+    "malformed-url": (Severity.ERROR, "URL cannot be used as written"),
+    "undefined-reference": (Severity.ERROR, "Reference used but never defined"),
+    "tracking": (Severity.WARNING, "Link carries tracking parameters"),
+    "duplicate": (Severity.WARNING, "Same source cited twice in one note"),
+    "translation-drift": (Severity.WARNING, "Translations cite different sources"),
+    "unused-definition": (Severity.WARNING, "Reference defined but never used"),
+    "signed-url": (Severity.WARNING, "Signed URL: expires, never rewritten"),
+    "redirect-wrapper": (Severity.WARNING, "Link goes through a redirect wrapper"),
+    "same-page": (Severity.INFO, "Two sections of one page cited in one note"),
+    "locale-variant": (Severity.INFO, "Translations cite language versions of one source"),
+    "dead": (Severity.ERROR, "Link is dead"),
+    "failing": (Severity.WARNING, "Link failed, not yet confirmed dead"),
+    "unreachable": (Severity.WARNING, "Link could not be reached"),
+    "blocked": (Severity.INFO, "Site refused the check; the page may exist"),
+    "redirected": (Severity.WARNING, "Link redirects elsewhere"),  # temporary ones: info
+    "skipped": (Severity.INFO, "Link not checked"),
 }
+DEFAULT_SEVERITY: Mapping[str, Severity] = {kind: sev for kind, (sev, _) in KINDS.items()}
 
 _PROTECTION_KIND = {
     Protection.SIGNED: "signed-url",

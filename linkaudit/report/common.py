@@ -1,0 +1,119 @@
+"""What every reporter needs to agree on: order, failing rule, counts, paths and times.
+
+Kept in one place so that the text summary, the JSON counts and the exit decision can
+never disagree about what "failing" or "an error" means.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from linkaudit.models import Finding, Report, Severity, Verdict
+
+SEVERITIES_DESCENDING = (Severity.ERROR, Severity.WARNING, Severity.INFO)
+SEVERITY_HEADINGS = {Severity.ERROR: "errors", Severity.WARNING: "warnings", Severity.INFO: "info"}
+
+
+def display_path(path: Path) -> str:
+    """A path as given (relative stays relative), with forward slashes on every OS."""
+    return path.as_posix()
+
+
+def location_text(finding: Finding) -> str:
+    """``path:line:col``, the form editors and terminals jump to."""
+    return f"{display_path(finding.path)}:{finding.line}:{finding.column}"
+
+
+def message_with_url(finding: Finding) -> str:
+    """The message, with the URL on a second line unless the message already names it."""
+    if finding.url is None or finding.url in finding.message:
+        return finding.message
+    return f"{finding.message}\n{finding.url}"
+
+
+def finding_sort_key(finding: Finding) -> tuple[str, int, int, str]:
+    return (display_path(finding.path), finding.line, finding.column, finding.kind)
+
+
+def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings in the one order all formats use: path, line, column, kind."""
+    return sorted(findings, key=finding_sort_key)
+
+
+def is_failing(finding: Finding, fail_on: Severity | None) -> bool:
+    """A finding fails the run when not suppressed and at or above ``fail_on``."""
+    return finding.suppressed is None and fail_on is not None and finding.severity >= fail_on
+
+
+def report_failed(report: Report) -> bool:
+    return any(is_failing(finding, report.fail_on) for finding in report.findings)
+
+
+def note_paths(report: Report) -> list[str]:
+    """Every note that has links or findings, as display paths, sorted."""
+    paths = {display_path(link.path) for link in report.links}
+    paths.update(display_path(finding.path) for finding in report.findings)
+    return sorted(paths)
+
+
+def format_time(timestamp: float) -> str:
+    """Seconds since the epoch as a UTC time for people; 0 means unknown."""
+    if not timestamp:
+        return ""
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Counts shown by every format; severities and kinds count unsuppressed findings."""
+
+    notes: int
+    links: int
+    by_severity: dict[Severity, int]
+    by_kind: dict[str, int]
+    suppressed: int
+    by_verdict: dict[Verdict, int]
+    checked: int
+    failed: bool
+
+    def verdicts(self) -> str:
+        """Checked URLs by verdict, e.g. ``3 ok, 1 dead``; verdicts with none are left out."""
+        return ", ".join(f"{n} {verdict}" for verdict, n in self.by_verdict.items() if n)
+
+    def line(self, interrupted: bool) -> str:
+        """The one-line summary: notes, links, severities, then URLs checked by verdict."""
+        parts = [plural(self.notes, "note"), plural(self.links, "link")]
+        parts += [f"{n} {SEVERITY_HEADINGS[s]}" if n != 1 else f"1 {s}"
+                  for s, n in self.by_severity.items()]
+        text = ", ".join(parts)
+        if self.suppressed:
+            text += f" ({self.suppressed} suppressed)"
+        if self.checked:
+            text += f"; checked {plural(self.checked, 'URL')}: {self.verdicts()}"
+        if interrupted:
+            text += "; interrupted: partial results"
+        return text
+
+
+def count(report: Report) -> Counts:
+    active = [finding for finding in report.findings if finding.suppressed is None]
+    severities = Counter(finding.severity for finding in active)
+    verdicts = Counter(result.verdict for result in report.results)
+    return Counts(
+        notes=report.notes_scanned,
+        links=len(report.links),
+        by_severity={severity: severities[severity] for severity in SEVERITIES_DESCENDING},
+        by_kind=dict(sorted(Counter(finding.kind for finding in active).items())),
+        suppressed=len(report.findings) - len(active),
+        by_verdict={verdict: verdicts[verdict] for verdict in Verdict},
+        checked=len(report.results),
+        failed=report_failed(report),
+    )

@@ -1,0 +1,121 @@
+"""JSON with a named, versioned schema (documented in docs/formats.md) for other tools.
+
+``version`` changes only when a field is removed or changes meaning; new fields may be
+added within a version, so readers must ignore keys they do not know.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from linkaudit.models import CheckResult, Finding, LinkRecord, Report, RunSummary
+from linkaudit.report.common import count, display_path, sorted_findings
+
+SCHEMA_NAME = "linkaudit-report"
+SCHEMA_VERSION = 1
+
+
+def _summary(report: Report) -> dict[str, Any]:
+    counts = count(report)
+    return {
+        "notes": counts.notes,
+        "links": counts.links,
+        "by_severity": {str(severity): n for severity, n in counts.by_severity.items()},
+        "by_kind": counts.by_kind,
+        "suppressed": counts.suppressed,
+        "checked": counts.checked,
+        "by_verdict": {str(verdict): n for verdict, n in counts.by_verdict.items()},
+        "fail_on": None if report.fail_on is None else str(report.fail_on),
+        "failed": counts.failed,
+    }
+
+
+def _link(link: LinkRecord) -> dict[str, Any]:
+    return {
+        "file": display_path(link.path),
+        "line": link.line,
+        "column": link.column,
+        "kind": str(link.kind),
+        "label": link.label,
+        "url": link.url,
+        "clean_url": link.clean_url,
+        "check_key": link.check_key,
+        "family": link.family,
+        "lang": link.lang,
+    }
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    return {
+        "kind": finding.kind,
+        "severity": str(finding.severity),
+        "file": display_path(finding.path),
+        "line": finding.line,
+        "column": finding.column,
+        "url": finding.url,
+        "message": finding.message,
+        "clean_url": finding.clean_url,
+        "removed_params": list(finding.removed_params),
+        "related": [
+            {"file": display_path(place.path), "line": place.line, "column": place.column}
+            for place in finding.related
+        ],
+        "suppressed": finding.suppressed,
+    }
+
+
+def _result(result: CheckResult) -> dict[str, Any]:
+    return {
+        "key": result.key,
+        "url": result.url,
+        "verdict": str(result.verdict),
+        "reason": result.reason,
+        "status": result.status,
+        "detail": result.detail,
+        "chain": [{"url": hop.url, "status": hop.status} for hop in result.chain],
+        "final_url": result.final_url,
+        "permanent": result.permanent,
+        "final_verdict": None if result.final_verdict is None else str(result.final_verdict),
+        "attempts": result.attempts,
+        "checked_at": result.checked_at,
+        "from_cache": result.from_cache,
+    }
+
+
+def _run(run: RunSummary) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "started_at": run.started_at,
+        "ok": run.ok,
+        "redirected": run.redirected,
+        "failing": run.failing,
+        "dead": run.dead,
+        "status": run.status,
+    }
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    """The report as plain JSON-ready data, in the documented schema."""
+    links = sorted(report.links, key=lambda link: (display_path(link.path), link.line,
+                                                   link.column))
+    return {
+        "schema": SCHEMA_NAME,
+        "version": SCHEMA_VERSION,
+        "command": report.command,
+        "started_at": report.started_at,
+        "finished_at": report.finished_at,
+        "interrupted": report.interrupted,
+        "summary": _summary(report),
+        "links": [_link(link) for link in links],
+        "findings": [_finding(finding) for finding in sorted_findings(report.findings)],
+        "results": [_result(result) for result in sorted(report.results, key=lambda r: r.key)],
+        "history": [_run(run) for run in report.history],
+    }
+
+
+class JsonReporter:
+    name = "json"
+
+    def render(self, report: Report, *, color: bool = False) -> str:
+        return json.dumps(report_document(report), ensure_ascii=False, indent=2) + "\n"

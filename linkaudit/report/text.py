@@ -1,0 +1,74 @@
+"""Plain text for terminals and logs: one block per note, one summary line at the end.
+
+Lines start with ``path:line:col:`` so editors and terminals can jump to the place.
+Control characters from notes are shown escaped, so a URL cannot drive the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import groupby
+
+from linkaudit.models import Finding, Report, Severity
+from linkaudit.report.common import count, display_path, location_text, sorted_findings
+
+_RESET = "\x1b[0m"
+_BOLD = "\x1b[1m"
+_DIM = "\x1b[2m"
+_SEVERITY_COLOURS = {
+    Severity.ERROR: "\x1b[31m",
+    Severity.WARNING: "\x1b[33m",
+    Severity.INFO: "\x1b[36m",
+}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+class _Style:
+    """Wraps text in ANSI codes only when colour was asked for."""
+
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if self.color else text
+
+
+def _finding_lines(finding: Finding, style: _Style) -> list[str]:
+    where = _printable(location_text(finding))
+    label = style(_SEVERITY_COLOURS[finding.severity], f"{finding.severity} {finding.kind}")
+    if finding.suppressed is not None:
+        label = style(_DIM, f"{finding.severity} {finding.kind} "
+                            f"(suppressed: {_printable(finding.suppressed)})")
+    lines = [f"  {where}: {label}: {_printable(finding.message)}"]
+    if finding.url is not None:
+        url = _printable(finding.url)
+        if finding.clean_url is not None and finding.clean_url != finding.url:
+            url += f" → {_printable(finding.clean_url)}"
+        lines.append(f"      {url}")
+    lines += [
+        f"      also cited at {_printable(display_path(place.path))}:{place.line}"
+        for place in finding.related
+    ]
+    return lines
+
+
+class TextReporter:
+    name = "text"
+
+    def render(self, report: Report, *, color: bool = False) -> str:
+        style = _Style(color)
+        lines: list[str] = []
+        findings = sorted_findings(report.findings)
+        for path, group in groupby(findings, key=lambda finding: display_path(finding.path)):
+            lines.append(style(_BOLD, _printable(path)))
+            for finding in group:
+                lines += _finding_lines(finding, style)
+            lines.append("")
+        if all(finding.suppressed is not None for finding in findings):
+            lines += ["no problems found", ""]
+        lines.append(count(report).line(report.interrupted))
+        return "\n".join(lines) + "\n"
