@@ -1,0 +1,124 @@
+"""When to try a request again, and how long to wait first.
+
+``decide`` is a pure function so every rule can be pinned by a table test; the loop that
+applies it (``retrying``) lives here too, built on tenacity with the sleep injected so
+tests never wait.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from tenacity import AsyncRetrying, RetryCallState, stop_never
+
+from linkaudit.config import NetworkConfig
+
+T = TypeVar("T")
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Failures without a response worth another try: the next attempt may well succeed.
+RETRY_REASONS = frozenset({"connect-timeout", "read-timeout", "timeout", "reset", "protocol"})
+# A refused connection is retried once only: a restarting server comes back quickly, a
+# closed port does not.
+RETRY_ONCE_REASONS = frozenset({"refused"})
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt produced: an HTTP status, or a failure reason tag without one."""
+
+    status: int | None = None
+    reason: str = ""  # failure tag when no response arrived ("dns", "reset", ...)
+    retry_after: str | None = None  # the raw Retry-After header, if any
+
+
+@dataclass(frozen=True, slots=True)
+class RetryDecision:
+    retry: bool
+    delay: float
+    reason: str
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float | None:
+    """A Retry-After header (delta-seconds or HTTP-date) as seconds from ``now``, or None."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000" dates are UTC by RFC 5322
+        when = when.replace(tzinfo=now.tzinfo)
+    return max(0.0, (when - now).total_seconds())
+
+
+def backoff_delay(attempt: int, base: float, rand: Callable[[], float]) -> float:
+    """Equal jitter: half the exponential step is fixed so retries never bunch up at zero."""
+    step = base * 2.0 ** (attempt - 1)
+    return step / 2 + rand() * step / 2
+
+
+def decide(
+    outcome: Outcome,
+    attempt: int,
+    elapsed: float,
+    config: NetworkConfig,
+    *,
+    now: datetime,
+    rand: Callable[[], float] = random.random,
+) -> RetryDecision:
+    """Whether attempt ``attempt`` (1-based), ``elapsed`` seconds into the URL, is retried."""
+    if outcome.status is not None:
+        if outcome.status not in RETRY_STATUSES:
+            return RetryDecision(False, 0.0, f"status {outcome.status} is final")
+    elif outcome.reason in RETRY_ONCE_REASONS:
+        if attempt > 1:
+            return RetryDecision(False, 0.0, f"{outcome.reason} again")
+    elif outcome.reason not in RETRY_REASONS:
+        return RetryDecision(False, 0.0, f"{outcome.reason or 'failure'} is not transient")
+    if attempt > config.retries:
+        return RetryDecision(False, 0.0, f"no retries left after {attempt} attempts")
+    server_delay = retry_after_seconds(outcome.retry_after, now)
+    if server_delay is not None:
+        delay = min(server_delay, float(config.max_retry_after))
+        why = f"Retry-After {server_delay:g} s"
+    else:
+        delay = backoff_delay(attempt, float(config.backoff), rand)
+        why = "backoff"
+    if elapsed + delay >= config.total_timeout:
+        deadline = f"{config.total_timeout:g} s deadline"
+        return RetryDecision(False, delay, f"{why} would pass the {deadline}")
+    return RetryDecision(True, delay, why)
+
+
+async def retrying(
+    attempt_once: Callable[[], Awaitable[T]],
+    choose: Callable[[T, int], RetryDecision],
+    sleep: Callable[[float], Awaitable[None]],
+) -> tuple[T, int]:
+    """Run ``attempt_once`` until ``choose`` declines; return the last result and attempt count.
+
+    Every attempt returns a value (failures included), so tenacity retries on results only:
+    ``retry`` asks ``choose`` once per attempt, ``wait`` replays that same decision's delay.
+    """
+    decisions: list[RetryDecision] = []
+
+    def should_retry(state: RetryCallState) -> bool:
+        assert state.outcome is not None  # tenacity calls retry after an attempt
+        decisions.append(choose(state.outcome.result(), state.attempt_number))
+        return decisions[-1].retry
+
+    def wait(state: RetryCallState) -> float:
+        return decisions[-1].delay
+
+    controller = AsyncRetrying(sleep=sleep, retry=should_retry, wait=wait, stop=stop_never)
+    result: T = await controller(attempt_once)
+    return result, len(decisions)

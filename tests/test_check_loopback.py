@@ -1,0 +1,218 @@
+"""The checker against a real HTTP server on 127.0.0.1: every server scenario end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from linkaudit.check import Checker, network_unavailable
+from linkaudit.client import make_client
+from linkaudit.config import Duration, HostConfig, NetworkConfig
+from linkaudit.models import CheckResult, Verdict
+from tests.loopback import HUGE_SIZE, FakeTime, LoopbackServer
+
+pytestmark = pytest.mark.slow
+
+CONFIG = NetworkConfig(allow_private=True, connect_timeout=Duration(0.5),
+                       read_timeout=Duration(0.3), total_timeout=Duration(5),
+                       backoff=Duration(0.01), per_host_interval=Duration(0))
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as running:
+        yield running
+
+
+def check(urls: list[str], config: NetworkConfig = CONFIG) -> dict[str, CheckResult]:
+    """Check ``urls`` (key = URL) with a real client and a fake clock."""
+    fake = FakeTime()
+
+    async def main() -> list[CheckResult]:
+        async with make_client(config) as client:
+            checker = Checker(client, config, sleep=fake.sleep, clock=fake.clock)
+            return await checker.check_all([(u, u) for u in urls])
+
+    return {r.key: r for r in asyncio.run(main())}
+
+
+def check_one(url: str, config: NetworkConfig = CONFIG) -> CheckResult:
+    return check([url], config)[url]
+
+
+@pytest.mark.parametrize(("path", "verdict", "reason", "statuses"), [
+    ("/ok", Verdict.OK, "200", [200]),
+    ("/status/404", Verdict.DEAD, "404", [404]),
+    ("/status/410", Verdict.DEAD, "410", [410]),
+    ("/status/999", Verdict.BLOCKED, "999", [999]),
+    ("/status/451", Verdict.UNREACHABLE, "451", [451]),
+    ("/chain/301,308/ok", Verdict.REDIRECTED, "permanent", [301, 308, 200]),
+    ("/chain/302/ok", Verdict.REDIRECTED, "temporary", [302, 200]),
+    ("/chain/307,301/ok", Verdict.REDIRECTED, "temporary", [307, 301, 200]),
+    ("/loop/a", Verdict.UNREACHABLE, "loop", [302, 302]),
+    ("/to-root", Verdict.DEAD, "soft-404", [301, 200]),
+    ("/to-dead", Verdict.DEAD, "404", [301, 404]),
+    ("/no-location", Verdict.UNREACHABLE, "no-location", [302]),
+    ("/challenge", Verdict.BLOCKED, "bot-challenge", [403]),
+    ("/soft-404?head=405", Verdict.DEAD, "soft-404", [200]),
+    ("/slow?delay=0.05", Verdict.OK, "200", [200]),
+])
+def test_scenario_verdicts(server: LoopbackServer, path: str, verdict: Verdict, reason: str,
+                           statuses: list[int]) -> None:
+    """Each server scenario gets its verdict, reason and recorded chain of statuses."""
+    result = check_one(server.url(path))
+    assert (result.verdict, result.reason) == (verdict, reason)
+    assert [hop.status for hop in result.chain] == statuses
+
+
+def test_redirect_to_a_dead_page_keeps_its_final_verdict(server: LoopbackServer) -> None:
+    """A redirect ending in 404 records the final URL and its dead verdict."""
+    result = check_one(server.url("/to-dead"))
+    assert result.final_url == server.url("/status/404")
+    assert result.final_verdict is Verdict.DEAD
+
+
+@pytest.mark.parametrize("head", [405, 404])
+def test_head_refused_then_get_succeeds(head: int) -> None:
+    """HEAD 405 or 404 followed by GET 200 is ok, one request of each method."""
+    with LoopbackServer() as fresh:
+        result = check_one(fresh.url(f"/ok?head={head}"))
+        assert (result.verdict, result.status) == (Verdict.OK, 200)
+        assert (fresh.count("/ok", "HEAD"), fresh.count("/ok", "GET")) == (1, 1)
+
+
+def test_each_url_is_requested_once() -> None:
+    """A batch of healthy URLs costs exactly one request each."""
+    with LoopbackServer() as fresh:
+        urls = [fresh.url(f"/ok?i={i}") for i in range(5)] + [fresh.url("/status/410")]
+        results = check(urls)
+        assert len(results) == 6
+        assert fresh.count("/ok") == 5
+        assert fresh.count("/status/410") == 1
+
+
+def test_flaky_503_is_retried_until_ok() -> None:
+    """503 twice then 200 is ok after two attempts: HEAD, GET, then GET again."""
+    with LoopbackServer() as fresh:
+        result = check_one(fresh.url("/flaky?fail=2&status=503"))
+        assert (result.verdict, result.attempts) == (Verdict.OK, 2)
+        assert (fresh.count("/flaky", "HEAD"), fresh.count("/flaky", "GET")) == (1, 2)
+
+
+def test_429_retry_after_is_waited_on_the_injected_clock(server: LoopbackServer) -> None:
+    """A 429 with Retry-After: 1 is retried after a 1 s (fake) wait and ends ok."""
+    fake = FakeTime()
+    url = server.url("/flaky?fail=1&status=429&retry_after=1")
+
+    async def main() -> CheckResult:
+        async with make_client(CONFIG) as client:
+            checker = Checker(client, CONFIG, sleep=fake.sleep, clock=fake.clock)
+            return await checker.check(url, url)
+
+    result = asyncio.run(main())
+    assert (result.verdict, result.attempts) == (Verdict.OK, 2)
+    assert 1.0 in fake.sleeps
+
+
+def test_connection_reset_is_unreachable_after_retries(server: LoopbackServer) -> None:
+    """An abrupt RST is unreachable/reset, tried HEAD then GET up to the retry budget."""
+    before = server.count("/reset")
+    result = check_one(server.url("/reset"))
+    assert (result.verdict, result.reason, result.attempts) == (Verdict.UNREACHABLE, "reset", 3)
+    assert server.count("/reset") - before == 4
+
+
+def test_a_hanging_server_costs_bounded_time(server: LoopbackServer) -> None:
+    """A server that accepts and never answers is a read timeout within the time budget."""
+    config = dataclasses.replace(CONFIG, retries=0)
+    started = time.monotonic()
+    result = check_one(server.url("/hang"), config)
+    assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, "read-timeout")
+    assert time.monotonic() - started < 2
+
+
+def test_total_deadline_caps_a_slow_url(server: LoopbackServer) -> None:
+    """A slow answer beyond the per-URL deadline is unreachable with reason timeout."""
+    config = dataclasses.replace(CONFIG, read_timeout=Duration(5), total_timeout=Duration(0.3))
+    result = check_one(server.url("/slow?delay=2"), config)
+    assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, "timeout")
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "application/octet-stream"])
+def test_a_50_mb_body_is_never_downloaded(content_type: str) -> None:
+    """GET of a 50 MB body reads at most the cap and closes: the server sends a sliver."""
+    with LoopbackServer() as fresh:
+        result = check_one(fresh.url(f"/huge?head=405&type={content_type}"))
+        assert result.verdict is Verdict.OK
+        assert fresh.count("/huge", "GET") == 1
+        sent = fresh.bytes_sent("/huge")
+    assert sent < HUGE_SIZE // 10
+
+
+def test_mailto_location_stops_with_a_clear_reason(server: LoopbackServer) -> None:
+    """A redirect to mailto: is unreachable/redirect-scheme, not a crash."""
+    result = check_one(server.url("/to-mailto"))
+    assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, "redirect-scheme")
+
+
+def test_host_headers_stay_on_their_host_across_a_redirect(server: LoopbackServer) -> None:
+    """A header configured for 127.0.0.1 is not sent to 127.0.0.2 after a redirect."""
+    with LoopbackServer("127.0.0.2") as other:
+        config = dataclasses.replace(CONFIG, hosts={"127.0.0.1": HostConfig(
+            headers={"Authorization": "Bearer secret"})})
+        result = check_one(server.url(f"/redirect?to={other.url('/headers')}"), config)
+        assert result.verdict is Verdict.REDIRECTED
+        assert server.headers("/redirect")["authorization"] == "Bearer secret"
+        assert "authorization" not in other.headers("/headers")
+
+
+def test_private_address_is_refused_by_default() -> None:
+    """Without allow_private, localhost is skipped and the server sees no request."""
+    with LoopbackServer() as fresh:
+        url = f"http://localhost:{fresh.port}/ok"
+        result = check_one(url, dataclasses.replace(CONFIG, allow_private=False))
+        assert (result.verdict, result.reason) == (Verdict.SKIPPED, "private-address")
+        assert fresh.count("/ok") == 0
+
+
+def test_refused_connections_everywhere_mean_network_down() -> None:
+    """A closed port is unreachable/refused, and a run of only that is network down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = check_one(f"http://127.0.0.1:{port}/")
+    assert (result.verdict, result.reason, result.attempts) == (
+        Verdict.UNREACHABLE, "refused", 2)
+    assert network_unavailable([result])
+
+
+def test_cancel_returns_promptly_with_finished_results(server: LoopbackServer) -> None:
+    """Cancelling mid-run ends a hanging request at once and keeps the finished result."""
+    got: list[CheckResult] = []
+    config = dataclasses.replace(CONFIG, read_timeout=Duration(10), total_timeout=Duration(20))
+
+    async def main() -> float:
+        async with make_client(config) as client:
+            checker = Checker(client, config)
+
+            async def consume() -> None:
+                async for result in checker.results([("hang", server.url("/hang")),
+                                                     ("ok", server.url("/ok"))]):
+                    got.append(result)
+
+            task = asyncio.create_task(consume())
+            while not got:
+                await asyncio.sleep(0.01)
+            started = time.monotonic()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return time.monotonic() - started
+
+    assert asyncio.run(main()) < 1
+    assert [r.key for r in got] == ["ok"]
