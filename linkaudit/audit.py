@@ -13,11 +13,13 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from linkaudit.config import IgnoreRule
 from linkaudit.errors import ConfigError
 from linkaudit.models import (
+    CheckResult,
     CleanedLink,
     FileProblem,
     Finding,
@@ -27,8 +29,10 @@ from linkaudit.models import (
     Protection,
     ReferenceForm,
     Severity,
+    Verdict,
     normalize_label,
 )
+from linkaudit.store import UrlState
 
 # Every finding kind: its default severity (configurable per kind) and what it means.
 KINDS: Mapping[str, tuple[Severity, str]] = {
@@ -51,6 +55,8 @@ KINDS: Mapping[str, tuple[Severity, str]] = {
     "blocked": (Severity.INFO, "Site refused the check; the page may exist"),
     "redirected": (Severity.WARNING, "Link redirects elsewhere"),  # temporary ones: info
     "skipped": (Severity.INFO, "Link not checked"),
+    "unchecked": (Severity.INFO, "Offline run: the store has no verdict for this link"),
+    "recovered": (Severity.INFO, "Link failed before and answers again"),
 }
 DEFAULT_SEVERITY: Mapping[str, Severity] = {kind: sev for kind, (sev, _) in KINDS.items()}
 
@@ -115,7 +121,7 @@ def tracking_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]
             names = ", ".join(link.removed)
             found.append(_at(link, note, "tracking",
                              f"tracking parameter{'s' if len(link.removed) > 1 else ''} "
-                             f"{names}; clean: {link.clean_url}",
+                             f"{names}",
                              clean_url=link.clean_url, removed_params=link.removed))
     return found
 
@@ -323,3 +329,113 @@ def apply_policy(
                     break
         result.append(replace(finding, suppressed=reason) if reason else finding)
     return sorted(result, key=lambda f: (str(f.path), f.line, f.column, f.kind))
+
+
+# ---------------------------------------------------------------- online
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the history says of a failing URL: dead now, or still on probation."""
+
+    confirmed: bool
+    detail: str = ""  # "failing (1 of 3, first seen 2026-11-28)"
+
+
+def online_findings(
+    results: Iterable[CheckResult],
+    places: Mapping[str, Sequence[Location]],
+    standing: Mapping[str, Standing] | None = None,
+) -> list[Finding]:
+    """One finding per checked URL that needs attention, at its first citation.
+
+    A dead URL without a confirmed ``standing`` is reported as ``failing`` (a warning):
+    the history store calls a link dead only after repeated failures over days.
+    """
+    standing = standing or {}
+    findings = []
+    for result in results:
+        kind, message = _online_kind(result, standing.get(result.key))
+        cited = sorted(places.get(result.key, ()), key=lambda p: (str(p.path), p.line))
+        if kind is None or not cited:
+            continue
+        severity = DEFAULT_SEVERITY[kind]
+        if kind == "redirected" and not result.permanent:
+            severity = Severity.INFO
+        first = cited[0]
+        findings.append(Finding(kind=kind, severity=severity, path=first.path,
+                                line=first.line, column=first.column, url=result.url,
+                                message=message, related=tuple(cited[1:])))
+    return findings
+
+
+def _online_kind(result: CheckResult, standing: Standing | None) -> tuple[str | None, str]:
+    cached = " (cached)" if result.from_cache else ""
+    if result.verdict is Verdict.OK:
+        return None, ""
+    if result.verdict is Verdict.DEAD or (result.verdict is Verdict.REDIRECTED
+                                          and result.final_verdict is Verdict.DEAD):
+        if standing is not None and not standing.confirmed:
+            return "failing", f"{standing.detail}: {result.detail}"
+        return "dead", f"dead: {result.detail}{cached}"
+    if result.verdict is Verdict.REDIRECTED:
+        if result.permanent:
+            return "redirected", f"moved permanently; update to {result.final_url}"
+        return "redirected", f"redirects temporarily to {result.final_url}{cached}"
+    if result.verdict is Verdict.UNREACHABLE:
+        return "unreachable", f"unreachable: {result.detail}"
+    if result.verdict is Verdict.BLOCKED:
+        return "blocked", f"blocked: {result.detail} (the page may exist)"
+    if result.reason == "scheme":
+        return None, ""
+    return "skipped", f"not checked: {result.detail}"
+
+
+def unchecked_findings(keys: Iterable[str], places: Mapping[str, Sequence[Location]]
+                       ) -> list[Finding]:
+    """Offline gate: URLs the store has never seen are listed, not guessed at."""
+    findings = []
+    for key in keys:
+        cited = sorted(places.get(key, ()), key=lambda p: (str(p.path), p.line))
+        if cited:
+            findings.append(Finding(
+                kind="unchecked", severity=DEFAULT_SEVERITY["unchecked"], path=cited[0].path,
+                line=cited[0].line, column=cited[0].column, url=key,
+                message="not checked: the history store has no verdict for it yet",
+                related=tuple(cited[1:])))
+    return findings
+
+
+_STATE_KIND = {"dead": "dead", "failing": "failing", "recovered": "recovered",
+               "redirected": "redirected"}
+
+
+def state_findings(states: Iterable[UrlState]) -> list[Finding]:
+    """What the history store knows, as findings at each URL's first citation."""
+    findings = []
+    for state in states:
+        kind = _STATE_KIND[state.state]
+        seen = (f"first seen {day(state.first_seen)}, last seen {day(state.last_seen)}, "
+                f"last checked {day(state.last_checked)}")
+        if state.state == "failing":
+            c = state.confirmation
+            message = f"failing ({c.failures} of {c.needed}, first failed " \
+                      f"{day(c.first_failure)}): {state.detail}; {seen}"
+        elif state.state == "redirected":
+            message = f"redirects to {state.final_url}; {seen}"
+        else:
+            message = f"{state.state}: {state.detail}; {seen}"
+        severity = DEFAULT_SEVERITY[kind]
+        if state.state == "redirected" and state.verdict is not Verdict.REDIRECTED:
+            severity = Severity.INFO
+        cited = [Location(c.path, c.line, 1) for c in state.citations] or \
+            [Location(Path("-"), 1, 1)]
+        findings.append(Finding(kind=kind, severity=severity, path=cited[0].path,
+                                line=cited[0].line, column=1, url=state.url, message=message,
+                                related=tuple(cited[1:])))
+    return findings
+
+
+def day(epoch: float | None) -> str:
+    """A UTC calendar day for messages; "?" when unknown."""
+    return "?" if epoch is None else datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d")

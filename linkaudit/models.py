@@ -96,6 +96,8 @@ class Note:
     links: tuple[Link, ...] = ()
     references: tuple[ReferenceUse, ...] = ()
     problems: tuple[FileProblem, ...] = ()
+    # 1-based lines silenced by linkaudit-ignore/disable comments (see markdown.extract)
+    ignored_lines: frozenset[int] = field(default=frozenset(), compare=False, hash=False)
 
     @property
     def title(self) -> str | None:

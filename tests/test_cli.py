@@ -1,0 +1,351 @@
+"""The command line end to end: exit codes, formats, checks, history, gate and fix."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from linkaudit.cassette import CassetteTransport
+from linkaudit.cli import main
+from tests.loopback import LoopbackServer
+
+PROJECT = Path(__file__).resolve().parent.parent
+CASSETTES = PROJECT / "cassettes"
+
+NOTE = """---
+lang: {lang}
+title: Example
+---
+
+Text citing a source ([Docs][1]) and another ([Blog][2]).
+
+```
+[9]: https://in-a-fence.example/?utm_source=x
+```
+
+[1]: {one} "Docs"
+[2]: {two} "Blog"
+"""
+
+
+def run(*argv: str, transport: Any = None) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err, transport=transport)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project folder with a config (private addresses allowed) and no notes yet."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(__import__("os").environ):
+        if name.startswith("LINKAUDIT_"):
+            monkeypatch.delenv(name)
+    (tmp_path / "config.yaml").write_text(
+        "network:\n  allow_private: true\n  retries: 1\n  backoff: 0\n  total_timeout: 3\n"
+        "  read_timeout: 1\n  connect_timeout: 1\n  per_host_interval: 0\n"
+        "scan:\n  roots: [notes]\n", encoding="utf-8")
+    (tmp_path / "notes").mkdir()
+    return tmp_path
+
+
+def write_note(root: Path, name: str, lang: str, one: str, two: str) -> Path:
+    path = root / "notes" / lang / f"{name}-{lang}.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(NOTE.format(lang=lang, one=one, two=two), encoding="utf-8")
+    return path
+
+
+def findings(out: str) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = json.loads(out)["findings"]
+    return data
+
+
+# ---------------------------------------------------------------- scan
+
+
+def test_scan_clean_tree_exits_zero(tree: Path) -> None:
+    """A tree without problems exits 0 and says so."""
+    write_note(tree, "p", "en", "https://a.example/x", "https://b.example/y")
+    code, out, _ = run("scan")
+    assert code == 0
+    assert "1 notes" in out or "1 note" in out
+
+
+def test_scan_findings_and_fail_on(tree: Path) -> None:
+    """Tracking parameters are warnings: exit 0 by default, 1 with --fail-on warning."""
+    write_note(tree, "p", "en", "https://a.example/x?utm_source=chatgpt.com",
+               "https://b.example/y")
+    assert run("scan")[0] == 0
+    code, out, _ = run("scan", "--fail-on", "warning", "--format", "json")
+    assert code == 1
+    (finding,) = [f for f in findings(out) if f["kind"] == "tracking"]
+    assert finding["clean_url"] == "https://a.example/x"
+    assert finding["removed_params"] == ["utm_source"]
+    assert not any("in-a-fence" in (f["url"] or "") for f in findings(out))
+
+
+def test_scan_error_finding_exits_one(tree: Path) -> None:
+    """An undefined reference is an error: exit 1."""
+    path = write_note(tree, "p", "en", "https://a.example/x", "https://b.example/y")
+    path.write_text(path.read_text(encoding="utf-8") + "\nSee [this][missing].\n",
+                    encoding="utf-8")
+    code, out, _ = run("scan", "--format", "json")
+    assert code == 1
+    assert [f["kind"] for f in findings(out)] == ["undefined-reference"]
+
+
+def test_json_links_fields(tree: Path) -> None:
+    """The JSON report lists every link with file, position, kind, family and language."""
+    write_note(tree, "p", "de", "https://a.example/x?utm_source=a", "https://b.example/y")
+    _, out, _ = run("scan", "--format", "json")
+    first = json.loads(out)["links"][0]
+    assert first["kind"] == "definition" and first["label"] == "1"
+    assert first["family"] == "p" and first["lang"] == "de"
+    assert first["clean_url"] == "https://a.example/x"
+    assert first["line"] == 12 and first["column"] == 6
+
+
+def test_unreadable_and_broken_notes_do_not_stop_the_scan(tree: Path) -> None:
+    """Non-UTF-8 files and broken front matter are findings; other notes are still read."""
+    write_note(tree, "good", "en", "https://a.example/x", "https://b.example/y")
+    (tree / "notes" / "latin1.md").write_bytes(b"caf\xe9 https://c.example/\n")
+    (tree / "notes" / "broken.md").write_text("---\ntitle: [unclosed\n---\nText\n",
+                                              encoding="utf-8")
+    code, out, _ = run("scan", "--format", "json")
+    kinds = sorted(f["kind"] for f in findings(out))
+    assert code == 1
+    assert kinds == ["encoding", "front-matter"]
+    assert json.loads(out)["summary"]["notes"] >= 2
+
+
+def test_config_error_exit_two(tree: Path) -> None:
+    """An unknown config key exits 2 with a message naming it and a suggestion."""
+    (tree / "config.yaml").write_text("network:\n  concurency: 3\n", encoding="utf-8")
+    code, out, err = run("scan")
+    assert code == 2 and out == ""
+    assert "network.concurency: unknown key (did you mean 'concurrency'?)" in err
+
+
+def test_missing_path_exit_two(tree: Path) -> None:
+    """A path that does not exist is a usage error."""
+    code, _, err = run("scan", "nope/")
+    assert code == 2 and "no such file or folder: nope" in err
+
+
+def test_bad_flag_exit_two(tree: Path) -> None:
+    """An unknown format is a usage error from the argument parser."""
+    assert run("scan", "--format", "yaml")[0] == 2
+
+
+def test_output_file(tree: Path) -> None:
+    """--output writes the report to a file and nothing to stdout."""
+    write_note(tree, "p", "en", "https://a.example/x", "https://b.example/y")
+    code, out, _ = run("scan", "--format", "sarif", "--output", "report.sarif")
+    assert code == 0 and out == ""
+    assert json.loads((tree / "report.sarif").read_text(encoding="utf-8"))["version"] == "2.1.0"
+
+
+def test_output_unwritable_exit_three(tree: Path) -> None:
+    """A report that cannot be written is a runtime failure, not a traceback."""
+    write_note(tree, "p", "en", "https://a.example/x", "https://b.example/y")
+    code, _, err = run("scan", "--output", str(tree / "no" / "such" / "dir" / "r.txt"))
+    assert code == 3 and "cannot write" in err
+
+
+def test_python_dash_m_runs(tree: Path) -> None:
+    """`python -m linkaudit` is the same program."""
+    write_note(tree, "p", "en", "https://a.example/x", "https://b.example/y")
+    done = subprocess.run([sys.executable, "-m", "linkaudit", "scan", "--format", "json"],
+                          capture_output=True, text=True, check=False, cwd=tree)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["summary"]["notes"] == 1
+
+
+# ---------------------------------------------------------------- check
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as running:
+        yield running
+
+
+def test_check_against_loopback(tree: Path, server: LoopbackServer) -> None:
+    """Dead links fail the run after being seen dead (with --confirm-now) and each URL is
+    requested once even when several translations cite it."""
+    for lang in ("en", "de", "ja"):
+        write_note(tree, "p", lang, server.url("/ok?utm_source=chatgpt.com"),
+                   server.url("/status/404"))
+    code, out, err = run("check", "--format", "json", "--confirm-now")
+    assert code == 1, err
+    data = json.loads(out)
+    verdicts = {r["url"]: r["verdict"] for r in data["results"]}
+    assert verdicts == {server.url("/ok"): "ok", server.url("/status/404"): "dead"}
+    (dead,) = [f for f in data["findings"] if f["kind"] == "dead"]
+    assert len(dead["related"]) == 2  # cited by the two other translations
+    assert server.count("/ok", "HEAD") == 1
+    assert server.count("/status/404") == 2  # HEAD, then GET after a refused HEAD
+
+
+def test_first_failure_is_failing_not_dead(tree: Path, server: LoopbackServer) -> None:
+    """Without --confirm-now a first failure is 'failing (1 of 3)', a warning."""
+    write_note(tree, "p", "en", server.url("/ok"), server.url("/status/410"))
+    code, out, _ = run("check", "--format", "json")
+    assert code == 0
+    (failing,) = [f for f in findings(out) if f["kind"] == "failing"]
+    assert "failing (1 of 3" in failing["message"]
+
+
+def test_cache_reuses_successes(tree: Path, server: LoopbackServer) -> None:
+    """A second run within cache.max_age requests nothing that succeeded; --no-cache does."""
+    write_note(tree, "p", "en", server.url("/ok"), server.url("/chain/301/ok"))
+    assert run("check")[0] == 0
+    assert run("check")[0] == 0
+    assert server.count("/ok", "HEAD") == 2  # once directly, once as the redirect target
+    run("check", "--no-cache")
+    assert server.count("/ok", "HEAD") == 4
+
+
+def test_report_reads_the_store(tree: Path, server: LoopbackServer) -> None:
+    """`report` shows what the store knows without making requests."""
+    write_note(tree, "p", "en", server.url("/ok"), server.url("/status/404"))
+    run("check")
+    before = server.count("/status/404")
+    code, out, _ = run("report", "--format", "json")
+    assert server.count("/status/404") == before
+    kinds = [f["kind"] for f in findings(out)]
+    assert kinds == ["failing"]
+    assert len(json.loads(out)["history"]) == 1
+    assert code == 0
+
+
+def test_report_without_store_is_runtime_error(tree: Path) -> None:
+    """`report` before any check says there is no history yet (exit 3)."""
+    code, _, err = run("report")
+    assert code == 3 and "no history yet" in err
+
+
+def test_changes_only_quiet_when_nothing_changed(tree: Path, server: LoopbackServer) -> None:
+    """--changes-only prints the change once, then nothing while nothing changes."""
+    write_note(tree, "p", "en", server.url("/ok"), server.url("/chain/301/ok"))
+    code, out, _ = run("check", "--changes-only")
+    assert "update to" in out
+    code, out, _ = run("check", "--changes-only")
+    assert (code, out) == (0, "")
+
+
+def test_network_unavailable_exit_three(tree: Path) -> None:
+    """When nothing connects at all, the run says so, exits 3 and calls nothing dead."""
+    write_note(tree, "p", "en", "http://127.0.0.1:9/a", "http://127.0.0.1:9/b")
+    code, out, err = run("check")
+    assert code == 3
+    assert "network unavailable" in err and out == ""
+
+
+def test_cassette_replay_whole_cli(tree: Path) -> None:
+    """The whole CLI replays recorded exchanges: a dead link and an ok one, no network."""
+    write_note(tree, "p", "en", "http://ok.test/ok", "http://ok.test/status/404")
+    transport = CassetteTransport(CASSETTES / "not-found.yaml", "replay")
+    ok = CassetteTransport(CASSETTES / "ok.yaml", "replay")
+
+    class Both(CassetteTransport):
+        async def handle_async_request(self, request: Any) -> Any:
+            target = ok if request.url.path == "/ok" else transport
+            return await target.handle_async_request(request)
+
+    code, out, _ = run("check", "--format", "json", "--confirm-now",
+                       transport=Both(CASSETTES / "ok.yaml", "replay"))
+    verdicts = sorted((r["url"], r["verdict"]) for r in json.loads(out)["results"])
+    assert verdicts == [("http://ok.test/ok", "ok"), ("http://ok.test/status/404", "dead")]
+    assert code == 1
+
+
+def test_cassette_timeout_is_unreachable(tree: Path) -> None:
+    """A recorded timeout replays as an unreachable link, a warning."""
+    write_note(tree, "p", "en", "http://ok.test/hang", "http://ok.test/hang")
+    code, out, _ = run("check", "--format", "json",
+                       transport=CassetteTransport(CASSETTES / "timeout.yaml", "replay"))
+    (result,) = json.loads(out)["results"]
+    assert result["verdict"] == "unreachable"
+    assert code == 0
+
+
+# ---------------------------------------------------------------- gate
+
+
+def git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def test_changed_since_limits_to_changed_families(tree: Path) -> None:
+    """--changed-since scans the changed note and its translations, nothing else."""
+    git(tree, "init", "-q")
+    git(tree, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "--allow-empty",
+        "-m", "start")
+    write_note(tree, "other", "en", "https://a.example/?utm_source=x", "https://b.example/")
+    git(tree, "add", ".")
+    git(tree, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "notes")
+    write_note(tree, "p", "en", "https://a.example/x", "https://b.example/y")
+    write_note(tree, "p", "de", "https://a.example/x", "https://b.example/y")
+    code, out, _ = run("scan", "--changed-since", "HEAD", "--format", "json")
+    assert code == 0
+    files = {link["file"] for link in json.loads(out)["links"]}
+    assert files == {"notes/en/p-en.md", "notes/de/p-de.md"}
+
+
+def test_changed_since_outside_git_exit_two(tree: Path) -> None:
+    """--changed-since outside a git repository is a usage error."""
+    code, _, err = run("scan", "--changed-since", "HEAD")
+    assert code == 2 and "not inside a git repository" in err
+
+
+def test_files_from(tree: Path) -> None:
+    """--files-from takes the listed notes (and their families)."""
+    write_note(tree, "p", "en", "https://a.example/x", "https://b.example/y")
+    write_note(tree, "q", "en", "https://c.example/x", "https://d.example/y")
+    (tree / "list.txt").write_text("notes/en/q-en.md\n", encoding="utf-8")
+    _, out, _ = run("scan", "--files-from", "list.txt", "--format", "json")
+    assert {link["file"] for link in json.loads(out)["links"]} == {"notes/en/q-en.md"}
+
+
+def test_inline_suppression(tree: Path) -> None:
+    """A linkaudit-ignore-next-line comment suppresses the finding with a reason."""
+    path = write_note(tree, "p", "en", "https://a.example/x?utm_source=x", "https://b.example/")
+    text = path.read_text(encoding="utf-8").replace(
+        "[1]:", "<!-- linkaudit-ignore-next-line -->\n[1]:")
+    path.write_text(text, encoding="utf-8")
+    code, out, _ = run("scan", "--format", "json", "--fail-on", "warning")
+    (finding,) = findings(out)
+    assert finding["suppressed"]
+    assert code == 0
+
+
+# ---------------------------------------------------------------- fix
+
+
+def test_fix_dry_run_then_write(tree: Path) -> None:
+    """fix shows a diff without writing; --write applies it; a second run changes nothing."""
+    path = write_note(tree, "p", "en", "https://a.example/x?utm_source=chatgpt.com",
+                      "https://a.example/x")
+    original = path.read_bytes()
+    code, out, err = run("fix")
+    assert code == 0 and path.read_bytes() == original
+    assert "-[1]: https://a.example/x?utm_source=chatgpt.com" in out
+    code, out, err = run("fix", "--write")
+    assert code == 0, err
+    text = path.read_text(encoding="utf-8")
+    assert "utm_source=chatgpt.com" not in text
+    assert "[9]: https://in-a-fence.example/?utm_source=x" in text  # code is never touched
+    assert "[2]: https://a.example/x" not in text  # duplicate merged into [1]
+    assert "([Blog][1])" in text
+    second = path.read_bytes()
+    assert run("fix", "--write")[0] == 0
+    assert path.read_bytes() == second
