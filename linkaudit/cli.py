@@ -188,9 +188,9 @@ def _relative(path: Path) -> Path:
         return path
 
 
-def _selection(args: argparse.Namespace, config: Config, rules: RuleSet
-               ) -> tuple[list[Path], set[str] | None]:
-    """Paths to scan and, for a gate run, the check keys new in the change (else None)."""
+def _selection(args: argparse.Namespace, config: Config, rules: RuleSet, *,
+               new_keys_wanted: bool = False) -> tuple[list[Path], set[str] | None]:
+    """Paths to scan and, for a gate run that asks, the check keys new in the change."""
     roots = _paths(args, config)
     if args.changed_since is None and args.files_from is None:
         return roots, None
@@ -205,12 +205,15 @@ def _selection(args: argparse.Namespace, config: Config, rules: RuleSet
         except OSError as exc:
             raise UsageError(f"--files-from {args.files_from}: {exc.strerror}") from None
     touched, notes = gate.with_families(changed, roots, config.scan)
+    if not new_keys_wanted:
+        return notes, None
     new_keys: set[str] = set()
     for item in iter_cleaned(touched, config, rules):
         if isinstance(item, Finding):
             continue
         note, links = item
-        before = gate.keys_at(args.changed_since, note.path, rules, config.cleaning.level) \
+        before = gate.keys_at(args.changed_since, note.path, config.scan, rules,
+                                  config.cleaning.level) \
             if args.changed_since is not None else None
         new_keys |= {link.check_key for link in links} - (before or set())
     return notes, new_keys
@@ -242,7 +245,7 @@ def _exit_code(report: Report) -> ExitCode:
 def cmd_scan(args: argparse.Namespace, config: Config, console: Console) -> ExitCode:
     started = time.time()
     rules = load_rule_set(config)
-    paths, _new_keys = _selection(args, config, rules)
+    paths, _ = _selection(args, config, rules)
     outcome = scan_tree(paths, config, rules)
     report = Report(command="scan", notes_scanned=outcome.notes_scanned,
                     links=tuple(outcome.links), findings=tuple(outcome.findings),
@@ -285,7 +288,7 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
               transport: httpx.AsyncBaseTransport | None = None) -> ExitCode:
     started = time.time()
     rules = load_rule_set(config)
-    paths, new_keys = _selection(args, config, rules)
+    paths, new_keys = _selection(args, config, rules, new_keys_wanted=True)
     outcome = scan_tree(paths, config, rules)
     targets = check_targets(outcome.citations, new_keys)
     with _open_store(config) as store:

@@ -7,16 +7,16 @@ files.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from linkaudit.config import ScanConfig
 from linkaudit.errors import UsageError
-from linkaudit.markdown import extract
 from linkaudit.normalize import clean_links
 from linkaudit.rules import RuleSet
-from linkaudit.scan import family_key, iter_note_paths
+from linkaudit.scan import family_key, iter_note_paths, parse_note
 
 
 def _git(args: Sequence[str], cwd: Path) -> str:
@@ -63,14 +63,15 @@ def with_families(changed: Iterable[Path], roots: Sequence[Path], config: ScanCo
     Only file names are looked at: a changed file counts when it is a note (include and
     exclude globs) under one of the roots.
     """
-    changed_set = {path.resolve() for path in changed}
+    changed_set = {os.path.abspath(path) for path in changed}
     notes = list(iter_note_paths(roots, config))
-    touched = [path for path in notes if path.resolve() in changed_set]
+    touched = [path for path in notes if os.path.abspath(path) in changed_set]
     wanted = {family_key(path, config) for path in touched}
     return touched, [path for path in notes if family_key(path, config) in wanted]
 
 
-def keys_at(ref: str, path: Path, rules: RuleSet, level: str) -> set[str] | None:
+def keys_at(ref: str, path: Path, config: ScanConfig, rules: RuleSet, level: str
+            ) -> set[str] | None:
     """Check keys the note cited at ``ref``; None when it did not exist there."""
     root = repository_root(path.parent)
     relative = path.resolve().relative_to(root.resolve()).as_posix()
@@ -78,5 +79,5 @@ def keys_at(ref: str, path: Path, rules: RuleSet, level: str) -> set[str] | None
         text = _git(["show", f"{ref}:{relative}"], root)
     except UsageError:
         return None
-    links = extract(text).links
+    links = parse_note(path, text, config).links
     return {link.check_key for link in clean_links(links, rules, level)}

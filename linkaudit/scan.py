@@ -130,6 +130,11 @@ def read_note(path: Path, config: ScanConfig) -> Note | FileProblem:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return _encoding_problem(path, data, exc)
+    return parse_note(path, text, config)
+
+
+def parse_note(path: Path, text: str, config: ScanConfig) -> Note:
+    """A note from its text (front matter, then links in the body); ``path`` names it."""
     metadata: Mapping[str, Any] = {}
     problems: tuple[FileProblem, ...] = ()
     raw_lang: str | None = None

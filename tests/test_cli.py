@@ -349,3 +349,19 @@ def test_fix_dry_run_then_write(tree: Path) -> None:
     second = path.read_bytes()
     assert run("fix", "--write")[0] == 0
     assert path.read_bytes() == second
+
+
+def test_gate_checks_only_new_urls_and_fails_on_new_dead(tree: Path,
+                                                         server: LoopbackServer) -> None:
+    """In a gate run only URLs new in the change are requested; a new dead one fails."""
+    path = write_note(tree, "p", "en", server.url("/ok"), server.url("/status/404"))
+    git(tree, "init", "-q")
+    git(tree, "add", ".")
+    git(tree, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "notes")
+    path.write_text(path.read_text(encoding="utf-8")
+                    + f"\nAnd [new]({server.url('/status/410')}).\n", encoding="utf-8")
+    code, out, _ = run("check", "--changed-since", "HEAD", "--format", "json")
+    assert code == 1
+    assert [r["url"] for r in json.loads(out)["results"]] == [server.url("/status/410")]
+    assert server.count("/status/404") == 0 and server.count("/ok") == 0
+    assert [f["kind"] for f in findings(out)] == ["dead"]
