@@ -355,15 +355,20 @@ def find_config(start: Path | None = None) -> Path | None:
     return None
 
 
-def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+def read_config_text(path: Path, what: str) -> str:
+    """A file the user named in configuration; every failure is a ConfigError saying why."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        raise ConfigError(f"{path}: {what} not found") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
+
+
+def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    text = read_config_text(path, "config file")
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

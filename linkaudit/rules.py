@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from linkaudit.config import CleaningConfig, SiteRule
+from linkaudit.config import CleaningConfig, SiteRule, read_config_text
 from linkaudit.errors import ConfigError
 
 LEVELS = ("safe", "aggressive")
@@ -170,14 +170,7 @@ def load_clearurls(path: Path) -> tuple[ClearUrlsProvider, ...]:
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: ClearURLs rules file not found") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ClearURLs rules file: {exc.strerror}") from None
+    text = read_config_text(path, "ClearURLs rules file")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
