@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from linkaudit.cassette import CassetteTransport
@@ -365,3 +366,50 @@ def test_gate_checks_only_new_urls_and_fails_on_new_dead(tree: Path,
     assert [r["url"] for r in json.loads(out)["results"]] == [server.url("/status/410")]
     assert server.count("/status/404") == 0 and server.count("/ok") == 0
     assert [f["kind"] for f in findings(out)] == ["dead"]
+
+
+def fake_web(request: httpx.Request) -> httpx.Response:
+    """A tiny web for fix: a dead page, a moved one, and a Wayback availability API."""
+    if request.url.host == "archive.test":
+        snapshot = "http://web.archive.org/web/20240101000000/https://site.test/gone"
+        return httpx.Response(200, json={"archived_snapshots": {"closest": {
+            "available": True, "url": snapshot, "timestamp": "20240101000000",
+            "status": "200"}}})
+    if request.url.path == "/gone":
+        return httpx.Response(404)
+    if request.url.path == "/moved":
+        return httpx.Response(301, headers={"Location": "https://site.test/new"})
+    return httpx.Response(200, html="<title>fine</title>")
+
+
+def test_fix_updates_redirects_and_archives_dead_links(tree: Path) -> None:
+    """fix --check rewrites a permanent redirect to its target and a dead link to a snapshot,
+    in every translation citing them."""
+    config = tree / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8")
+                      + "dead_after:\n  failures: 1\n  days: 0\n"
+                      + "archive:\n  endpoint: https://archive.test/wayback/available\n",
+                      encoding="utf-8")
+    paths = [write_note(tree, "2024-05-01-p", lang, "https://site.test/gone",
+                        "https://site.test/moved?utm_source=chatgpt.com") for lang in ("en", "de")]
+    code, _, err = run("fix", "--check", "--write", transport=httpx.MockTransport(fake_web))
+    assert code == 0, err
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        assert "[1]: https://web.archive.org/web/20240101000000/https://site.test/gone " in text
+        assert "[2]: https://site.test/new " in text
+
+
+def test_offline_uses_stored_verdicts_only(tree: Path, server: LoopbackServer) -> None:
+    """--offline makes no request: stored verdicts are reported, unseen URLs listed unchecked."""
+    path = write_note(tree, "p", "en", server.url("/ok"), server.url("/chain/301/ok"))
+    run("check")
+    seen = server.count("/ok") + server.count("/chain/301/ok")
+    path.write_text(path.read_text(encoding="utf-8")
+                    + f"\nAnd [new]({server.url('/status/404')}).\n", encoding="utf-8")
+    code, out, _ = run("check", "--offline", "--format", "json")
+    assert server.count("/ok") + server.count("/chain/301/ok") == seen
+    assert server.count("/status/404") == 0
+    kinds = sorted(f["kind"] for f in findings(out))
+    assert kinds == ["redirected", "unchecked"]
+    assert code == 0
