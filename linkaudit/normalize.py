@@ -27,7 +27,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 # A percent escape, or a character that must be percent-encoded in a URI.
 _ENCODE = re.compile(r"%([0-9A-Fa-f]{2})|[^\x21-\x7e]|[\"<>\\^`{|}]")
-_HOST = re.compile(r"[a-z0-9\-._~!$&'()*+,;=%]+")
+# A DNS name as http(s) hosts use them (underscores occur in the wild), or an IPv4 address.
+_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?")
 _MOBILE_LABELS = ("m", "mobile")
 _LOCALE_PARAMS = frozenset({"hl", "lang", "locale", "language"})
 _LOCALE_SEGMENTS = 2  # language path segments are looked for among the first two only
@@ -172,6 +173,13 @@ def _host(host: str) -> str:
             raise _Malformed(f"invalid host name {host!r}: {exc}") from None
     if not _HOST.fullmatch(host):
         raise _Malformed(f"invalid character in host name {host!r}")
+    for label in host.split("."):
+        if label.startswith("xn--"):
+            try:
+                label.encode("ascii").decode("idna")
+            except UnicodeError:
+                raise _Malformed(f"invalid internationalised label {label!r} in host name") \
+                    from None
     return host
 
 

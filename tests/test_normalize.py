@@ -108,6 +108,9 @@ def test_unusable_wrapper_target_falls_back_to_the_wrapper() -> None:
     ("https:example.com", "no host"),
     ("https://a..b.ü/", "invalid host name"),
     ("https://exa<mple.com/", "invalid character in host"),
+    ("https://exa%mple.com/", "invalid character in host"),
+    ("https://a,b.example/", "invalid character in host"),
+    ("https://xn--.com/", "invalid internationalised label 'xn--'"),
     ("ftp://example.com/file", "unsupported scheme 'ftp'"),
     ("javascript:alert(1)", "unsupported scheme 'javascript'"),
 ])
