@@ -54,10 +54,11 @@ def iter_note_paths(paths: Sequence[Path], config: ScanConfig) -> Iterator[Path]
     path relative to the walked folder. A path that does not exist is passed on, so
     ``read_note`` reports it.
     """
+    includes = tuple(_glob_regex(pattern) for pattern in config.include)
     excludes = tuple(_glob_regex(pattern) for pattern in config.exclude)
     seen: set[str] = set()
     for root in paths:
-        candidates = _walk(root, config.include, excludes) if root.is_dir() else iter((root,))
+        candidates = _walk(root, includes, excludes) if root.is_dir() else iter((root,))
         for path in candidates:
             key = os.path.normpath(path)
             if key not in seen:
@@ -66,7 +67,7 @@ def iter_note_paths(paths: Sequence[Path], config: ScanConfig) -> Iterator[Path]
 
 
 def _walk(
-    root: Path, include: Sequence[str], excludes: Sequence[re.Pattern[str]]
+    root: Path, includes: Sequence[re.Pattern[str]], excludes: Sequence[re.Pattern[str]]
 ) -> Iterator[Path]:
     for folder, dirnames, filenames in os.walk(root, followlinks=False):
         relative_folder = Path(folder).relative_to(root).as_posix()
@@ -75,7 +76,7 @@ def _walk(
             name for name in dirnames if not _excluded_folder(prefix + name, excludes)
         )
         for name in sorted(filenames):
-            if not any(Path(name).match(pattern) for pattern in include):
+            if not any(regex.fullmatch(name) for regex in includes):
                 continue
             if not any(regex.fullmatch(prefix + name) for regex in excludes):
                 yield Path(folder) / name
