@@ -233,12 +233,13 @@ class OfflineAudit:
                 family.labels[normalize_label(link.link.label)].setdefault(lang, citation)
 
     def finish(self) -> list[Finding]:
-        """Drift findings for every family with more than one language."""
+        """Drift findings for every family seen since the last call, which are forgotten."""
         findings: list[Finding] = []
         for family in self._families.values():
             if len(family.langs) > 1:
                 findings += _source_drift(family)
                 findings += _label_drift(family)
+        self._families.clear()
         return findings
 
 

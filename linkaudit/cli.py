@@ -233,6 +233,10 @@ def _emit(report: Report, config: Config, args: argparse.Namespace, console: Con
         raise LinkauditError(f"cannot write {args.output}: {exc.strerror}") from None
 
 
+def _lists_links(config: Config) -> bool:
+    return REPORTERS[config.report.format].lists_links
+
+
 def _exit_code(report: Report) -> ExitCode:
     if report.interrupted:
         return ExitCode.RUNTIME
@@ -246,9 +250,10 @@ def cmd_scan(args: argparse.Namespace, config: Config, console: Console) -> Exit
     started = time.time()
     rules = load_rule_set(config)
     paths, _ = _selection(args, config, rules)
-    outcome = scan_tree(paths, config, rules)
+    outcome = scan_tree(paths, config, rules, keep_links=_lists_links(config))
     report = Report(command="scan", notes_scanned=outcome.notes_scanned,
-                    links=tuple(outcome.links), findings=tuple(outcome.findings),
+                    links=tuple(outcome.links), link_count=outcome.link_count,
+                    findings=tuple(outcome.findings),
                     fail_on=fail_level(config.report.fail_on), started_at=started,
                     finished_at=time.time())
     _emit(report, config, args, console)
@@ -289,7 +294,8 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
     started = time.time()
     rules = load_rule_set(config)
     paths, new_keys = _selection(args, config, rules, new_keys_wanted=True)
-    outcome = scan_tree(paths, config, rules)
+    outcome = scan_tree(paths, config, rules, keep_links=_lists_links(config),
+                        keep_citations=True)
     targets = check_targets(outcome.citations, new_keys)
     with _open_store(config) as store:
         run_id = store.begin_run("check", sys.argv[1:])
@@ -327,7 +333,8 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
             severities=severity_overrides(config.report.severities), ignore=config.ignore,
             ignored_lines=outcome.ignored_lines)
         report = Report(command="check", notes_scanned=outcome.notes_scanned,
-                        links=tuple(outcome.links), findings=tuple(findings),
+                        links=tuple(outcome.links), link_count=outcome.link_count,
+                        findings=tuple(findings),
                         results=tuple(sorted(run.results, key=lambda r: r.key)),
                         fail_on=fail_level(config.report.fail_on), started_at=started,
                         finished_at=time.time(), interrupted=interrupted,

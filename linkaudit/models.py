@@ -250,7 +250,8 @@ class Report:
 
     command: str  # "scan" | "check" | "report"
     notes_scanned: int
-    links: tuple[LinkRecord, ...]
+    links: tuple[LinkRecord, ...]  # empty when the format does not list links
+
     findings: tuple[Finding, ...]
     results: tuple[CheckResult, ...] = ()
     fail_on: Severity | None = Severity.ERROR  # None: never fail
@@ -258,3 +259,4 @@ class Report:
     finished_at: float = 0.0
     interrupted: bool = False
     history: tuple[RunSummary, ...] = ()  # recorded runs, oldest first (from the store)
+    link_count: int | None = None  # links found, when ``links`` is not filled in

@@ -24,6 +24,7 @@ from linkaudit.config import Config
 from linkaudit.models import (
     CheckResult,
     CleanedLink,
+    FileProblem,
     Finding,
     LinkRecord,
     Location,
@@ -34,7 +35,7 @@ from linkaudit.models import (
 )
 from linkaudit.normalize import clean_links, locale_variant_key
 from linkaudit.rules import RuleSet, load_rules
-from linkaudit.scan import scan_paths
+from linkaudit.scan import family_key, iter_note_paths, read_note, scan_paths
 from linkaudit.store import DAY, Changes, Store
 
 
@@ -54,6 +55,7 @@ class Citations:
 @dataclass
 class ScanOutcome:
     notes_scanned: int
+    link_count: int
     links: list[LinkRecord]
     findings: list[Finding]
     citations: Citations
@@ -64,41 +66,65 @@ def load_rule_set(config: Config) -> RuleSet:
     return load_rules(config.cleaning, config.base_dir)
 
 
+def _cleaned(item: Note | FileProblem, config: Config, rules: RuleSet
+             ) -> tuple[Note, tuple[CleanedLink, ...]] | Finding:
+    if isinstance(item, Note):
+        return item, clean_links(item.links, rules, config.cleaning.level)
+    return problem_finding(item)
+
+
 def iter_cleaned(paths: Sequence[Path], config: Config, rules: RuleSet
                  ) -> Iterator[tuple[Note, tuple[CleanedLink, ...]] | Finding]:
     """Each readable note with its cleaned links, or a finding for a file that is not."""
     for item in scan_paths(paths, config.scan):
-        if isinstance(item, Note):
-            yield item, clean_links(item.links, rules, config.cleaning.level)
-        else:
-            yield problem_finding(item)
+        yield _cleaned(item, config, rules)
 
 
-def scan_tree(paths: Sequence[Path], config: Config, rules: RuleSet | None = None
-              ) -> ScanOutcome:
-    """Scan, clean and audit offline; every finding has the configured policy applied."""
+def family_groups(paths: Sequence[Path], config: Config) -> Iterator[list[Path]]:
+    """Note paths grouped by translation family, from file names alone.
+
+    Reading one family at a time lets drift be decided, and the family forgotten, before
+    the next is read: memory follows the largest family, not the tree.
+    """
+    groups: dict[str, list[Path]] = {}
+    for path in iter_note_paths(paths, config.scan):
+        groups.setdefault(family_key(path, config.scan), []).append(path)
+    yield from groups.values()
+
+
+def scan_tree(paths: Sequence[Path], config: Config, rules: RuleSet | None = None, *,
+              keep_links: bool = True, keep_citations: bool = False) -> ScanOutcome:
+    """Scan, clean and audit offline; every finding has the configured policy applied.
+
+    ``keep_links`` lists every link for the report (JSON, HTML, JUnit need them);
+    ``keep_citations`` remembers where each URL is cited (network checks need it).
+    """
     rules = rules or load_rule_set(config)
     overrides = severity_overrides(config.report.severities)
     audit = OfflineAudit(locale_variant_key)
-    outcome = ScanOutcome(0, [], [], Citations(), {})
-    for item in iter_cleaned(paths, config, rules):
-        if isinstance(item, Finding):
-            outcome.findings.append(item)
-            continue
-        note, links = item
-        outcome.notes_scanned += 1
-        if note.ignored_lines:
-            outcome.ignored_lines[note.path] = note.ignored_lines
-        outcome.findings += audit.note(note, links)
-        for link in links:
-            outcome.links.append(LinkRecord(
-                path=note.path, line=link.link.line, column=link.link.column,
-                kind=link.link.kind, url=link.url, clean_url=link.clean_url,
-                check_key=link.check_key, family=note.family, lang=note.lang,
-                label=link.link.label))
-            if link.malformed is None:
-                outcome.citations.add(note, link)
-    outcome.findings += audit.finish()
+    outcome = ScanOutcome(0, 0, [], [], Citations(), {})
+    for group in family_groups(paths, config):
+        for path in group:
+            item = _cleaned(read_note(path, config.scan), config, rules)
+            if isinstance(item, Finding):
+                outcome.findings.append(item)
+                continue
+            note, links = item
+            outcome.notes_scanned += 1
+            outcome.link_count += len(links)
+            if note.ignored_lines:
+                outcome.ignored_lines[note.path] = note.ignored_lines
+            outcome.findings += audit.note(note, links)
+            for link in links:
+                if keep_links:
+                    outcome.links.append(LinkRecord(
+                        path=note.path, line=link.link.line, column=link.link.column,
+                        kind=link.link.kind, url=link.url, clean_url=link.clean_url,
+                        check_key=link.check_key, family=note.family, lang=note.lang,
+                        label=link.link.label))
+                if keep_citations and link.malformed is None:
+                    outcome.citations.add(note, link)
+        outcome.findings += audit.finish()
     outcome.findings = apply_policy(outcome.findings, severities=overrides,
                                     ignore=config.ignore, ignored_lines=outcome.ignored_lines)
     return outcome

@@ -25,6 +25,7 @@ class Reporter(Protocol):
     """Renders a report; never prints, and the same report always gives the same string."""
 
     name: str
+    lists_links: bool  # whether it shows every link (else a count is enough)
 
     def render(self, report: Report, *, color: bool = False) -> str: ...
 

@@ -109,7 +109,7 @@ def count(report: Report) -> Counts:
     verdicts = Counter(result.verdict for result in report.results)
     return Counts(
         notes=report.notes_scanned,
-        links=len(report.links),
+        links=len(report.links) if report.link_count is None else report.link_count,
         by_severity={severity: severities[severity] for severity in SEVERITIES_DESCENDING},
         by_kind=dict(sorted(Counter(finding.kind for finding in active).items())),
         suppressed=len(report.findings) - len(active),

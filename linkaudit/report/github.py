@@ -36,6 +36,7 @@ def _annotation(finding: Finding) -> str:
 
 class GithubReporter:
     name = "github"
+    lists_links = False
 
     def render(self, report: Report, *, color: bool = False) -> str:
         return "".join(

@@ -400,6 +400,7 @@ def _header(report: Report) -> str:
 
 class HtmlReporter:
     name = "html"
+    lists_links = True
 
     def render(self, report: Report, *, color: bool = False) -> str:
         counts = count(report)

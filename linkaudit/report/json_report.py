@@ -116,6 +116,7 @@ def report_document(report: Report) -> dict[str, Any]:
 
 class JsonReporter:
     name = "json"
+    lists_links = True
 
     def render(self, report: Report, *, color: bool = False) -> str:
         return json.dumps(report_document(report), ensure_ascii=False, indent=2) + "\n"

@@ -37,6 +37,7 @@ def _describe(finding: Finding) -> str:
 
 class JunitReporter:
     name = "junit"
+    lists_links = True
 
     def render(self, report: Report, *, color: bool = False) -> str:
         active = [f for f in sorted_findings(report.findings) if f.suppressed is None]

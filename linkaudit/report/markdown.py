@@ -85,6 +85,7 @@ def _outcome(report: Report, counts: Counts) -> str:
 
 class MarkdownReporter:
     name = "markdown"
+    lists_links = False
 
     def render(self, report: Report, *, color: bool = False) -> str:
         counts = count(report)

@@ -99,6 +99,7 @@ def sarif_document(report: Report) -> dict[str, Any]:
 
 class SarifReporter:
     name = "sarif"
+    lists_links = False
 
     def render(self, report: Report, *, color: bool = False) -> str:
         return json.dumps(sarif_document(report), ensure_ascii=False, indent=2) + "\n"

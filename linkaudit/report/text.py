@@ -58,6 +58,7 @@ def _finding_lines(finding: Finding, style: _Style) -> list[str]:
 
 class TextReporter:
     name = "text"
+    lists_links = False
 
     def render(self, report: Report, *, color: bool = False) -> str:
         style = _Style(color)
