@@ -413,3 +413,41 @@ def test_offline_uses_stored_verdicts_only(tree: Path, server: LoopbackServer) -
     kinds = sorted(f["kind"] for f in findings(out))
     assert kinds == ["redirected", "unchecked"]
     assert code == 0
+
+
+def test_fix_disk_full_keeps_original_and_exits_three(tree: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that fails (disk full) leaves the note intact and the run exits 3."""
+    import errno
+    import os
+
+    path = write_note(tree, "p", "en", "https://a.example/x?utm_source=chatgpt.com",
+                      "https://b.example/y")
+    original = path.read_bytes()
+
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", full)
+    code, _, err = run("fix", "--write")
+    assert code == 3
+    assert "No space left on device" in err
+    assert path.read_bytes() == original
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temp file left
+
+
+def test_report_since_last_run_and_bad_date(tree: Path, server: LoopbackServer) -> None:
+    """report --since last-run limits to the last run; a malformed date is a usage error."""
+    write_note(tree, "p", "en", server.url("/ok"), server.url("/status/404"))
+    run("check")
+    code, out, _ = run("report", "--since", "last-run", "--format", "json")
+    assert code == 0 and [f["kind"] for f in findings(out)] == ["failing"]
+    code, _, err = run("report", "--since", "yesterday")
+    assert code == 2 and "expected YYYY-MM-DD or last-run" in err
+
+
+def test_changed_since_unknown_ref_exit_two(tree: Path) -> None:
+    """An unknown git revision is a usage error naming it."""
+    git(tree, "init", "-q")
+    code, _, err = run("scan", "--changed-since", "no-such-ref")
+    assert code == 2 and "unknown git revision 'no-such-ref'" in err
