@@ -119,4 +119,23 @@ class JsonReporter:
     lists_links = True
 
     def render(self, report: Report, *, color: bool = False) -> str:
-        return json.dumps(report_document(report), ensure_ascii=False, indent=2) + "\n"
+        return dumps(report_document(report))
+
+
+def dumps(document: dict[str, Any]) -> str:
+    """One top-level key per line and one list item per line.
+
+    Readable and diffable like an indented dump, but every piece goes through the C
+    encoder (``indent`` forces the pure-Python one, 5x slower on a large tree).
+    """
+    def encode(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+    lines = []
+    for key, value in document.items():
+        if isinstance(value, list) and value:
+            items = ",\n".join(f"    {encode(item)}" for item in value)
+            lines.append(f"  {encode(key)}: [\n{items}\n  ]")
+        else:
+            lines.append(f"  {encode(key)}: {encode(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
