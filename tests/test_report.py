@@ -84,9 +84,9 @@ def sample_report(**changes: Any) -> Report:
         Finding("redirected", Severity.WARNING, EN, 13, 5, "permanent redirect to "
                 "https://example.net/new", url="https://example.net/old",
                 suppressed="ignore rule: example.net (moved, on purpose)"),
-        Finding("drift", Severity.WARNING, JA, 1, 1,
+        Finding("translation-drift", Severity.WARNING, JA, 1, 1,
                 "sources differ: en cites [1] *twice*, ja: 100% `once`"),
-        Finding("malformed", Severity.ERROR, MEMO, 7, 2, "bad URL\r\nspans two lines",
+        Finding("malformed-url", Severity.ERROR, MEMO, 7, 2, "bad URL\r\nspans two lines",
                 url="http://[::1"),
     )
     results = (
@@ -197,7 +197,7 @@ def test_text_colour_only_when_asked() -> None:
 
 def test_text_escapes_control_characters_from_notes() -> None:
     """A message carrying a terminal escape is shown escaped, not sent to the terminal."""
-    finding = Finding("malformed", Severity.ERROR, EN, 1, 1, "evil \x1b]0;title\x07 here")
+    finding = Finding("malformed-url", Severity.ERROR, EN, 1, 1, "evil \x1b]0;title\x07 here")
     output = render(dataclasses.replace(empty_report(), findings=(finding,)), "text")
     assert "\x1b" not in output and "\\x1b]0;title\\x07" in output
 
@@ -293,7 +293,7 @@ def test_markdown_cells_keep_the_table_shape() -> None:
 @given(st.text())
 def test_markdown_cell_property(message: str) -> None:
     """Any message renders as one table row with four cells and no raw HTML."""
-    finding = Finding("drift", Severity.WARNING, EN, 1, 1, message)
+    finding = Finding("translation-drift", Severity.WARNING, EN, 1, 1, message)
     output = render(dataclasses.replace(empty_report(), findings=(finding,)), "markdown")
     (row,) = _table_rows(output)
     assert len(re.findall(r"(?<!\\)\|", row.replace("\\\\", ""))) == 5
@@ -320,14 +320,14 @@ def test_junit_parses_with_counts_and_failures() -> None:
     assert sorted(cases) == sorted(p.as_posix() for p in (EN, JA, MEMO))
     assert (suite.get("tests"), suite.get("failures")) == ("3", "2")
     failures = [(f.get("type"), name) for name, c in cases.items() for f in c.iter("failure")]
-    assert sorted(failures) == [("dead", JA.as_posix()), ("malformed", MEMO.as_posix())]
+    assert sorted(failures) == [("dead", JA.as_posix()), ("malformed-url", MEMO.as_posix())]
     assert "warning drift" in (cases[JA.as_posix()].findtext("system-out") or "")
     assert "redirected" not in ET.tostring(cases[EN.as_posix()], encoding="unicode")
 
 
 def test_junit_survives_characters_xml_cannot_hold() -> None:
     """Control characters in a message are replaced, so the XML still parses."""
-    finding = Finding("malformed", Severity.ERROR, EN, 1, 1, "nul \x00 and \x1b here")
+    finding = Finding("malformed-url", Severity.ERROR, EN, 1, 1, "nul \x00 and \x1b here")
     suite = ET.fromstring(render(dataclasses.replace(empty_report(), findings=(finding,)),
                                  "junit"))
     failure = suite.find("testcase/failure")
@@ -482,7 +482,7 @@ def test_html_escapes_everything_from_notes() -> None:
 
 def test_html_links_only_http_urls() -> None:
     """A javascript: URL is shown as text, never as a clickable link."""
-    finding = Finding("malformed", Severity.ERROR, EN, 1, 1, "bad", url="javascript:alert(1)")
+    finding = Finding("malformed-url", Severity.ERROR, EN, 1, 1, "bad", url="javascript:alert(1)")
     output = render(dataclasses.replace(empty_report(), findings=(finding,)), "html")
     assert 'href="javascript' not in output and "javascript:alert(1)" in output
 
