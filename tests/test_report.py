@@ -321,7 +321,7 @@ def test_junit_parses_with_counts_and_failures() -> None:
     assert (suite.get("tests"), suite.get("failures")) == ("3", "2")
     failures = [(f.get("type"), name) for name, c in cases.items() for f in c.iter("failure")]
     assert sorted(failures) == [("dead", JA.as_posix()), ("malformed-url", MEMO.as_posix())]
-    assert "warning drift" in (cases[JA.as_posix()].findtext("system-out") or "")
+    assert "warning translation-drift" in (cases[JA.as_posix()].findtext("system-out") or "")
     assert "redirected" not in ET.tostring(cases[EN.as_posix()], encoding="unicode")
 
 
