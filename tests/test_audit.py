@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from linkaudit.audit import OfflineAudit, apply_policy, severity_overrides
+from linkaudit.audit import KINDS, OfflineAudit, apply_policy, severity_overrides
 from linkaudit.config import IgnoreRule
 from linkaudit.errors import ConfigError
 from linkaudit.models import (
@@ -202,3 +202,13 @@ def test_bad_severity_config(configured: dict[str, str], message: str) -> None:
     """Unknown kinds and severities in report.severities are config errors."""
     with pytest.raises(ConfigError, match=message):
         severity_overrides(configured)
+
+
+def test_every_finding_kind_is_documented() -> None:
+    """Each finding kind the audit can emit is explained in the README and docs/formats.md."""
+    project = Path(__file__).resolve().parent.parent
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    formats = (project / "docs" / "formats.md").read_text(encoding="utf-8")
+    for kind in KINDS:
+        assert f"`{kind}`" in readme, f"README does not explain {kind}"
+        assert f"`{kind}`" in formats, f"docs/formats.md does not list {kind}"
