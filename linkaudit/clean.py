@@ -34,7 +34,18 @@ def clean_url(url: str, rules: RuleSet, level: str = "safe") -> CleanResult:
     """Remove the tracking parameters ``rules`` name at ``level`` ("safe" or "aggressive")."""
     if level not in LEVELS:
         raise ValueError(f"unknown cleaning level {level!r}; expected one of {LEVELS}")
-    protection, target = _protection(url, rules)
+    return _clean(url, rules, level, _protection(url, rules))
+
+
+def clean_url_at_both_levels(url: str, rules: RuleSet) -> tuple[CleanResult, CleanResult]:
+    """``clean_url`` at "safe" and at "aggressive", deciding the URL's protection once."""
+    protection = _protection(url, rules)
+    return _clean(url, rules, "safe", protection), _clean(url, rules, "aggressive", protection)
+
+
+def _clean(url: str, rules: RuleSet, level: str,
+           protection_and_target: tuple[Protection | None, str | None]) -> CleanResult:
+    protection, target = protection_and_target
     if protection is None:
         return _strip(url, rules, level)
     if protection is not Protection.REDIRECT_WRAPPER or level != "aggressive" or target is None:
@@ -83,14 +94,14 @@ def _protection(url: str, rules: RuleSet) -> tuple[Protection | None, str | None
     lowered = {name.lower() for _, name in names}
     if any(signature <= lowered for signature in rules.signed):
         return Protection.SIGNED, None
-    if any(archive.matches(host, path) for archive in rules.archives):
+    if rules.archive_at(host, path) is not None:
         return Protection.ARCHIVE, None
-    for wrapper in rules.wrappers:
-        if wrapper.place.matches(host, path):
-            targets = {t.lower() for t in wrapper.targets}
-            found = (_target(unquote(piece.partition("=")[2]), url) for piece, name in names
-                     if name.lower() in targets)
-            return Protection.REDIRECT_WRAPPER, next((t for t in found if t is not None), None)
+    wrapper = rules.wrapper_at(host, path)
+    if wrapper is not None:
+        targets = {t.lower() for t in wrapper.targets}
+        found = (_target(unquote(piece.partition("=")[2]), url) for piece, name in names
+                 if name.lower() in targets)
+        return Protection.REDIRECT_WRAPPER, next((t for t in found if t is not None), None)
     for provider in rules.clearurls:
         for redirection in provider.redirections:
             match = redirection.search(url)

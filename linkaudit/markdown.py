@@ -12,9 +12,11 @@ other construct claimed. Rules and deliberate differences from CommonMark: docs/
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 
 from linkaudit.models import Link, LinkKind, ReferenceForm, ReferenceUse, Span, normalize_label
 
@@ -53,6 +55,8 @@ _UNQUOTED_VALUE = re.compile(r"[^ \t\r\n\"'=<>`]+")
 _CLOSING_TAG = re.compile(r"</[A-Za-z][A-Za-z0-9-]*[ \t\r\n]*>")
 _URL_ATTRIBUTES = frozenset({"href", "src"})
 _LIST_MARKER = re.compile(r"(?:[-+*]|(\d{1,9})[.)])(?=[ \t]|$)")
+_LIST_MARKER_STARTS = frozenset("-+*0123456789")
+_BLOCK_OPENERS = frozenset("`~#<[")  # fences, ATX headings, HTML blocks, definitions
 _MAX_DEPTH = 1 << 30  # blockquote nesting has no limit
 _TASK_PREFIX = re.compile(r"[ \t>]*(?:[-+*]|\d{1,9}[.)])[ \t]+")
 _ATX_HEADING = re.compile(r"#{1,6}(?:[ \t]|$)")
@@ -92,6 +96,21 @@ def _stops_bare_url(char: str) -> bool:
         return char < " " or char == "\x7f"
     category = unicodedata.category(char)
     return category[0] == "P" or category in ("Cc", "Cf")
+
+
+def _line_bounds(text: str, start: int) -> tuple[list[int], list[int]]:
+    """Where each line of ``text[start:]`` starts, and where it ends before its line ending.
+
+    Lines end at CRLF, CR or LF. Without a CR (the common case) the offsets are summed in
+    C, from line lengths, instead of one Python step per line.
+    """
+    if "\r" not in text:
+        lengths = list(map(len, text[start:].split("\n")))
+        starts = list(accumulate(map((1).__add__, lengths[:-1]), initial=start))
+        return starts, list(map(int.__add__, starts, lengths))
+    breaks = list(_LINE_END.finditer(text, start))
+    return ([start, *[match.end() for match in breaks]],
+            [*[match.start() for match in breaks], len(text)])
 
 
 def _valid_label(label: str) -> bool:
@@ -135,7 +154,7 @@ class _Scanner:
         self.start = min(max(start, 0), len(text))
         self.bare_urls = bare_urls
         self.html = html
-        self.file_line_starts = [0, *(m.end() for m in _LINE_END.finditer(text))]
+        self.file_line_starts, self.file_line_ends = _line_bounds(text, 0)
         self.links: list[Link] = []
         self.references: list[ReferenceUse] = []
         self.comments: list[tuple[int, int]] = []  # (start, end of content) of HTML comments
@@ -163,7 +182,7 @@ class _Scanner:
 
     def add_link(self, kind: LinkKind, start: int, end: int, **extra: str | None) -> None:
         line, column = self.position(start)
-        url = self.text[start:end]
+        url = sys.intern(self.text[start:end])  # one string per URL however often it is cited
         self.links.append(Link(kind, url, Span(start, end), line, column, **extra))
 
     def add_reference(self, form: ReferenceForm, start: int, end: int) -> None:
@@ -188,12 +207,11 @@ class _Scanner:
     def block_pass(self) -> None:
         """Cut the body into paragraph and HTML segments; record reference definitions."""
         text = self.text
-        lines = [(self.start, self.start)]
-        for match in _LINE_END.finditer(text, self.start):
-            lines[-1] = (lines[-1][0], match.start())
-            lines.append((match.end(), match.end()))
-        lines[-1] = (lines[-1][0], len(text))
-        line_starts = [line_start for line_start, _ in lines]
+        first = bisect_left(self.file_line_starts, self.start)
+        if first < len(self.file_line_starts) and self.file_line_starts[first] == self.start:
+            line_starts, line_ends = self.file_line_starts[first:], self.file_line_ends[first:]
+        else:  # the body starts inside a line
+            line_starts, line_ends = _line_bounds(text, self.start)
 
         fence: _Fence | None = None
         html_block: _HtmlBlock | None = None
@@ -216,8 +234,8 @@ class _Scanner:
             while list_indents and indent < list_indents[-1]:
                 list_indents.pop()
 
-        while index < len(lines):
-            line_start, line_end = lines[index]
+        while index < len(line_starts):
+            line_start, line_end = line_starts[index], line_ends[index]
             index += 1
             open_block: _Fence | _HtmlBlock | None = fence if fence is not None else html_block
             if open_block is not None:
@@ -245,8 +263,12 @@ class _Scanner:
                         continue
                     self.segments.append((html_block.start, html_block.last_end, True))
                     html_block = None
-            position, depth, column, base = self.after_quotes(line_start, line_end, _MAX_DEPTH)
-            content, content_column = self.after_indent(position, line_end, column)
+            if line_start == line_end or text[line_start] not in " \t>":
+                content, depth, content_column, base = line_start, 0, 0, 0  # nothing to skip
+            else:
+                position, depth, column, base = self.after_quotes(line_start, line_end,
+                                                                  _MAX_DEPTH)
+                content, content_column = self.after_indent(position, line_end, column)
             indent = content_column - base
             if content == line_end:
                 flush()
@@ -256,7 +278,8 @@ class _Scanner:
                 flush()  # a blockquote starts or ends (a shallower line may be a lazy one)
                 list_indents.clear()
             previous_depth = depth
-            marker = _LIST_MARKER.match(text, content, line_end)
+            marker = _LIST_MARKER.match(text, content, line_end) \
+                if text[content] in _LIST_MARKER_STARTS else None
             if previous_blank or not paragraph or marker:
                 close_lists(indent)
             previous_blank = False
@@ -264,8 +287,10 @@ class _Scanner:
                 if paragraph and segment is not None:
                     segment[1] = line_end
                 continue  # indented code, or a paragraph's continuation line
-            body = text[content:line_end]
-            if self.is_thematic_break(body) or (paragraph and self.is_setext_underline(body)):
+            if text[content] in "-*_=" and (  # the only characters these lines start with
+                self.is_thematic_break(text[content:line_end])
+                or (paragraph and self.is_setext_underline(text[content:line_end]))
+            ):
                 flush()
                 continue
             if marker:
@@ -280,34 +305,36 @@ class _Scanner:
                     if empty_or_code:
                         continue  # nothing, or an indented code block, follows the marker
                     content, indent = item, item_indent
-            fence_match = _FENCE.match(text, content, line_end)
-            if fence_match and not (
-                fence_match.group()[0] == "`" and "`" in text[fence_match.end():line_end]
-            ):
-                flush()
-                close_lists(indent)
-                container = list_indents[-1] if list_indents else 0
-                fence = _Fence(fence_match.group()[0], len(fence_match.group()), container, depth)
-                continue
-            if _ATX_HEADING.match(text, content, line_end):
-                flush()
-                self.segments.append((content, line_end, False))
-                continue
-            markers = self.html_block_start(content, line_end, paragraph)
-            if markers != _NOT_HTML:
-                flush()
-                if markers is not None and self.ends_html(markers, content + 2, line_end):
-                    self.segments.append((content, line_end, True))
-                else:
+            if text[content] in _BLOCK_OPENERS:
+                fence_match = _FENCE.match(text, content, line_end)
+                if fence_match and not (
+                    fence_match.group()[0] == "`" and "`" in text[fence_match.end():line_end]
+                ):
+                    flush()
                     close_lists(indent)
                     container = list_indents[-1] if list_indents else 0
-                    html_block = _HtmlBlock(content, line_end, markers, container, depth)
-                continue
-            if not paragraph:
-                definition_end = self.definition(content)
-                if definition_end is not None:
-                    index = bisect_right(line_starts, definition_end)
+                    run = fence_match.group()
+                    fence = _Fence(run[0], len(run), container, depth)
                     continue
+                if _ATX_HEADING.match(text, content, line_end):
+                    flush()
+                    self.segments.append((content, line_end, False))
+                    continue
+                markers = self.html_block_start(content, line_end, paragraph)
+                if markers != _NOT_HTML:
+                    flush()
+                    if markers is not None and self.ends_html(markers, content + 2, line_end):
+                        self.segments.append((content, line_end, True))
+                    else:
+                        close_lists(indent)
+                        container = list_indents[-1] if list_indents else 0
+                        html_block = _HtmlBlock(content, line_end, markers, container, depth)
+                    continue
+                if not paragraph:
+                    definition_end = self.definition(content)
+                    if definition_end is not None:
+                        index = bisect_right(line_starts, definition_end)
+                        continue
             if segment is None:
                 segment = [content, line_end]
             else:
@@ -775,6 +802,8 @@ class _Scanner:
 
     def bare_pass(self, start: int, end: int, claimed: list[tuple[int, int]]) -> None:
         """Bare ``http(s)://`` URLs in the gaps no other construct claimed."""
+        if self.text.find("://", start, end) < 0:
+            return  # no URL at all: most paragraphs
         gap_start = start
         for claim_start, claim_end in [*sorted(claimed), (end, end)]:
             if claim_start > gap_start:

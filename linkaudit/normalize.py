@@ -10,16 +10,18 @@ for comparing only: nothing here rewrites a note.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
+import sys
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from urllib.parse import SplitResult, quote, urlsplit
 
-from linkaudit.clean import CleanResult, clean_url, piece_name
+from linkaudit.clean import CleanResult, clean_url, clean_url_at_both_levels, piece_name
 from linkaudit.models import CleanedLink, Link
-from linkaudit.rules import RuleSet
+from linkaudit.rules import LEVELS, RuleSet
 
 WEB_SCHEMES = ("http", "https")
 UNCHECKED_SCHEMES = ("mailto", "tel")  # valid links, but nothing to request
@@ -27,6 +29,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 # A percent escape, or a character that must be percent-encoded in a URI.
 _ENCODE = re.compile(r"%([0-9A-Fa-f]{2})|[^\x21-\x7e]|[\"<>\\^`{|}]")
+# Printable ASCII is never whitespace or invisible: only the rest needs a closer look.
+_MAYBE_INVISIBLE = re.compile(r"[^\x21-\x7e]")
 # A DNS name as http(s) hosts use them (underscores occur in the wild), or an IPv4 address.
 _HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?")
 _MOBILE_LABELS = ("m", "mobile")
@@ -43,6 +47,8 @@ _ISO_639_1_CODES = """
     vi vo wa wo xh yi yo za zh zu"""
 _ISO_639_1 = frozenset(_ISO_639_1_CODES.split())
 _SCRIPT_SEGMENTS = frozenset({"hans", "hant"})
+_MAX_REMEMBERED_URLS = 100_000  # per LinkCleaner, and for locale_variant_key
+_MAX_CLEANERS = 2  # rule set and level pairs whose cleaners clean_links keeps
 
 
 @dataclass(frozen=True)
@@ -79,19 +85,24 @@ class _Parts:
 
 def keys(url: str, rules: RuleSet) -> UrlKeys:
     """The keys of ``url`` after safe cleaning; never raises."""
+    return _clean_and_key(url, rules, "safe")[1]
+
+
+def _clean_and_key(url: str, rules: RuleSet, level: str) -> tuple[CleanResult, UrlKeys]:
+    """``url`` cleaned at ``level`` (as written when unusable) and its keys; never raises."""
     try:
         scheme = _split(url)[0].scheme.lower()
         if scheme not in WEB_SCHEMES:
             if scheme in UNCHECKED_SCHEMES or not scheme:
-                return UrlKeys(url, url, url, checkable=False)
+                return clean_url(url, rules, level), UrlKeys(url, url, url, checkable=False)
             raise _Malformed(f"unsupported scheme {scheme!r}")
-        safe = _safe_parts(clean_url(url, rules, "safe").url)
+        safe_result, aggressive = clean_url_at_both_levels(url, rules)
+        safe = _safe_parts(safe_result.url)
     except _Malformed as exc:
-        return UrlKeys(url, url, url, malformed=str(exc), checkable=False)
+        return CleanResult(url), UrlKeys(url, url, url, malformed=str(exc), checkable=False)
     heuristics: list[str] = []
-    aggressive = clean_url(url, rules, "aggressive")
     try:
-        start = _safe_parts(aggressive.url)
+        start = safe if aggressive.url == safe_result.url else _safe_parts(aggressive.url)
     except _Malformed:  # an unwrapped target that is unusable: compare the wrapper itself
         start = safe
     else:
@@ -100,14 +111,16 @@ def keys(url: str, rules: RuleSet) -> UrlKeys:
         elif start.query != safe.query:
             heuristics.append("aggressive-params")
     final, applied = _aggressive_parts(start)
-    return UrlKeys(
-        check_key=safe.unsplit(fragment=False),
-        citation_key=safe.unsplit(fragment=True),
-        aggressive_key=final.unsplit(fragment=False),
+    url_keys = UrlKeys(
+        check_key=sys.intern(safe.unsplit(fragment=False)),
+        citation_key=sys.intern(safe.unsplit(fragment=True)),
+        aggressive_key=sys.intern(final.unsplit(fragment=False)),
         heuristics=(*heuristics, *applied),
     )
+    return (safe_result if level == "safe" else aggressive), url_keys
 
 
+@functools.lru_cache(maxsize=_MAX_REMEMBERED_URLS)
 def locale_variant_key(url: str) -> str:
     """A key shared by language versions of one page (``/ja/`` segments, ``hl=``, ...).
 
@@ -131,10 +144,11 @@ def locale_variant_key(url: str) -> str:
 
 def _split(url: str) -> tuple[SplitResult, int | None]:
     """``urlsplit`` and the port, for a URL free of whitespace and invisible characters."""
-    for index, char in enumerate(url):
+    for suspect in _MAYBE_INVISIBLE.finditer(url):
+        char = suspect.group()
         if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs"):
             raise _Malformed(f"contains whitespace or an invisible character "
-                             f"(U+{ord(char):04X}) at position {index + 1}")
+                             f"(U+{ord(char):04X}) at position {suspect.start() + 1}")
     try:
         parts = urlsplit(url)
         return parts, parts.port  # the port raises when not a number in range
@@ -243,16 +257,63 @@ def _is_language(segment: str) -> bool:
         or segment.lower() in _SCRIPT_SEGMENTS
 
 
-def clean_links(links: Iterable[Link], rules: RuleSet, level: str) -> tuple[CleanedLink, ...]:
-    """Each link cleaned at ``level`` with its comparison keys; unusable URLs stay as written."""
-    cleaned = []
-    for link in links:
-        url_keys = keys(link.url, rules)
-        result = clean_url(link.url, rules, level) if url_keys.malformed is None \
-            else CleanResult(link.url)
-        cleaned.append(CleanedLink(
+class LinkCleaner:
+    """Cleans links at one level with one rule set, working out each distinct URL once.
+
+    Translations cite the same sources many times over. The memo is bounded (the oldest
+    URL is forgotten first), so memory stays flat however large the tree; the keys it
+    hands out are shared (and interned) strings, so equal URLs cost one copy.
+    """
+
+    def __init__(self, rules: RuleSet, level: str, max_urls: int = _MAX_REMEMBERED_URLS) -> None:
+        if level not in LEVELS:
+            raise ValueError(f"unknown cleaning level {level!r}; expected one of {LEVELS}")
+        if max_urls < 1:
+            raise ValueError(f"a cleaner must remember at least one URL, not {max_urls}")
+        self.rules = rules
+        self.level = level
+        self._max_urls = max_urls
+        self._memo: dict[str, tuple[CleanResult, UrlKeys]] = {}
+
+    def __len__(self) -> int:
+        """How many distinct URLs are remembered."""
+        return len(self._memo)
+
+    def clean(self, links: Iterable[Link]) -> tuple[CleanedLink, ...]:
+        """Each link cleaned with its comparison keys; unusable URLs stay as written."""
+        return tuple(self._cleaned(link) for link in links)
+
+    def _cleaned(self, link: Link) -> CleanedLink:
+        result, url_keys = self._remembered(link.url)
+        return CleanedLink(
             link=link, clean_url=result.url, removed=result.removed,
             check_key=url_keys.check_key, citation_key=url_keys.citation_key,
             aggressive_key=url_keys.aggressive_key, heuristics=url_keys.heuristics,
-            protection=result.protection, malformed=url_keys.malformed))
-    return tuple(cleaned)
+            protection=result.protection, malformed=url_keys.malformed)
+
+    def _remembered(self, url: str) -> tuple[CleanResult, UrlKeys]:
+        known = self._memo.get(url)
+        if known is None:
+            url = sys.intern(url)
+            known = _clean_and_key(url, self.rules, self.level)
+            if len(self._memo) >= self._max_urls:
+                del self._memo[next(iter(self._memo))]
+            self._memo[url] = known
+        return known
+
+
+_cleaners: dict[tuple[int, str], LinkCleaner] = {}  # (id of the rule set, level): its cleaner
+
+
+def clean_links(links: Iterable[Link], rules: RuleSet, level: str) -> tuple[CleanedLink, ...]:
+    """Each link cleaned at ``level`` with its comparison keys; unusable URLs stay as written.
+
+    Calls with the same rule set and level share one ``LinkCleaner`` and its memo.
+    """
+    key = (id(rules), level)
+    cleaner = _cleaners.get(key)
+    if cleaner is None:  # a cleaner keeps its rule set alive, so the id is not reused
+        if len(_cleaners) >= _MAX_CLEANERS:
+            del _cleaners[next(iter(_cleaners))]
+        cleaner = _cleaners[key] = LinkCleaner(rules, level)
+    return cleaner.clean(links)

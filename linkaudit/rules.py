@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 
@@ -27,6 +28,34 @@ LEVELS = ("safe", "aggressive")
 def host_matches(host: str, rule_host: str) -> bool:
     """True when ``host`` is ``rule_host`` or one of its subdomains (label boundaries)."""
     return host == rule_host or host.endswith("." + rule_host)
+
+
+def host_suffixes(host: str) -> Iterator[str]:
+    """``host`` and what follows each of its dots: every ``rule_host`` that ``host_matches``."""
+    yield host
+    dot = host.find(".")
+    while dot >= 0:
+        yield host[dot + 1:]
+        dot = host.find(".", dot + 1)
+
+
+_Item = TypeVar("_Item")
+
+
+class HostIndex(Generic[_Item]):
+    """Items keyed by rule host, found for a host by its label suffixes instead of a scan."""
+
+    def __init__(self, entries: Iterable[tuple[str, _Item]]) -> None:
+        self._by_host: dict[str, list[tuple[int, _Item]]] = {}
+        for order, (rule_host, item) in enumerate(entries):
+            self._by_host.setdefault(rule_host, []).append((order, item))
+
+    def lookup(self, host: str) -> tuple[_Item, ...]:
+        """Every item whose rule host ``host_matches`` ``host``, in the order given."""
+        found = [entry for suffix in host_suffixes(host) for entry in self._by_host.get(suffix, ())]
+        if len(found) > 1:
+            found.sort(key=lambda entry: entry[0])
+        return tuple(item for _, item in found)
 
 
 def _canonical_host(host: str) -> str:
@@ -112,7 +141,31 @@ class RuleSet:
 
     def sites_for(self, host: str) -> tuple[SiteRules, ...]:
         """Every site rule whose host is ``host`` or a parent domain of it."""
-        return tuple(site for site in self.sites if host_matches(host, site.host))
+        return self._site_index.lookup(host)
+
+    def archive_at(self, host: str, path: str) -> Place | None:
+        """The first archive place holding ``host`` and ``path``, if any."""
+        return next((place for place in self._archive_index.lookup(host)
+                     if place.matches(host, path)), None)
+
+    def wrapper_at(self, host: str, path: str) -> Wrapper | None:
+        """The first wrapper (in the rules' order) whose place holds ``host`` and ``path``."""
+        return next((wrapper for wrapper in self._wrapper_index.lookup(host)
+                     if wrapper.place.matches(host, path)), None)
+
+    # Host indexes, built on first use: each link's host is looked up by its label
+    # suffixes instead of being compared with every rule.
+    @cached_property
+    def _site_index(self) -> HostIndex[SiteRules]:
+        return HostIndex((site.host, site) for site in self.sites)
+
+    @cached_property
+    def _archive_index(self) -> HostIndex[Place]:
+        return HostIndex((place.host, place) for place in self.archives)
+
+    @cached_property
+    def _wrapper_index(self) -> HostIndex[Wrapper]:
+        return HostIndex((wrapper.place.host, wrapper) for wrapper in self.wrappers)
 
 
 # ---------------------------------------------------------------- building

@@ -10,10 +10,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkaudit.clean import clean_url, query_pieces
+from linkaudit.clean import CleanResult, clean_url, clean_url_at_both_levels, query_pieces
 from linkaudit.config import CleaningConfig
-from linkaudit.models import Link, LinkKind, Protection, Span
-from linkaudit.normalize import clean_links
+from linkaudit.models import CleanedLink, Link, LinkKind, Protection, Span
+from linkaudit.normalize import LinkCleaner, clean_links, keys
 from linkaudit.rules import load_rules
 
 RULES = load_rules(CleaningConfig(), Path("."))
@@ -227,3 +227,63 @@ def test_cleaned_url_is_the_input_minus_some_pieces(url: str, level: str) -> Non
     remaining = iter(query.split("&"))
     assert all(piece in remaining for piece in after[1].split("&"))
     assert len(result.removed) == len(query.split("&")) - len(after[1].split("&"))
+
+
+@_SETTINGS
+@given(_URLS | st.text(max_size=40))
+def test_cleaning_at_both_levels_is_cleaning_at_each(url: str) -> None:
+    """Cleaning at both levels at once gives what cleaning at each level alone gives."""
+    assert clean_url_at_both_levels(url, RULES) == (
+        clean_url(url, RULES, "safe"), clean_url(url, RULES, "aggressive"))
+
+
+def _cleaned_one_by_one(link: Link, level: str) -> CleanedLink:
+    """clean_links's contract, computed afresh for one link (no memo, no sharing)."""
+    url_keys = keys(link.url, RULES)
+    result = clean_url(link.url, RULES, level) if url_keys.malformed is None \
+        else CleanResult(link.url)
+    return CleanedLink(
+        link=link, clean_url=result.url, removed=result.removed,
+        check_key=url_keys.check_key, citation_key=url_keys.citation_key,
+        aggressive_key=url_keys.aggressive_key, heuristics=url_keys.heuristics,
+        protection=result.protection, malformed=url_keys.malformed)
+
+
+@_SETTINGS
+@given(st.lists(_URLS | st.sampled_from(["mailto:a@b.c", "/rel?utm_source=x", "https://a b/"]),
+                max_size=8),
+       st.sampled_from(["safe", "aggressive"]), st.integers(min_value=1, max_value=3))
+def test_remembered_cleaning_equals_fresh_cleaning(urls: list[str], level: str,
+                                                   max_urls: int) -> None:
+    """A cleaner's memo, however small, never changes an answer: each link, repeated or
+    not, is cleaned exactly as it would be alone."""
+    links = [_link(url) for url in urls + urls]
+    cleaner = LinkCleaner(RULES, level, max_urls=max_urls)
+    expected = tuple(_cleaned_one_by_one(link, level) for link in links)
+    assert cleaner.clean(links) == expected
+    assert clean_links(links, RULES, level) == expected
+
+
+def test_equal_urls_share_their_keys() -> None:
+    """Equal URLs in different notes get the very same key strings (one copy in memory)."""
+    url = "https://example.com/a?utm_source=chatgpt.com"
+    first, second = (clean_links([_link("".join(list(url)))], RULES, "safe")[0]
+                     for _ in range(2))
+    assert first.url is not second.url
+    assert first.check_key is second.check_key
+    assert first.clean_url is second.clean_url
+
+
+def test_a_cleaner_remembers_a_bounded_number_of_urls() -> None:
+    """The memo forgets the oldest URL beyond its bound, so memory stays flat on any tree."""
+    cleaner = LinkCleaner(RULES, "safe", max_urls=2)
+    urls = [f"https://example.com/{n}?utm_source=x" for n in range(5)]
+    cleaned = cleaner.clean([_link(url) for url in urls])
+    assert [link.clean_url for link in cleaned] == [url.partition("?")[0] for url in urls]
+    assert len(cleaner) == 2
+
+
+def test_unknown_level_is_refused() -> None:
+    """A level other than safe or aggressive is a programming error, raised at once."""
+    with pytest.raises(ValueError, match="unknown cleaning level 'strict'"):
+        clean_links([], RULES, "strict")

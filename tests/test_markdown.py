@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkaudit.markdown import Extraction, extract
+from linkaudit.markdown import Extraction, _line_bounds, extract
 from linkaudit.models import Link, LinkKind, ReferenceForm
 
 K = LinkKind
@@ -354,3 +356,38 @@ def test_arbitrary_text_never_raises_and_spans_hold(text: str) -> None:
 def test_markdownish_text_never_raises_and_spans_hold(text: str) -> None:
     """For Markdown-like text, extraction returns, each span holds its URL, positions match."""
     check_invariants(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(FRAGMENTS, max_size=40).map("".join), st.data())
+def test_any_body_start_reads_only_the_body_with_true_positions(text: str,
+                                                                data: st.DataObject) -> None:
+    """From any start (a line start, mid-line, inside a CRLF), links lie in the body and their
+    lines and columns count from the top of the whole text."""
+    start = data.draw(st.integers(min_value=0, max_value=len(text)))
+    result = extract(text, start=start)
+    for item in (*result.links, *result.references):
+        assert item.span.start >= start
+        before = text[:item.span.start]
+        line = before.count("\n") + before.count("\r") - before.count("\r\n") + 1
+        line_start = max(before.rfind("\n"), before.rfind("\r")) + 1
+        assert (item.line, item.column) == (line, item.span.start - line_start + 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab \r\n", max_size=30), st.data())
+def test_line_bounds_match_line_endings(text: str, data: st.DataObject) -> None:
+    """Line starts and ends, with or without CR, are those the CRLF|CR|LF line endings give."""
+    start = data.draw(st.integers(min_value=0, max_value=len(text)))
+    breaks = list(re.finditer(r"\r\n|\r|\n", text[start:]))
+    starts, ends = _line_bounds(text, start)
+    assert starts == [start, *(start + match.end() for match in breaks)]
+    assert ends == [*(start + match.start() for match in breaks), len(text)]
+
+
+def test_equal_urls_in_two_notes_are_one_string() -> None:
+    """A URL cited in many notes is held once: the scanner interns each URL it reads."""
+    first = only("See https://x.com/a?utm_source=chatgpt.com now.\n")
+    second = only("[1]: " + "https://x.com/" + "a?utm_source=chatgpt.com\n")
+    assert first.url == second.url
+    assert first.url is second.url

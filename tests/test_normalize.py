@@ -200,3 +200,29 @@ def test_keys_are_fixed_points(url: str) -> None:
     result = keys(url, RULES)
     assert keys(result.check_key, RULES).check_key == result.check_key
     assert keys(result.aggressive_key, RULES).aggressive_key == result.aggressive_key
+
+
+_INVISIBLE = st.sampled_from(["\u00a0", "\u3000", "\u2028", "\u0085", "\u200b", "\ufeff",
+                              "\u00ad", "\x7f", "\x1f", "\ud800", " ", "\t"])
+_VISIBLE = st.text(alphabet="abc/?=&%é中-", max_size=12)
+
+
+@_SETTINGS
+@given(_VISIBLE, st.lists(st.tuples(_INVISIBLE, _VISIBLE), min_size=1, max_size=3))
+def test_first_invisible_character_is_named_with_its_position(path: str, rest: list[tuple[
+        str, str]]) -> None:
+    """The first whitespace, control, format or surrogate character makes a URL malformed, and
+    the reason names it and its 1-based position, whatever visible text surrounds it."""
+    prefix = f"https://example.com/{path}"
+    url = prefix + "".join(invisible + visible for invisible, visible in rest)
+    first = rest[0][0]
+    result = keys(url, RULES)
+    assert result.malformed is not None
+    assert f"(U+{ord(first):04X}) at position {len(prefix) + 1}" in result.malformed
+
+
+def test_locale_variant_key_is_remembered() -> None:
+    """A check key seen again gets the same variant key object back, computed once."""
+    url = "https://example.com/ja/docs?hl=ja&id=7"
+    assert locale_variant_key(url) is locale_variant_key(url)
+    assert locale_variant_key(url) == "https://example.com/docs?id=7"

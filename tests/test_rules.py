@@ -8,11 +8,21 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from linkaudit.clean import clean_url
 from linkaudit.config import CleaningConfig, SiteRule
 from linkaudit.errors import ConfigError
-from linkaudit.rules import NameSet, host_matches, load_clearurls, load_rules
+from linkaudit.rules import (
+    HostIndex,
+    NameSet,
+    Place,
+    host_matches,
+    host_suffixes,
+    load_clearurls,
+    load_rules,
+)
 
 REAL_CLEARURLS = Path("/work/shared/rules/clearurls-data.min.json")
 
@@ -41,6 +51,48 @@ def _provider(**fields: Any) -> dict[str, Any]:
 def test_host_matches_on_label_boundaries(host: str, rule: str, expected: bool) -> None:
     """A site rule covers its host and subdomains, never hosts that merely share characters."""
     assert host_matches(host, rule) is expected
+
+
+_HOSTS = st.lists(st.sampled_from(["x", "com", "a", "", "x.com", "www"]), min_size=1,
+                  max_size=5).map(".".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(host=_HOSTS, rule=_HOSTS)
+def test_host_suffixes_are_exactly_the_rule_hosts_that_match(host: str, rule: str) -> None:
+    """Looking a host up by its label suffixes finds a rule host exactly when it matches."""
+    assert (rule in set(host_suffixes(host))) is host_matches(host, rule)
+
+
+@settings(max_examples=200, deadline=None)
+@given(host=_HOSTS, rule_hosts=st.lists(_HOSTS, max_size=6))
+def test_host_index_finds_what_a_scan_finds_in_order(host: str, rule_hosts: list[str]) -> None:
+    """A host index returns the matching items of a linear scan, in the order they were given."""
+    index = HostIndex((rule_host, order) for order, rule_host in enumerate(rule_hosts))
+    expected = [order for order, rule_host in enumerate(rule_hosts)
+                if host_matches(host, rule_host)]
+    assert list(index.lookup(host)) == expected
+
+
+def test_archive_and_wrapper_lookup_check_host_and_path(tmp_path: Path) -> None:
+    """Archive and wrapper places match their host's subdomains and their path prefix only."""
+    rules = _rules(tmp_path)
+    assert rules.archive_at("web.archive.org", "/web/2020/https://x.com/") == \
+        Place("web.archive.org", "/web/")
+    assert rules.archive_at("web.archive.org", "/about/") is None
+    assert rules.archive_at("archive.ph", "/abc") is not None
+    wrapper = rules.wrapper_at("www.google.com", "/url")
+    assert wrapper is not None and wrapper.place.host == "google.com"
+    assert rules.wrapper_at("www.google.com", "/search") is None
+    assert rules.wrapper_at("notgoogle.com", "/url") is None
+
+
+def test_sites_for_keeps_the_order_of_the_rules(tmp_path: Path) -> None:
+    """Built-in site rules come before config ones, parent and subdomain rules alike."""
+    rules = _rules(tmp_path, sites=MappingProxyType({
+        "docs.github.com": SiteRule(params=("a",)), "github.com": SiteRule(params=("b",))}))
+    hosts = [site.host for site in rules.sites_for("x.docs.github.com")]
+    assert hosts == ["github.com", "docs.github.com", "github.com"]
 
 
 def test_name_set_wildcards_are_case_insensitive_and_whole_name() -> None:

@@ -70,6 +70,16 @@ def test_broken_yaml_is_a_problem_but_links_are_still_extracted(tmp_path: Path) 
     assert [link.url for link in note.links] == ["https://x.com"]
 
 
+def test_front_matter_is_read_with_a_safe_loader(tmp_path: Path) -> None:
+    """A Python-object tag in front matter is a front-matter problem, never constructed."""
+    text = "---\ntitle: !!python/object/apply:os.getcwd []\n---\n[a](https://x.com)\n"
+    note = note_at(tmp_path / "post.md", text)
+    (problem,) = note.problems
+    assert problem.kind == "front-matter"
+    assert "python/object" in problem.message
+    assert note.metadata == {}
+
+
 @pytest.mark.parametrize(("yaml_text", "described"),
                          [("- a\n- b\n", "a list"), ("just text\n", "a single value")])
 def test_non_mapping_front_matter_is_a_problem(tmp_path: Path, yaml_text: str,
