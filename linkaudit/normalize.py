@@ -47,8 +47,8 @@ _ISO_639_1_CODES = """
     vi vo wa wo xh yi yo za zh zu"""
 _ISO_639_1 = frozenset(_ISO_639_1_CODES.split())
 _SCRIPT_SEGMENTS = frozenset({"hans", "hant"})
-_MAX_REMEMBERED_URLS = 100_000  # per LinkCleaner, and for locale_variant_key
-_MAX_CLEANERS = 2  # rule set and level pairs whose cleaners clean_links keeps
+# Per LinkCleaner, and for locale_variant_key: about 1 KB a URL, so ~20 MB at most.
+_MAX_REMEMBERED_URLS = 20_000
 
 
 @dataclass(frozen=True)
@@ -302,18 +302,9 @@ class LinkCleaner:
         return known
 
 
-_cleaners: dict[tuple[int, str], LinkCleaner] = {}  # (id of the rule set, level): its cleaner
-
-
 def clean_links(links: Iterable[Link], rules: RuleSet, level: str) -> tuple[CleanedLink, ...]:
     """Each link cleaned at ``level`` with its comparison keys; unusable URLs stay as written.
 
-    Calls with the same rule set and level share one ``LinkCleaner`` and its memo.
+    For one-off calls; a run over many notes keeps one ``LinkCleaner`` and its memo.
     """
-    key = (id(rules), level)
-    cleaner = _cleaners.get(key)
-    if cleaner is None:  # a cleaner keeps its rule set alive, so the id is not reused
-        if len(_cleaners) >= _MAX_CLEANERS:
-            del _cleaners[next(iter(_cleaners))]
-        cleaner = _cleaners[key] = LinkCleaner(rules, level)
-    return cleaner.clean(links)
+    return LinkCleaner(rules, level).clean(links)

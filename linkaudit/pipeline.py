@@ -33,7 +33,7 @@ from linkaudit.models import (
     Severity,
     Verdict,
 )
-from linkaudit.normalize import clean_links, locale_variant_key
+from linkaudit.normalize import LinkCleaner, locale_variant_key
 from linkaudit.rules import RuleSet, load_rules
 from linkaudit.scan import family_key, iter_note_paths, read_note, scan_paths
 from linkaudit.store import DAY, Changes, Store
@@ -66,18 +66,19 @@ def load_rule_set(config: Config) -> RuleSet:
     return load_rules(config.cleaning, config.base_dir)
 
 
-def _cleaned(item: Note | FileProblem, config: Config, rules: RuleSet
+def _cleaned(item: Note | FileProblem, cleaner: LinkCleaner
              ) -> tuple[Note, tuple[CleanedLink, ...]] | Finding:
     if isinstance(item, Note):
-        return item, clean_links(item.links, rules, config.cleaning.level)
+        return item, cleaner.clean(item.links)
     return problem_finding(item)
 
 
 def iter_cleaned(paths: Sequence[Path], config: Config, rules: RuleSet
                  ) -> Iterator[tuple[Note, tuple[CleanedLink, ...]] | Finding]:
     """Each readable note with its cleaned links, or a finding for a file that is not."""
+    cleaner = LinkCleaner(rules, config.cleaning.level)
     for item in scan_paths(paths, config.scan):
-        yield _cleaned(item, config, rules)
+        yield _cleaned(item, cleaner)
 
 
 def family_groups(paths: Sequence[Path], config: Config) -> Iterator[list[Path]]:
@@ -102,10 +103,11 @@ def scan_tree(paths: Sequence[Path], config: Config, rules: RuleSet | None = Non
     rules = rules or load_rule_set(config)
     overrides = severity_overrides(config.report.severities)
     audit = OfflineAudit(locale_variant_key)
+    cleaner = LinkCleaner(rules, config.cleaning.level)
     outcome = ScanOutcome(0, 0, [], [], Citations(), {})
     for group in family_groups(paths, config):
         for path in group:
-            item = _cleaned(read_note(path, config.scan), config, rules)
+            item = _cleaned(read_note(path, config.scan), cleaner)
             if isinstance(item, Finding):
                 outcome.findings.append(item)
                 continue

@@ -265,10 +265,10 @@ def test_remembered_cleaning_equals_fresh_cleaning(urls: list[str], level: str,
 
 
 def test_equal_urls_share_their_keys() -> None:
-    """Equal URLs in different notes get the very same key strings (one copy in memory)."""
+    """Equal URLs in different notes of one run get the very same key strings (one copy)."""
     url = "https://example.com/a?utm_source=chatgpt.com"
-    first, second = (clean_links([_link("".join(list(url)))], RULES, "safe")[0]
-                     for _ in range(2))
+    cleaner = LinkCleaner(RULES, "safe")
+    first, second = (cleaner.clean([_link("".join(list(url)))])[0] for _ in range(2))
     assert first.url is not second.url
     assert first.check_key is second.check_key
     assert first.clean_url is second.clean_url
