@@ -57,19 +57,43 @@ Path(sys.argv[3]).write_text(json.dumps({"summary": summary}), encoding="utf-8")
 """
 
 
-# Runs one command and writes its wall time and peak RSS (``os.wait4``: that child alone) to
-# argv[1]. It runs in a fresh interpreter because Linux carries a process's peak RSS over
-# fork and exec: measured straight from this script, which holds large reports in memory,
-# a child would report this script's peak instead of its own.
+# Runs one command and writes its wall time and peak RSS to argv[1]. The peak is the larger
+# of the child's own (``os.wait4``) and the summed RSS of the child and its worker processes,
+# sampled every 20 ms from /proc (linkaudit reads large trees with worker processes; shared
+# pages are counted once per process, so this overstates rather than hides). It runs in a
+# fresh interpreter because Linux carries a process's peak RSS over fork and exec.
 LAUNCHER = """\
 import json, os, subprocess, sys, time
+
+def tree_kib(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as listing:
+            pids = [pid, *map(int, listing.read().split())]
+    except OSError:
+        return 0
+    total = 0
+    for member in pids:
+        try:
+            with open(f"/proc/{member}/status") as status:
+                total += next(int(line.split()[1]) for line in status
+                              if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            pass
+    return total
+
 started = time.perf_counter()
 child = subprocess.Popen(sys.argv[2:])
-_, status, usage = os.wait4(child.pid, 0)
+sampled = 0
+while True:
+    pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+    if pid:
+        break
+    sampled = max(sampled, tree_kib(child.pid))
+    time.sleep(0.02)
 wall = time.perf_counter() - started
 child.returncode = os.waitstatus_to_exitcode(status)
 with open(sys.argv[1], "w", encoding="utf-8") as result:
-    json.dump({"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024,  # KiB on Linux
+    json.dump({"wall_s": wall, "peak_rss_mb": max(usage.ru_maxrss, sampled) / 1024,
                "exit_code": child.returncode}, result)
 """
 

@@ -65,6 +65,8 @@ class ScanConfig:
         regex=True,
     )
     lang_key: str = _field("lang", "front-matter key holding the note's language")
+    workers: int = _field(0, "processes reading a large tree (0: one per CPU; 1: none)",
+                          min=0, max=64)
 
 
 @dataclass(frozen=True)

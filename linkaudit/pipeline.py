@@ -6,8 +6,11 @@ Notes stream through one at a time; what outlives a note is its small link recor
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -93,21 +96,78 @@ def family_groups(paths: Sequence[Path], config: Config) -> Iterator[list[Path]]
     yield from groups.values()
 
 
+@dataclass(frozen=True)
+class _ScanJob:
+    """What a scan worker needs; forked workers inherit it instead of unpickling rules."""
+
+    config: Config
+    rules: RuleSet
+    keep_links: bool
+    keep_citations: bool
+
+
+_job: _ScanJob | None = None  # set in the parent just before forking scan workers
+
+
 def scan_tree(paths: Sequence[Path], config: Config, rules: RuleSet | None = None, *,
               keep_links: bool = True, keep_citations: bool = False) -> ScanOutcome:
     """Scan, clean and audit offline; every finding has the configured policy applied.
 
     ``keep_links`` lists every link for the report (JSON, HTML, JUnit need them);
     ``keep_citations`` remembers where each URL is cited (network checks need it).
+    Large trees are read by ``scan.workers`` processes, a batch of families each.
     """
-    rules = rules or load_rule_set(config)
-    overrides = severity_overrides(config.report.severities)
+    global _job
+    job = _ScanJob(config, rules or load_rule_set(config), keep_links, keep_citations)
+    groups = list(family_groups(paths, config))
+    batches = _batches(groups)
+    workers = min(config.scan.workers or os.cpu_count() or 1, len(batches))
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        _job = job
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                parts = list(pool.map(_scan_batch, batches))
+        finally:
+            _job = None
+        outcome = _merge(parts)
+    else:
+        outcome = _scan_groups(groups, job)
+    outcome.findings = apply_policy(outcome.findings,
+                                    severities=severity_overrides(config.report.severities),
+                                    ignore=config.ignore, ignored_lines=outcome.ignored_lines)
+    return outcome
+
+
+_BATCH_NOTES = 400  # notes per worker task: big enough to pay for the hand-over
+
+
+def _batches(groups: list[list[Path]]) -> list[list[list[Path]]]:
+    """Whole families in batches of about ``_BATCH_NOTES`` notes (drift needs a whole family)."""
+    batches: list[list[list[Path]]] = [[]]
+    size = 0
+    for group in groups:
+        if size >= _BATCH_NOTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(group)
+        size += len(group)
+    return batches
+
+
+def _scan_batch(groups: list[list[Path]]) -> ScanOutcome:
+    assert _job is not None, "scan workers are forked after the job is set"
+    return _scan_groups(groups, _job)
+
+
+def _scan_groups(groups: Iterable[list[Path]], job: _ScanJob) -> ScanOutcome:
+    """Read, clean and audit families one at a time (no policy applied yet)."""
     audit = OfflineAudit(locale_variant_key)
-    cleaner = LinkCleaner(rules, config.cleaning.level)
+    cleaner = LinkCleaner(job.rules, job.config.cleaning.level)
     outcome = ScanOutcome(0, 0, [], [], Citations(), {})
-    for group in family_groups(paths, config):
+    for group in groups:
         for path in group:
-            item = _cleaned(read_note(path, config.scan), cleaner)
+            item = _cleaned(read_note(path, job.config.scan), cleaner)
             if isinstance(item, Finding):
                 outcome.findings.append(item)
                 continue
@@ -118,18 +178,32 @@ def scan_tree(paths: Sequence[Path], config: Config, rules: RuleSet | None = Non
                 outcome.ignored_lines[note.path] = note.ignored_lines
             outcome.findings += audit.note(note, links)
             for link in links:
-                if keep_links:
+                if job.keep_links:
                     outcome.links.append(LinkRecord(
                         path=note.path, line=link.link.line, column=link.link.column,
                         kind=link.link.kind, url=link.url, clean_url=link.clean_url,
                         check_key=link.check_key, family=note.family, lang=note.lang,
                         label=link.link.label))
-                if keep_citations and link.malformed is None:
+                if job.keep_citations and link.malformed is None:
                     outcome.citations.add(note, link)
         outcome.findings += audit.finish()
-    outcome.findings = apply_policy(outcome.findings, severities=overrides,
-                                    ignore=config.ignore, ignored_lines=outcome.ignored_lines)
     return outcome
+
+
+def _merge(parts: Iterable[ScanOutcome]) -> ScanOutcome:
+    """Worker outcomes in batch order, as one."""
+    merged = ScanOutcome(0, 0, [], [], Citations(), {})
+    for part in parts:
+        merged.notes_scanned += part.notes_scanned
+        merged.link_count += part.link_count
+        merged.links += part.links
+        merged.findings += part.findings
+        merged.ignored_lines.update(part.ignored_lines)
+        for key, places in part.citations.places.items():
+            merged.citations.places[key] += places
+        for key, url in part.citations.urls.items():
+            merged.citations.urls.setdefault(key, url)
+    return merged
 
 
 def fail_level(name: str) -> Severity | None:
