@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import heapq
 import html
@@ -20,14 +21,29 @@ import ssl
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
 
-from linkaudit.client import AddressProblem, Resolver, check_address, system_resolve
-from linkaudit.config import HostConfig, NetworkConfig
+from linkaudit.client import (
+    AddressProblem,
+    Resolver,
+    check_address,
+    host_concurrency,
+    host_config,
+    system_resolve,
+)
+from linkaudit.config import NetworkConfig
 from linkaudit.models import CheckResult, Hop, Verdict
 from linkaudit.retry import Outcome, RetryDecision, decide, retry_after_seconds, retrying
 
@@ -40,6 +56,14 @@ DEAD_STATUSES = frozenset({404, 410})
 # A HEAD answered with one of these may be a server that does not do HEAD: ask with GET.
 HEAD_REFUSED_STATUSES = frozenset({403, 404, 405, 501})
 HEAD_REFUSED_REASONS = frozenset({"reset", "protocol"})
+# HEAD "method not allowed / not implemented": the host's later URLs go straight to GET.
+HEAD_UNSUPPORTED_STATUSES = frozenset({405, 501})
+# A HEAD refusal that a GET can confirm (same status) or contradict: how a host's HEAD is
+# learnt to be reliable. 5xx are left out: HEAD 503 then GET 200 is a transient, not a lie.
+HEAD_CONFIRMABLE_STATUSES = frozenset({403, 404})
+# Once a host's HEAD agreed with GET this often (and never lied), its HEAD 404 is final.
+# One pair: each host's first dead link then costs 2 requests, later ones 1.
+HEAD_TRUSTED_AFTER = 1
 HOST_BACKOFF_STATUSES = frozenset({429, 503})
 # The URL itself cannot be requested: nothing was tried, so nothing can be concluded.
 UNUSABLE_URL_REASONS = frozenset({"invalid-url", "scheme"})
@@ -206,34 +230,117 @@ def network_unavailable(results: Iterable[CheckResult]) -> bool:
 # ---------------------------------------------------------------- per-host scheduling
 
 
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One distinct URL to check, parsed once when queued (None: httpx cannot parse it)."""
+
+    key: str
+    url: str
+    parsed: httpx.URL | None
+
+
 @dataclass(eq=False)
 class _Host:
+    """One host's queue, limits and what was learnt about its HEAD answers this run."""
+
     name: str
     limit: int
     interval: float
     headers: Mapping[str, str]
     next_start: float = 0.0  # monotonic time before which no request may start
     in_flight: int = 0
-    queued: deque[tuple[str, str]] = field(default_factory=deque)
+    queued: deque[_Job] = field(default_factory=deque)
     listed: bool = False  # in the ready queue or the parked heap
+    head_supported: bool = True  # False after HEAD 405/501: GET only from then on
+    head_agreements: int = 0  # HEAD 403/404 confirmed by the same status from GET
+    head_lies: bool = False  # a GET contradicted a HEAD 403/404: never trust its HEAD
+    confirming: asyncio.Event | None = None  # set when the GET checking a HEAD 403/404 ends
+
+    def needs_get(self, head: _Attempt) -> bool:
+        """Whether a HEAD answer must be asked again with GET before it is believed."""
+        if head.response is None:
+            return head.reason in HEAD_REFUSED_REASONS
+        status = head.response.status
+        if status == 404 and self.head_trusted:
+            return False
+        return status in HEAD_REFUSED_STATUSES or status >= 500
+
+    @property
+    def head_trusted(self) -> bool:
+        return not self.head_lies and self.head_agreements >= HEAD_TRUSTED_AFTER
+
+    def pending_confirmation(self, head: _Attempt) -> asyncio.Event | None:
+        """For a HEAD 404 while another URL's GET is testing this host's HEAD: that test's
+        end, worth waiting for rather than asking GET at once."""
+        if (head.response is None or head.response.status != 404 or self.head_lies
+                or self.head_trusted):
+            return None
+        return self.confirming
+
+    @contextlib.contextmanager
+    def confirmation(self, head: _Attempt) -> Iterator[None]:
+        """Around the GET that follows a HEAD 403/404: the first such GET of a host is the
+        one its other HEAD 404s wait for (``pending_confirmation``)."""
+        status = head.response.status if head.response is not None else None
+        if self.confirming is not None or status not in HEAD_CONFIRMABLE_STATUSES:
+            yield
+            return
+        event = self.confirming = asyncio.Event()
+        try:
+            yield
+        finally:
+            self.confirming = None
+            event.set()
+
+    def learn_head(self, head: _Attempt) -> None:
+        """A HEAD 405/501 sends the host's later URLs straight to GET (told at once, so
+        URLs starting while this one's GET runs do not ask HEAD in vain)."""
+        if head.response is not None and head.response.status in HEAD_UNSUPPORTED_STATUSES:
+            self.head_supported = False
+
+    def learn_get(self, head: _Attempt, get: _Attempt) -> None:
+        """Count a GET agreeing with a HEAD 403/404; one disagreement distrusts HEAD for good."""
+        if head.response is None or get.response is None:
+            return
+        status = head.response.status
+        if status in HEAD_CONFIRMABLE_STATUSES:
+            if get.response.status == status:
+                self.head_agreements += 1
+            else:
+                self.head_lies = True
 
 
-def _host_name(url: str) -> str:
-    """The host as httpx will request it (IDNA, lower case); "" when the URL has none."""
+def _parse(url: str) -> httpx.URL | None:
+    """The URL as httpx will request it (host in IDNA, lower case); None if it cannot."""
     try:
-        return httpx.URL(url).host
+        return httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError):
-        return ""
+        return None
 
 
-def _host_config(hosts: Mapping[str, HostConfig], name: str) -> HostConfig | None:
-    """The override for ``name`` or its nearest configured parent domain."""
-    labels = name.split(".")
-    for start in range(len(labels)):
-        found = hosts.get(".".join(labels[start:]))
-        if found is not None:
-            return found
-    return None
+class _Slot:
+    """A running check's share of the global concurrency. It is lent back while the check
+    only sleeps, so a retry back-off or a host's spacing does not idle a slot that
+    another host's check could use."""
+
+    def __init__(self, slots: asyncio.Semaphore) -> None:
+        self._slots = slots
+        self._held = True
+
+    async def lend(self, sleep: Sleep, seconds: float) -> None:
+        self.release()
+        await sleep(seconds)
+        await self._slots.acquire()  # cancelled before this: not held, release() skips it
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._slots.release()
+
+
+_CURRENT_SLOT: contextvars.ContextVar[_Slot | None] = contextvars.ContextVar(
+    "linkaudit_check_slot", default=None)
 
 
 class Checker:
@@ -263,6 +370,7 @@ class Checker:
         self._parked: list[tuple[float, int, _Host]] = []
         self._order = itertools.count()
         self._changed = asyncio.Event()
+        self._queued = 0  # jobs waiting in all hosts' queues
         self._guarded: dict[str, AddressProblem | None] = {}
 
     # -------------------------------------------------------------- public API
@@ -270,19 +378,23 @@ class Checker:
     async def results(self, items: Iterable[tuple[str, str]]) -> AsyncIterator[CheckResult]:
         """Yield one result per distinct key as each completes.
 
-        At most ``config.concurrency`` checks run at once. Cancelling the consumer cancels
-        the requests in flight; what was yielded before stays with the caller.
+        At most ``config.concurrency`` checks run at once; a check that only waits (retry
+        back-off, a host's spacing) lends its slot to others meanwhile. Cancelling the
+        consumer cancels the requests in flight; what was yielded before stays with the
+        caller.
         """
         pending = self._enqueue(items)
         done: asyncio.Queue[CheckResult] = asyncio.Queue()
         slots = asyncio.Semaphore(self._config.concurrency)
         running: set[asyncio.Task[None]] = set()
 
-        async def run(key: str, url: str, host: _Host) -> None:
+        async def run(job: _Job, host: _Host) -> None:
+            slot = _Slot(slots)
+            _CURRENT_SLOT.set(slot)  # this task's own context: seen by _pause below it
             try:
-                await done.put(await self.check(key, url))
+                await done.put(await self._check_job(job))
             finally:
-                slots.release()
+                slot.release()
                 self._finished(host)
 
         async def dispatch() -> None:
@@ -321,9 +433,13 @@ class Checker:
 
     async def check(self, key: str, url: str) -> CheckResult:
         """The verdict for one URL; never raises for anything the network or URL does."""
+        return await self._check_job(_Job(key, url, _parse(url)))
+
+    async def _check_job(self, job: _Job) -> CheckResult:
+        key, url = job.key, job.url
         try:
             async with asyncio.timeout(float(self._config.total_timeout)):
-                return await self._check_url(key, url)
+                return await self._check_url(job)
         except TimeoutError:
             deadline = f"{self._config.total_timeout:g} s"
             return self._result(key, url, Verdict.UNREACHABLE, "timeout",
@@ -338,15 +454,14 @@ class Checker:
     def _host(self, name: str) -> _Host:
         host = self._hosts.get(name)
         if host is None:
-            override = _host_config(self._config.hosts, name)
-            limit = self._config.per_host_concurrency
+            override = host_config(self._config.hosts, name)
             interval = float(self._config.per_host_interval)
             headers: Mapping[str, str] = {}
             if override is not None:
-                limit = override.concurrency or limit
                 interval = interval if override.interval is None else float(override.interval)
                 headers = override.headers
-            host = self._hosts[name] = _Host(name, limit, interval, headers)
+            host = self._hosts[name] = _Host(
+                name, host_concurrency(self._config, name), interval, headers)
         return host
 
     def _enqueue(self, items: Iterable[tuple[str, str]]) -> int:
@@ -355,23 +470,29 @@ class Checker:
             if key in seen:
                 continue
             seen.add(key)
-            host = self._host(_host_name(url))
-            host.queued.append((key, url))
+            parsed = _parse(url)
+            host = self._host(parsed.host if parsed is not None else "")
+            host.queued.append(_Job(key, url, parsed))
             self._list(host)
+        self._queued += len(seen)
         return len(seen)
 
-    def _list(self, host: _Host) -> None:
-        if not host.listed and host.queued and host.in_flight < host.limit:
-            host.listed = True
-            self._ready.append(host)
+    def _list(self, host: _Host) -> bool:
+        """Put ``host`` in the ready queue if it has work and room; True if it was put."""
+        if host.listed or not host.queued or host.in_flight >= host.limit:
+            return False
+        host.listed = True
+        self._ready.append(host)
+        return True
 
     def _finished(self, host: _Host) -> None:
+        """A check ended: wake the dispatcher only if its host can start another now."""
         host.in_flight -= 1
-        self._list(host)
-        self._changed.set()
+        if self._list(host):
+            self._changed.set()
 
-    async def _next_job(self) -> tuple[str, str, _Host] | None:
-        """The next (key, url, host) to start, round-robin over hosts that may start now."""
+    async def _next_job(self) -> tuple[_Job, _Host] | None:
+        """The next job and its host, round-robin over hosts that may start now."""
         while True:
             now = self._clock()
             while self._parked and self._parked[0][0] <= now:
@@ -381,24 +502,34 @@ class Checker:
                 if host.next_start > now:
                     heapq.heappush(self._parked, (host.next_start, next(self._order), host))
                     continue
-                key, url = host.queued.popleft()
+                job = host.queued.popleft()
+                self._queued -= 1
                 host.in_flight += 1
                 host.listed = False
                 self._list(host)
-                return key, url, host
-            if not self._parked and not any(h.queued for h in self._hosts.values()):
+                return job, host
+            if not self._parked and not self._queued:
                 return None
             self._changed.clear()
-            waits: list[Awaitable[object]] = [self._changed.wait()]
-            if self._parked:
-                waits.append(self._sleep(max(0.0, self._parked[0][0] - now)))
-            await _first_of(waits)
+            if self._parked:  # a check ending or the earliest parked host, whichever first
+                await _first_of([self._changed.wait(),
+                                 self._sleep(max(0.0, self._parked[0][0] - now))])
+            else:
+                await self._changed.wait()
 
     async def _start_request(self, host: _Host) -> None:
         """Wait for the host's spacing (interval or back-off), then claim the start time."""
         while (wait := host.next_start - self._clock()) > 0:
-            await self._sleep(wait)
+            await self._pause(wait)
         host.next_start = self._clock() + host.interval
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep without holding a global slot when running under ``results()``."""
+        slot = _CURRENT_SLOT.get()
+        if slot is None:
+            await self._sleep(seconds)
+        else:
+            await slot.lend(self._sleep, seconds)
 
     def _back_off(self, host: _Host, attempt: _Attempt) -> None:
         """After 429/503 the whole host waits, not only the URL that got it."""
@@ -428,7 +559,8 @@ class Checker:
                 host, self._config.allow_private, resolve=self._resolve)
         return self._guarded[host]
 
-    async def _check_url(self, key: str, url: str) -> CheckResult:
+    async def _check_url(self, job: _Job) -> CheckResult:
+        key, url = job.key, job.url
         for pattern in self._exclude:
             if pattern.search(url):
                 return self._result(key, url, Verdict.SKIPPED, "excluded",
@@ -437,7 +569,7 @@ class Checker:
         if scheme not in ("http", "https"):
             return self._result(key, url, Verdict.SKIPPED, "scheme",
                                 f"{scheme or 'no'} scheme: not checked")
-        first = current = httpx.URL(url)
+        first = current = job.parsed if job.parsed is not None else httpx.URL(url)
         chain: list[Hop] = []
         seen = {str(current)}
         start = self._clock()
@@ -502,14 +634,17 @@ class Checker:
                                    detail=f"{kind} redirect to {final}")
 
     async def _fetch(self, url: httpx.URL, start: float) -> tuple[_Attempt, int]:
-        """One hop with retries: HEAD first, then GET for good once HEAD is refused."""
+        """One hop with retries: HEAD first (unless the host refuses HEAD), then GET for good
+        once HEAD is refused."""
         host = self._host(url.host)
-        methods = ["HEAD"]
+        use_head = host.head_supported
 
         async def attempt_once() -> _Attempt:
-            attempt = await self._request(methods[0], url, host)
-            if methods[0] == "HEAD" and _head_refused(attempt):
-                methods[0] = "GET"
+            nonlocal use_head
+            if use_head:
+                attempt, asked_get = await self._head_first(url, host)
+                use_head = not asked_get
+            else:
                 attempt = await self._request("GET", url, host)
             self._back_off(host, attempt)
             return attempt
@@ -518,11 +653,26 @@ class Checker:
             return decide(attempt.outcome, number, self._clock() - start, self._config,
                           now=self._wall(), rand=self._rand)
 
-        return await retrying(attempt_once, choose, self._sleep)
+        return await retrying(attempt_once, choose, self._pause)
+
+    async def _head_first(self, url: httpx.URL, host: _Host) -> tuple[_Attempt, bool]:
+        """HEAD, then GET when the HEAD answer cannot be believed (see docs/checking.md on
+        what a host's HEAD answers teach); True when GET was asked."""
+        head = await self._request("HEAD", url, host)
+        pending = host.pending_confirmation(head)
+        if pending is not None:
+            await pending.wait()
+        if not host.needs_get(head):
+            return head, False
+        host.learn_head(head)
+        with host.confirmation(head):
+            get = await self._request("GET", url, host)
+            host.learn_get(head, get)
+        return get, True
 
     async def _request(self, method: str, url: httpx.URL, host: _Host) -> _Attempt:
         await self._start_request(host)
-        request = self._client.build_request(method, url, headers=dict(host.headers))
+        request = self._client.build_request(method, url, headers=host.headers)
         try:
             response = await self._client.send(request, stream=True)
         except httpx.InvalidURL as exc:  # httpx prepares the next request even when not
@@ -533,18 +683,29 @@ class Checker:
             reason, detail = describe_error(exc)
             return _Attempt(reason=reason, detail=detail)
         try:
-            body = await self._read_capped(response) if method == "GET" else b""
+            body = await self._read_body(response)
         except httpx.HTTPError:
             body = b""  # the status is known; a body cut short only weakens soft-404 checks
         finally:
             await response.aclose()
-        headers = {k.lower(): v for k, v in response.headers.items()}
-        return _Attempt(_Response(response.status_code, headers, body))
+        return _Attempt(_Response(response.status_code, dict(response.headers.items()), body))
 
-    async def _read_capped(self, response: httpx.Response) -> bytes:
-        """At most ``body_cap`` bytes of an HTML-ish body; other bodies are not read."""
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        """At most ``body_cap`` bytes of an HTML-ish body; other bodies are not kept.
+
+        A body left unread makes httpcore drop the connection on close, so whatever is
+        small enough is read to its end (a HEAD's empty body, a short non-HTML one): the
+        connection then goes back to the pool instead of being opened again.
+        """
         cap = self._config.body_cap
+        if response.request.method == "HEAD":
+            await response.aread()
+            return b""
         if cap == 0 or not _HTMLISH.search(response.headers.get("content-type", "")):
+            length = response.headers.get("content-length", "")
+            if length.isdigit() and int(length) <= cap:
+                async for _ in response.aiter_raw():
+                    pass
             return b""
         body = bytearray()
         async for chunk in response.aiter_bytes():
@@ -552,13 +713,6 @@ class Checker:
             if len(body) >= cap:
                 break
         return bytes(body[:cap])
-
-
-def _head_refused(attempt: _Attempt) -> bool:
-    if attempt.response is None:
-        return attempt.reason in HEAD_REFUSED_REASONS
-    status = attempt.response.status
-    return status in HEAD_REFUSED_STATUSES or status >= 500
 
 
 async def _first_of(waits: Sequence[Awaitable[object]]) -> None:

@@ -216,3 +216,65 @@ def test_cancel_returns_promptly_with_finished_results(server: LoopbackServer) -
 
     assert asyncio.run(main()) < 1
     assert [r.key for r in got] == ["ok"]
+
+
+class _KeepAliveServer:
+    """A minimal HTTP/1.1 keep-alive server in the test's own event loop that counts the
+    connections it accepts; each path answers its status (``/405`` refuses HEAD only)."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.requests: list[tuple[str, str]] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while line := await reader.readline():
+                method, target, _ = line.decode("latin-1").split()
+                while (await reader.readline()) not in (b"\r\n", b""):
+                    pass
+                self.requests.append((method, target))
+                writer.write(self._answer(method, target))
+                await writer.drain()
+        finally:
+            writer.close()
+
+    @staticmethod
+    def _answer(method: str, target: str) -> bytes:
+        status = int(target.strip("/").split("?")[0] or 200)
+        kind, body = ("text/html", b"<title>page</title>") if "pdf" not in target else (
+            "application/pdf", b"%PDF" + b"x" * 2000)
+        if method == "HEAD" and status == 405:
+            body = b""
+        elif status == 405:
+            status = 200
+        head = (f"HTTP/1.1 {status} X\r\nContent-Type: {kind}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode()
+        return head if method == "HEAD" else head + body
+
+
+def test_one_host_is_served_over_one_kept_alive_connection() -> None:
+    """HEADs, GET fallbacks and short non-HTML bodies all leave the connection reusable."""
+    server = _KeepAliveServer()
+    config = dataclasses.replace(CONFIG, per_host_concurrency=1)
+
+    async def main() -> list[CheckResult]:
+        listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        paths = ["/200?a", "/200?b", "/404", "/405", "/405?pdf", "/200?c"]
+        try:
+            async with make_client(config) as client:
+                checker = Checker(client, config, sleep=FakeTime().sleep)
+                return await checker.check_all(
+                    [(p, f"http://127.0.0.1:{port}{p}") for p in paths])
+        finally:
+            listener.close()
+            await listener.wait_closed()
+
+    results = asyncio.run(asyncio.wait_for(main(), timeout=10))
+    assert {r.key: r.verdict for r in results} == {
+        "/200?a": Verdict.OK, "/200?b": Verdict.OK, "/404": Verdict.DEAD,
+        "/405": Verdict.OK, "/405?pdf": Verdict.OK, "/200?c": Verdict.OK}
+    assert len(server.requests) == 8  # HEAD+GET for /404 and the first /405, then GET only
+    assert server.connections == 1
+

@@ -7,13 +7,14 @@ import dataclasses
 import itertools
 import socket
 import ssl
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
 
 from linkaudit.check import Checker, describe_error, network_unavailable
-from linkaudit.client import check_address, make_client
+from linkaudit.client import HostPoolTransport, check_address, make_client
 from linkaudit.config import Duration, HostConfig, NetworkConfig
 from linkaudit.models import CheckResult, Hop, Verdict
 from tests.loopback import FakeTime
@@ -125,6 +126,99 @@ def test_duplicate_keys_are_checked_once() -> None:
 
     assert len(asyncio.run(main())) == 1
     assert len(run.requests) == 1
+
+
+# ------------------------------------------------------------------ what a host's HEAD teaches
+
+ONE_AT_A_TIME = dataclasses.replace(BASE, concurrency=1, per_host_concurrency=1)
+
+
+def _methods_by_path(run: Run) -> list[tuple[str, str]]:
+    return [(r.method, r.url.path) for _, r in run.requests]
+
+
+def test_a_host_refusing_head_with_405_gets_get_directly_afterwards() -> None:
+    """After a HEAD 405 a host's later URLs are asked with GET only, one request each."""
+    run = Run(_routes({("HEAD", "/1"): (405, {}, ""), ("GET", "/1"): (200, {}, ""),
+                       ("*", "/2"): (200, {}, ""), ("*", "/3"): (404, {}, "")}), ONE_AT_A_TIME)
+    results = run.check("https://a.test/1", "https://a.test/2", "https://a.test/3")
+    assert [results[f"https://a.test/{i}"].verdict for i in (1, 2, 3)] == [
+        Verdict.OK, Verdict.OK, Verdict.DEAD]
+    assert _methods_by_path(run) == [("HEAD", "/1"), ("GET", "/1"), ("GET", "/2"),
+                                     ("GET", "/3")]
+
+
+def test_head_501_also_switches_the_host_to_get() -> None:
+    """HEAD 501 (not implemented) teaches the same as 405."""
+    run = Run(_routes({("HEAD", "/1"): (501, {}, ""), ("GET", "/1"): (200, {}, ""),
+                       ("*", "/2"): (200, {}, "")}), ONE_AT_A_TIME)
+    run.check("https://a.test/1", "https://a.test/2")
+    assert _methods_by_path(run)[-1] == ("GET", "/2")
+
+
+def test_a_confirmed_head_404_is_trusted_for_the_hosts_later_urls() -> None:
+    """The first dead link gets its GET; once GET agreed, later HEAD 404s are final."""
+    run = Run(_routes({}), ONE_AT_A_TIME)  # every path 404 to both methods
+    results = run.check(*(f"https://a.test/d{i}" for i in range(3)))
+    assert {(r.verdict, r.reason) for r in results.values()} == {(Verdict.DEAD, "404")}
+    assert _methods_by_path(run) == [("HEAD", "/d0"), ("GET", "/d0"), ("HEAD", "/d1"),
+                                     ("HEAD", "/d2")]
+
+
+def test_trust_is_per_host_so_another_hosts_first_dead_link_gets_get() -> None:
+    """A host trusted for HEAD 404 says nothing about another host's HEAD."""
+    run = Run(_routes({}), ONE_AT_A_TIME)
+    run.check("https://a.test/d0", "https://a.test/d1", "https://b.test/d0")
+    seen = [(r.method, r.url.host) for _, r in run.requests]
+    assert seen.count(("GET", "a.test")) == 1
+    assert seen.count(("GET", "b.test")) == 1
+
+
+def test_a_host_whose_head_lies_keeps_getting_gets() -> None:
+    """HEAD 404 contradicted by GET 200 means every later HEAD 404 of that host is re-asked."""
+    run = Run(_routes({("HEAD", "/p0"): (404, {}, ""), ("GET", "/p0"): (200, {}, ""),
+                       ("HEAD", "/p1"): (404, {}, ""), ("GET", "/p1"): (404, {}, ""),
+                       ("HEAD", "/p2"): (404, {}, ""), ("GET", "/p2"): (200, {}, "")}),
+              ONE_AT_A_TIME)
+    results = run.check("https://a.test/p0", "https://a.test/p1", "https://a.test/p2")
+    assert [results[f"https://a.test/p{i}"].verdict for i in range(3)] == [
+        Verdict.OK, Verdict.DEAD, Verdict.OK]
+    assert [m for m, _ in _methods_by_path(run)] == ["HEAD", "GET"] * 3
+
+
+def test_a_later_disagreement_withdraws_the_trust() -> None:
+    """A trusted host whose HEAD 403 then meets GET 200 gets GETs for its HEAD 404s again."""
+    run = Run(_routes({("HEAD", "/x"): (403, {}, ""), ("GET", "/x"): (200, {}, ""),
+                       ("GET", "/late"): (200, {}, "")}), ONE_AT_A_TIME)
+    results = run.check("https://a.test/d0", "https://a.test/x", "https://a.test/late")
+    assert results["https://a.test/late"].verdict is Verdict.OK
+    assert _methods_by_path(run)[-2:] == [("HEAD", "/late"), ("GET", "/late")]
+
+
+def test_a_transient_head_5xx_is_not_taken_for_a_lie() -> None:
+    """HEAD 503 then GET 200 neither counts as agreement nor as disagreement."""
+    run = Run(_routes({("HEAD", "/busy"): (503, {}, ""), ("GET", "/busy"): (200, {}, "")}),
+              ONE_AT_A_TIME)
+    run.check("https://a.test/busy", "https://a.test/d0", "https://a.test/d1")
+    assert _methods_by_path(run)[2:] == [("HEAD", "/d0"), ("GET", "/d0"), ("HEAD", "/d1")]
+
+
+@pytest.mark.parametrize(("get_status", "gets", "verdict"), [(404, 1, Verdict.DEAD),
+                                                             (200, 3, Verdict.OK)])
+def test_concurrent_head_404s_wait_for_the_hosts_first_confirmation(
+        get_status: int, gets: int, verdict: Verdict) -> None:
+    """HEAD 404s arriving while the host's first GET check runs wait for its answer:
+    trusted when it agreed, each asked with GET when it did not."""
+    async def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == "HEAD":
+            return httpx.Response(404)
+        await asyncio.sleep(0.01)  # the confirming GET is still running when the others arrive
+        return httpx.Response(get_status)
+
+    run = Run(handle, dataclasses.replace(BASE, per_host_concurrency=3))
+    results = run.check(*(f"https://a.test/d{i}" for i in range(3)))
+    assert {r.verdict for r in results.values()} == {verdict}
+    assert [m for m, _ in run.seen].count("GET") == gets
 
 
 # ------------------------------------------------------------------ redirects
@@ -509,6 +603,20 @@ def test_hosts_interleave_and_limits_hold() -> None:
     assert hosts[:3] != ["a.test"] * 3
 
 
+def test_a_check_waiting_to_retry_lends_its_global_slot() -> None:
+    """With one global slot, another host's URL runs while the first sleeps before a retry."""
+    answers = iter([502, 502, 200])
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(next(answers) if request.url.host == "a.test" else 200)
+
+    run = Run(handle, dataclasses.replace(BASE, concurrency=1))
+    results = run.check("https://a.test/x", "https://b.test/y")
+    assert results["https://a.test/x"].attempts == 2
+    assert [(m, u.split("/")[2]) for m, u in run.seen] == [
+        ("HEAD", "a.test"), ("GET", "a.test"), ("HEAD", "b.test"), ("GET", "a.test")]
+
+
 # ------------------------------------------------------------------ network down, deadline
 
 
@@ -589,3 +697,121 @@ def test_cancellation_keeps_results_already_yielded() -> None:
     asyncio.run(asyncio.wait_for(main(), timeout=5))
     assert [r.key for r in got] == ["o"]
     assert cancelled == ["https://hang.test/"]
+
+
+# ------------------------------------------------------------------ per-host connection pools
+
+
+class _Body(httpx.AsyncByteStream):
+    """A body streamed as httpx's own transports stream it (closed once read to the end)."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"page"
+
+
+class _FakePool(httpx.AsyncBaseTransport):
+    """Stands in for one host's httpx transport: remembers its limits and whether closed."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self.limits = limits
+        self.closed = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=_Body())
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+class _Pools:
+    """A HostPoolTransport on fake pools, and every pool it made, in order."""
+
+    def __init__(self, config: NetworkConfig = BASE, max_idle: int = 256) -> None:
+        self.made: list[_FakePool] = []
+        self.transport = HostPoolTransport(config, factory=self._make, max_idle=max_idle)
+
+    def _make(self, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+        self.made.append(_FakePool(limits))
+        return self.made[-1]
+
+
+def test_one_pool_per_scheme_host_and_port_sized_by_the_hosts_limit() -> None:
+    """Pools are keyed by (scheme, host, port) and hold the host's concurrency, override first."""
+    config = dataclasses.replace(BASE, per_host_concurrency=3,
+                                 hosts={"slow.test": HostConfig(concurrency=1)})
+    pools = _Pools(config)
+
+    async def main() -> None:
+        async with httpx.AsyncClient(transport=pools.transport) as client:
+            for url in ("http://a.test/1", "http://a.test/2", "https://a.test/",
+                        "https://a.test:8443/", "https://www.slow.test/"):
+                await client.head(url)
+
+    asyncio.run(main())
+    assert [(p.limits.max_connections, p.limits.max_keepalive_connections)
+            for p in pools.made] == [(3, 3), (3, 3), (3, 3), (1, 1)]
+    assert all(p.closed for p in pools.made)  # closing the client closed every pool
+
+
+def test_idle_pools_past_the_bound_close_least_recently_used_first() -> None:
+    """With room for two pools, a third host closes the idle pool used longest ago."""
+    pools = _Pools(max_idle=2)
+
+    async def main() -> int:
+        async with httpx.AsyncClient(transport=pools.transport) as client:
+            for host in ("a", "b", "a", "c"):
+                await client.head(f"https://{host}.test/")
+            assert [p.closed for p in pools.made] == [False, True, False]
+            return pools.transport.pool_count
+
+    assert asyncio.run(main()) == 2
+
+
+def test_a_pool_with_an_unread_response_is_never_closed() -> None:
+    """A pool whose streamed response is still open survives eviction until it is closed."""
+    pools = _Pools(max_idle=1)
+
+    async def main() -> None:
+        async with httpx.AsyncClient(transport=pools.transport) as client:
+            request = client.build_request("GET", "https://a.test/")
+            response = await client.send(request, stream=True)
+            await client.head("https://b.test/")
+            assert not pools.made[0].closed
+            await response.aclose()
+            await client.head("https://c.test/")
+            assert pools.made[0].closed and pools.made[1].closed
+            assert pools.transport.pool_count == 1
+
+    asyncio.run(main())
+
+
+def test_a_failed_request_does_not_leave_its_pool_busy() -> None:
+    """A transport error releases the pool, so it can still be evicted later."""
+    pools = _Pools(max_idle=1)
+
+    async def fail(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    async def main() -> None:
+        async with httpx.AsyncClient(transport=pools.transport) as client:
+            await client.head("https://a.test/")
+            pools.made[0].handle_async_request = fail  # type: ignore[method-assign]
+            with pytest.raises(httpx.ConnectError):
+                await client.head("https://a.test/")
+            await client.head("https://b.test/")
+            assert pools.made[0].closed
+
+    asyncio.run(main())
+
+
+def test_httpcore_detects_asyncio_through_sniffio() -> None:
+    """sniffio is installed (a dependency), so httpcore's loop detection finds asyncio."""
+    from httpcore._synchronization import current_async_library
+
+    async def main() -> str:
+        async with make_client(BASE):
+            return current_async_library()
+
+    assert asyncio.run(main()) == "asyncio"
+    assert sys.modules.get("sniffio") is not None
+
