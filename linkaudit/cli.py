@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime
 import math
 import os
@@ -58,6 +59,7 @@ from linkaudit.rules import RuleSet
 from linkaudit.store import DAY, Store
 
 FORMATS = tuple(REPORTERS)
+HISTORY_RUNS = 60  # recorded runs shown in the health chart
 
 
 class Console:
@@ -326,19 +328,17 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
                 "connected to; nothing was recorded and no link is called dead")
         standing = run.standing()
         unchecked = [key for key, _url in remaining] if args.offline else []
-        findings = apply_policy(
-            [*outcome.findings,
-             *online_findings(run.results, outcome.citations.places, standing),
+        findings = [*outcome.findings, *apply_policy(
+            [*online_findings(run.results, outcome.citations.places, standing),
              *unchecked_findings(unchecked, outcome.citations.places)],
             severities=severity_overrides(config.report.severities), ignore=config.ignore,
-            ignored_lines=outcome.ignored_lines)
+            ignored_lines=outcome.ignored_lines)]
         report = Report(command="check", notes_scanned=outcome.notes_scanned,
                         links=tuple(outcome.links), link_count=outcome.link_count,
                         findings=tuple(findings),
                         results=tuple(sorted(run.results, key=lambda r: r.key)),
                         fail_on=fail_level(config.report.fail_on), started_at=started,
-                        finished_at=time.time(), interrupted=interrupted,
-                        history=tuple(store.runs(limit=60)))
+                        finished_at=time.time(), interrupted=interrupted)
         code = _exit_code(report)
         store.set_citations(run_id, ((key, outcome.citations.urls[key], place.path, place.line)
                                      for key, places in outcome.citations.places.items()
@@ -346,6 +346,7 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
         store.record_findings(run_id, findings)
         store.finish_run(run_id, exit_code=code, counts=run.counts(standing),
                          status="interrupted" if interrupted else "finished")
+        report = dataclasses.replace(report, history=tuple(store.runs(limit=HISTORY_RUNS)))
         if args.changes_only and not interrupted:
             changes = store.changes(run_id, failures_needed=config.dead_after.failures,
                                     min_days=config.dead_after.days / DAY)
@@ -375,7 +376,7 @@ def cmd_report(args: argparse.Namespace, config: Config, console: Console) -> Ex
                                                              for c in s.citations}),
                         links=(), findings=tuple(state_findings(states)),
                         fail_on=fail_level(config.report.fail_on),
-                        history=tuple(store.runs(limit=60)))
+                        history=tuple(store.runs(limit=HISTORY_RUNS)))
     _emit(report, config, args, console)
     return _exit_code(report)
 
