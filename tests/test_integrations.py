@@ -6,6 +6,9 @@ import contextlib
 import io
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,3 +51,31 @@ def test_ci_examples_are_valid_yaml_and_use_real_flags() -> None:
     for flag in set(re.findall(r"linkaudit \w+[^\n]*", text)):
         for option in re.findall(r"(--[a-z-]+)", flag):
             assert option in help_text.getvalue(), f"docs/ci.md uses unknown flag {option}"
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze absent")
+def test_readme_systemd_units_verify(tmp_path: Path) -> None:
+    """The README's service and timer pass `systemd-analyze verify` (paths moved to tmp)."""
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    service, timer = re.findall(r"```ini\n(.*?)```", readme, flags=re.S)
+    blog = tmp_path / "blog"
+    (blog / ".venv" / "bin").mkdir(parents=True)
+    (blog / ".venv" / "bin" / "linkaudit").symlink_to(shutil.which("linkaudit") or sys.executable)
+    (tmp_path / "linkaudit.service").write_text(service.replace("/srv/blog", str(blog)),
+                                                encoding="utf-8")
+    (tmp_path / "linkaudit.timer").write_text(timer, encoding="utf-8")
+    done = subprocess.run(["systemd-analyze", "verify", "--man=no", "linkaudit.service",
+                           "linkaudit.timer"], cwd=tmp_path, capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+
+
+def test_readme_crontab_line_runs_a_real_command() -> None:
+    """The README's crontab line has five time fields and calls a real check option."""
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    (line,) = re.findall(r"```crontab\n(.*?)\n```", readme, flags=re.S)
+    fields = line.split()
+    assert all(re.fullmatch(r"[\d*/,-]+", field) for field in fields[:5])
+    command = line.split("&&", 1)[1].split()
+    assert command[:2] == [".venv/bin/linkaudit", "check"]
+    assert build_parser().parse_args(command[1:]).changes_only is True
