@@ -6,7 +6,7 @@ builds ``benchmarks/out/gate-tree-<copies>/`` from the sample corpus copied ``--
 times (as ``bench_scan.py`` does: one translation family per copy; synthetic notes when
 the corpus is missing), makes it a git repository with one commit, then adds a tracked
 citation to one note in each of 5 different families. It times, as subprocesses run
-from inside the tree (median of ``--repeat``, peak RSS from ``os.wait4``):
+from inside the tree (median of ``--repeat``, peak RSS of the process tree):
 
 - ``full``: ``linkaudit scan TREE``
 - ``changed-since``: ``linkaudit scan TREE --changed-since HEAD``
@@ -164,26 +164,10 @@ def linkaudit_argv(mode: str, tree: Path, config: Path, listing: Path, report: P
 
 
 def measure(argv: Sequence[str], cwd: Path, report: Path) -> Run:
-    """Wall time and peak RSS of one child run in ``cwd`` (the gate asks git from there).
-
-    The report is removed first so a failed run cannot be counted with an earlier one's.
-    """
-    env = {key: value for key, value in os.environ.items() if not key.startswith("LINKAUDIT_")}
-    report.unlink(missing_ok=True)
-    started = time.perf_counter()
-    child = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE)
-    assert child.stderr is not None  # stderr=PIPE
-    detail = child.stderr.read().decode("utf-8", errors="replace")
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    child.stderr.close()
-    # linkaudit exits 1 when findings fail the run, and so does Python on a traceback.
-    if child.returncode not in (0, 1) or "Traceback" in detail or not report.is_file():
-        raise BenchError(f"{' '.join(argv[:3])} … exited {child.returncode}:\n"
-                         f"{detail.strip()[-2000:]}")
-    return Run(wall, usage.ru_maxrss / 1024, child.returncode)  # ru_maxrss is KiB on Linux
+    """One child run in ``cwd`` (the gate asks git from there), through bench_scan's launcher
+    (a fresh interpreter, so this script's own peak RSS is not carried into the figure)."""
+    return bench_scan.measure(argv, stdout=OUT / "bench-gate-run.stdout", output=report,
+                              cwd=cwd)
 
 
 def notes_scanned(report: Path) -> int:

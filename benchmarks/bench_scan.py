@@ -231,8 +231,9 @@ def lychee_argv(lychee: Path, tree: Path) -> list[str]:
     return [str(lychee), "--dump", "--no-progress", "--no-ignore", str(tree)]
 
 
-def measure(argv: Sequence[str], stdout: Path, output: Path | None = None) -> Run:
-    """Wall time and peak RSS of one child, measured by ``LAUNCHER`` (see there for why).
+def measure(argv: Sequence[str], stdout: Path, output: Path | None = None,
+            cwd: Path = OUT) -> Run:
+    """Wall time and peak RSS of one child run in ``cwd``, measured by ``LAUNCHER``.
 
     ``output``, the report file the child must write, is removed first so a run that
     failed cannot be counted with the links of an earlier one.
@@ -244,7 +245,7 @@ def measure(argv: Sequence[str], stdout: Path, output: Path | None = None) -> Ru
             stale.unlink(missing_ok=True)
     with stdout.open("wb") as out, errors.open("wb") as err:
         subprocess.run([sys.executable, "-c", LAUNCHER, str(result), *argv], stdout=out,
-                       stderr=err, env=env, cwd=OUT, check=False)
+                       stderr=err, env=env, cwd=cwd, check=False)
     detail = errors.read_text(encoding="utf-8", errors="replace")
     run = Run(**json.loads(result.read_text(encoding="utf-8"))) if result.is_file() else None
     # linkaudit exits 1 when findings fail the run, and so does Python on a traceback.
