@@ -53,7 +53,7 @@ from linkaudit.pipeline import (
 )
 from linkaudit.plan import plan_edits
 from linkaudit.report import REPORTERS, render
-from linkaudit.report.common import report_failed
+from linkaudit.report.common import plural, report_failed
 from linkaudit.rewrite import apply_edits, summarize, unified_diff, write_file
 from linkaudit.rules import RuleSet
 from linkaudit.store import DAY, Store
@@ -439,7 +439,8 @@ def cmd_fix(args: argparse.Namespace, config: Config, console: Console,
     if not console.quiet:
         kinds = ", ".join(f"{n} {reason}" for reason, n in sorted(summary.by_reason.items()))
         verb = "applied" if args.write else "planned (dry run; --write applies them)"
-        print(f"linkaudit fix: {summary.total} edits in {len(summary.by_file)} files "
+        print(f"linkaudit fix: {plural(summary.total, 'edit')} in "
+              f"{plural(len(summary.by_file), 'file')} "
               f"{verb}{': ' + kinds if kinds else ''}; {len(plan.skipped)} skipped",
               file=console.stderr)
     return ExitCode.RUNTIME if failures else ExitCode.OK
