@@ -43,6 +43,16 @@ _ISO_639_1 = frozenset(_ISO_639_1_CODES.split())
 # libyaml's safe loader when PyYAML was built with it (several times faster); still safe.
 _SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = (
     yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)
+# Flat front matter (one ``key: value`` per line, what generated notes carry) is read
+# without the YAML parser, with PyYAML's own resolver and constructors, so the values are
+# the ones the loader would give; any other shape goes to the loader.
+_FLAT_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?:[ ]+(.*?))?[ ]*")
+_PLAIN_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_RESOLVER = yaml.resolver.Resolver()
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+_FLAT_TAGS = frozenset(f"tag:yaml.org,2002:{name}"
+                       for name in ("str", "bool", "null", "int", "float", "timestamp"))
+_NOT_FLAT = object()
 
 
 # ---------------------------------------------------------------- finding files
@@ -223,7 +233,9 @@ def _load_front_matter(
 ) -> tuple[Mapping[str, Any], str | None] | FileProblem:
     """Metadata and the language as written; a front-matter problem when it is not a mapping."""
     try:
-        metadata = YAMLHandler().load(source, Loader=_SAFE_LOADER)
+        metadata = _flat_front_matter(source)
+        if metadata is None:
+            metadata = YAMLHandler().load(source, Loader=_SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = first_line + mark.line if mark is not None else first_line
@@ -242,6 +254,53 @@ def _load_front_matter(
         return metadata, None
     written = value if isinstance(value, str) else _scalar_as_written(source, lang_key)
     return metadata, (written or str(value)).strip().lower() or None
+
+
+def _flat_front_matter(source: str) -> dict[Any, Any] | None:
+    """The mapping of flat ``key: scalar`` front matter; None for anything else."""
+    metadata: dict[Any, Any] = {}
+    for line in source.split("\n"):
+        if not line:
+            continue
+        match = _FLAT_LINE.fullmatch(line)
+        if match is None or _resolved_tag(match.group(1)) != "tag:yaml.org,2002:str":
+            return None
+        value = _flat_scalar(match.group(2) or "")
+        if value is _NOT_FLAT:
+            return None
+        metadata[match.group(1)] = value
+    return metadata
+
+
+@functools.lru_cache(maxsize=4096)  # keys and most values repeat from note to note
+def _flat_scalar(raw: str) -> Any:
+    """A one-line scalar as PyYAML's safe loader reads it, or ``_NOT_FLAT`` when unsure.
+
+    Every value it gives is immutable (str, bool, None, numbers, dates), so it can be shared.
+    """
+    if not raw.isprintable():
+        return _NOT_FLAT
+    if raw[:1] == '"':
+        inner = raw[1:-1]
+        plain_quoted = len(raw) > 1 and raw[-1] == '"' and '"' not in inner
+        return inner if plain_quoted and "\\" not in inner else _NOT_FLAT
+    if raw[:1] == "'":
+        inner = raw[1:-1]
+        single_quoted = len(raw) > 1 and raw[-1] == "'" and "'" not in inner.replace("''", "")
+        return inner.replace("''", "'") if single_quoted else _NOT_FLAT
+    if raw and (raw[0] in _PLAIN_INDICATORS or ": " in raw or " #" in raw
+                or raw[-1] == ":"):
+        return _NOT_FLAT
+    tag = _resolved_tag(raw)
+    if tag not in _FLAT_TAGS:
+        return _NOT_FLAT
+    return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, raw))
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolved_tag(plain: str) -> str:
+    tag = _RESOLVER.resolve(yaml.ScalarNode, plain, (True, False))  # type: ignore[no-untyped-call]
+    return str(tag)
 
 
 def _scalar_as_written(source: str, key: str) -> str | None:

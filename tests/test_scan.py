@@ -8,7 +8,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from linkaudit import scan
 from linkaudit.config import ScanConfig
 from linkaudit.models import FileProblem, LinkKind, Note
 from linkaudit.scan import family_key, iter_note_paths, read_note, scan_paths
@@ -31,6 +35,61 @@ def note_at(path: Path, content: str | bytes, config: ScanConfig = CONFIG) -> No
 
 
 # ---------------------------------------------------------------- front matter
+
+
+# Pieces the flat reader must get right or hand to the YAML loader: YAML 1.1 booleans,
+# nulls, numbers, dates, quotes, comments, indicators, ": " inside values.
+_FLAT_KEYS = ["lang", "title", "date", "on", "Null", "a-b", "_x", "y", "no"]
+_FLAT_VALUES = [
+    "", "true", "No", "off", "~", "null", "hant", "12", "0x1f", "1_000", "0o17", "1.5", ".inf",
+    ".NaN", "1e3", "2025-11-20", "2025-11-20 10:00:00", "2025-11-20T10:00:00Z",
+    "2025-11-20 10:00:00 +0800", "'it''s'", "'a'b'", "''", '"q"', '"a\\tb"', '"x" y', '"a"b"',
+    "a: b", "a #c", "a:b", "a:", "-x", "- x", "[1]", "{a}", "&a x", "*a", "!!str 1", "|", ">",
+    "%x", "@x", "QUIC 解決隊頭阻塞問題", "\u00a0x", "x\u3000y", "<<", "=", "http://a.b/c?d=e#f",
+    "a\x07b", "a\tb",
+]
+
+
+def _assert_flat_reads_as_yaml(source: str) -> None:
+    flat = scan._flat_front_matter(source)
+    if flat is not None:
+        loaded = yaml.load(source, Loader=yaml.SafeLoader) or {}
+        assert repr(flat) == repr(loaded), source  # repr: NaN is not equal to itself
+
+
+@pytest.mark.parametrize("value", _FLAT_VALUES)
+@pytest.mark.parametrize("key", ["title", "on"])
+@pytest.mark.parametrize("layout", ["{key}: {value}\n", "{key}:  {value}  \n", "{key}:{value}\n",
+                                    "{key}: {value}\r\n", "{key}:\t{value}\n"])
+def test_flat_front_matter_reads_each_value_as_the_yaml_loader(
+    key: str, value: str, layout: str
+) -> None:
+    """Whenever the flat reader answers for one line, it equals PyYAML's safe loader."""
+    _assert_flat_reads_as_yaml(layout.format(key=key, value=value))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_FLAT_KEYS),
+                          st.sampled_from(_FLAT_VALUES)
+                          | st.text(alphabet="ab :#'\"-0.1\u00e9\\", max_size=8),
+                          st.sampled_from([":", ": ", ":  "]),
+                          st.sampled_from(["", " ", "  "])), max_size=6))
+def test_flat_front_matter_reads_documents_as_the_yaml_loader(
+    lines: list[tuple[str, str, str, str]],
+) -> None:
+    """Whole documents of such lines: flat mapping and loader mapping agree."""
+    _assert_flat_reads_as_yaml(
+        "".join(f"{key}{colon}{value}{trailing}\n" for key, value, colon, trailing in lines))
+
+
+def test_flat_front_matter_takes_generated_notes_and_declines_the_rest() -> None:
+    """The usual generated front matter is read flat; nested or odd YAML goes to the loader."""
+    generated = "audio: false\nlang: ja\ntitle: QUIC と HOL\ndate: 2025-11-20\n"
+    assert scan._flat_front_matter(generated) == yaml.safe_load(generated)
+    for source in ("tags:\n  - a\n", "a: 1\n# note\n", "x: &a 1\ny: *a\n",
+                   "title: a\r\n", "on: 1\n", "t: |\n  x\n", "k:\tv\n"):
+        assert scan._flat_front_matter(source) is None, source
+
 
 
 def test_front_matter_metadata_body_offset_and_links(tmp_path: Path) -> None:
@@ -78,6 +137,19 @@ def test_front_matter_is_read_with_a_safe_loader(tmp_path: Path) -> None:
     assert problem.kind == "front-matter"
     assert "python/object" in problem.message
     assert note.metadata == {}
+
+
+def test_alias_bomb_in_front_matter_is_read_as_shared_lists(tmp_path: Path) -> None:
+    """A "billion laughs" front matter (9 levels of 9 aliases) costs nothing: YAML aliases
+    are references to one list, never copies, and nothing walks the metadata."""
+    levels = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 9):
+        name, below = "abcdefghi"[level], "abcdefghi"[level - 1]
+        levels.append(f"{name}: &{name} [{', '.join(['*' + below] * 9)}]")
+    text = "---\n" + "\n".join([*levels, "lang: en"]) + "\n---\n[x](https://x.com/?utm_source=a)\n"
+    note = note_at(tmp_path / "post.md", text)
+    assert (note.lang, [link.url for link in note.links]) == ("en", ["https://x.com/?utm_source=a"])
+    assert note.metadata["i"][0] is note.metadata["h"]
 
 
 @pytest.mark.parametrize(("yaml_text", "described"),
