@@ -11,6 +11,7 @@ other construct claimed. Rules and deliberate differences from CommonMark: docs/
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import unicodedata
@@ -61,6 +62,7 @@ _MAX_DEPTH = 1 << 30  # blockquote nesting has no limit
 _TASK_PREFIX = re.compile(r"[ \t>]*(?:[-+*]|\d{1,9}[.)])[ \t]+")
 _ATX_HEADING = re.compile(r"#{1,6}(?:[ \t]|$)")
 _FENCE = re.compile(r"`{3,}|~{3,}")
+_BLANK_LINE_AHEAD = re.compile(r"^[ \t]*$", re.MULTILINE)
 _BARE_START = re.compile(r"https?://", re.IGNORECASE)
 _BARE_TRAILING = frozenset(".,;:!?'\"*_~]")
 _DIRECTIVE = re.compile(
@@ -111,6 +113,18 @@ def _line_bounds(text: str, start: int) -> tuple[list[int], list[int]]:
     breaks = list(_LINE_END.finditer(text, start))
     return ([start, *[match.end() for match in breaks]],
             [*[match.start() for match in breaks], len(text)])
+
+
+@functools.lru_cache(maxsize=64)
+def _closing_fence(char: str, length: int) -> re.Pattern[str]:
+    """A line closing a top-level fence: up to three spaces, the run, spaces or tabs."""
+    return re.compile(rf"^ {{0,3}}{re.escape(char)}{{{length},}}[ \t]*$", re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=16)
+def _html_block_end(markers: tuple[str, ...]) -> re.Pattern[str]:
+    """Any end marker, ASCII case-insensitively (as ``str.lower`` finds these markers)."""
+    return re.compile("|".join(map(re.escape, markers)), re.IGNORECASE | re.ASCII)
 
 
 def _valid_label(label: str) -> bool:
@@ -213,6 +227,7 @@ class _Scanner:
         else:  # the body starts inside a line
             line_starts, line_ends = _line_bounds(text, self.start)
 
+        whole_lines = "\r" not in text  # line ends are all LF: regexes may find them
         fence: _Fence | None = None
         html_block: _HtmlBlock | None = None
         segment: list[int] | None = None
@@ -315,6 +330,9 @@ class _Scanner:
                     container = list_indents[-1] if list_indents else 0
                     run = fence_match.group()
                     fence = _Fence(run[0], len(run), container, depth)
+                    if whole_lines and container == 0 and depth == 0:
+                        index = self.skip_top_level_fence(fence, line_starts, index)
+                        fence = None
                     continue
                 if _ATX_HEADING.match(text, content, line_end):
                     flush()
@@ -329,6 +347,10 @@ class _Scanner:
                         close_lists(indent)
                         container = list_indents[-1] if list_indents else 0
                         html_block = _HtmlBlock(content, line_end, markers, container, depth)
+                        if whole_lines and container == 0 and depth == 0:
+                            index = self.skip_top_level_html(html_block, line_starts,
+                                                             line_ends, index)
+                            html_block = None
                     continue
                 if not paragraph:
                     definition_end = self.definition(content)
@@ -343,6 +365,35 @@ class _Scanner:
         flush()
         if html_block is not None:
             self.segments.append((html_block.start, html_block.last_end, True))
+
+    # A block outside lists and blockquotes takes every line until its end, whatever
+    # the line holds: its end is found with one regex search instead of line by line.
+
+    def skip_top_level_fence(self, fence: _Fence, line_starts: list[int], index: int) -> int:
+        """Index of the line after the one closing ``fence`` (or past the last line)."""
+        if index >= len(line_starts):
+            return index
+        closing = _closing_fence(fence.char, fence.length).search(self.text, line_starts[index])
+        return len(line_starts) if closing is None else bisect_right(line_starts, closing.start())
+
+    def skip_top_level_html(self, block: _HtmlBlock, line_starts: list[int],
+                            line_ends: list[int], index: int) -> int:
+        """Record the HTML block opened on the line before ``index``; the next line's index."""
+        if index < len(line_starts):
+            if block.end_markers is None:
+                blank = _BLANK_LINE_AHEAD.search(self.text, line_starts[index])
+                last = len(line_starts) - 1 if blank is None else \
+                    bisect_right(line_starts, blank.start()) - 2
+                block.last_end = line_ends[last]
+                index = last + 1
+            else:
+                end = _html_block_end(block.end_markers).search(self.text, line_starts[index])
+                last = len(line_starts) - 1 if end is None else \
+                    bisect_right(line_starts, end.start()) - 1
+                block.last_end = line_ends[last]
+                index = last + 1
+        self.segments.append((block.start, block.last_end, True))
+        return index
 
     def after_quotes(
         self, position: int, line_end: int, max_depth: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from linkaudit.markdown import Extraction, _line_bounds, extract
@@ -391,3 +391,34 @@ def test_equal_urls_in_two_notes_are_one_string() -> None:
     second = only("[1]: " + "https://x.com/" + "a?utm_source=chatgpt.com\n")
     assert first.url == second.url
     assert first.url is second.url
+
+
+BLOCK_LINES = st.sampled_from([
+    "```", "````", "~~~", "  ```", "    ```", "``` x", "```x`", "> ```", "- ```", "\t```",
+    "<div>", "</div>", "<DIV class=x>", "<!--", "-->", "x -->", "<script>", "</SCRIPT>",
+    "<?php", "?>", "<!DOCTYPE html>", "<![CDATA[", "]]>", "<a href=\"https://h.io/t\">",
+    "", "   ", "\t", "- item", "1. item", "> quote", "    code https://i.io/c",
+    "[d]: https://d.io/x", "see [d] and https://b.io/y.", "<https://a.io/z>", "- <div>",
+    "  </div>", "- <!--", "  https://l.io/i",
+])
+AFTER = "see https://b.io/y"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(BLOCK_LINES, max_size=25))
+@example(["```", "    ```", AFTER, "```", AFTER])  # four spaces do not close a fence
+@example(["<script>", "</SCRIPT>", AFTER])  # end markers match in any case
+@example(["<script>", "</scr\u0131pt>", AFTER])  # but only ASCII case: dotless i is not i
+@example(["- <div>", "  x", "", AFTER])  # an HTML block in a list item: line by line
+@example(["- <!--", "  -->", AFTER])
+@example(["> <div>", AFTER])  # in a blockquote: the line without ">" ends the block
+def test_block_ends_found_ahead_agree_with_the_line_loop(lines: list[str]) -> None:
+    """Top-level fences and HTML blocks are skipped with one regex search when every line
+    ends in LF; with CRLF the line-by-line loop runs. Both find the same links."""
+    def found(text: str) -> list[tuple[object, ...]]:
+        result = extract(text)
+        return [*((link.kind, link.url, link.line, link.column) for link in result.links),
+                *((use.label, use.line, use.column) for use in result.references)]
+
+    text = "\n".join(lines)
+    assert found(text) == found(text.replace("\n", "\r\n"))
