@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from linkaudit.config import IgnoreRule
 from linkaudit.errors import ConfigError
@@ -32,7 +33,9 @@ from linkaudit.models import (
     Verdict,
     normalize_label,
 )
-from linkaudit.store import UrlState
+
+if TYPE_CHECKING:  # the offline scan does not import the store
+    from linkaudit.store import UrlState
 
 # Every finding kind: its default severity (configurable per kind) and what it means.
 KINDS: Mapping[str, tuple[Severity, str]] = {
