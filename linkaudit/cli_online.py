@@ -130,13 +130,17 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
         store.finish_run(run_id, exit_code=code, counts=run.counts(standing),
                          status="interrupted" if interrupted else "finished")
         report = dataclasses.replace(report, history=tuple(store.runs(limit=HISTORY_RUNS)))
+        changes = None
         if args.changes_only and not interrupted:
             changes = store.changes(run_id, failures_needed=config.dead_after.failures,
                                     min_days=config.dead_after.days / DAY)
-            if not changes:
-                return ExitCode.OK
-            report = only_changes(report, changes)
-            code = exit_code(report)
+        if config.store.keep:  # after the comparison, which reads the previous run
+            store.prune(older_than=started - config.store.keep)
+    if changes is not None:
+        if not changes:
+            return ExitCode.OK
+        report = only_changes(report, changes)
+        code = exit_code(report)
     emit(report, config, args, console)
     if interrupted:
         console.error(f"interrupted: {len(run.results)} of {len(targets)} URLs checked; "

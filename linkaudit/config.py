@@ -118,6 +118,9 @@ class NetworkConfig:
 class StoreConfig:
     path: str = _field(".linkaudit/history.sqlite", "history database, relative to config")
     lock_timeout: Duration = _field(Duration(30), "wait for another run's lock", min=0)
+    keep: Duration = _field(Duration(365 * 86400), "checks older than this are deleted after "
+                            "each check run (0: keep all; a bare number means days)",
+                            min=0, unit="d")
 
 
 @dataclass(frozen=True)

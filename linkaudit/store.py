@@ -250,25 +250,39 @@ class _Tally:
         return (self.failures, self.first_failure, self.last_failure, self.last_failure_ever)
 
 
-def _replay(db: sqlite3.Connection, where: str, parameters: Sequence[Any]) -> None:
-    """Recompute, in time order, the counters of the checks ``where`` selects (whole keys).
+def _replay(db: sqlite3.Connection, key: str | None = None, since: float | None = None) -> None:
+    """Recompute, in time order, the counters of ``key``'s checks (every key's when None).
 
-    Used when history arrives out of order and by the v1 -> v2 migration. Only columns
-    outside the scanned index are updated, so updating behind the cursor is safe.
+    With ``since``, only checks from then on, continuing the counters of the key's last
+    check before it: a check that arrives late (older than the key's latest) is counted in
+    place, and history pruned long before it is not needed. Also the v1 -> v2 migration.
+    Only columns outside the scanned index are updated, so updating behind the cursor is safe.
     """
+    conditions = [*(["key = :key"] if key is not None else []),
+                  *(["checked_at >= :since"] if since is not None else [])]
     rows = db.execute(
         "SELECT id, key, verdict, final_verdict, checked_at FROM checks "
-        f"WHERE {where} ORDER BY key, checked_at, id", parameters)
+        f"WHERE {' AND '.join(conditions) or '1'} ORDER BY key, checked_at, id",
+        {"key": key, "since": since})
     updates: list[tuple[Any, ...]] = []
-    for key, group in itertools.groupby(rows, key=lambda row: str(row[1])):
+    for group_key, group in itertools.groupby(rows, key=lambda row: str(row[1])):
         tally, first_checked = _Tally(), None
+        if since is not None:
+            before = db.execute(
+                "SELECT failures, first_failure, last_failure, last_failure_ever FROM checks "
+                "WHERE key = ? AND checked_at < ? ORDER BY checked_at DESC, id DESC LIMIT 1",
+                (group_key, since)).fetchone()
+            tally = _Tally() if before is None else _Tally.of(before)
+            known = db.execute("SELECT first_checked FROM latest WHERE key = ?",
+                               (group_key,)).fetchone()
+            first_checked = None if known is None else min(known[0], since)
         for check_id, _key, verdict, final_verdict, at in group:
             outcome = _outcome(verdict, final_verdict)
             tally = tally.after(outcome, at)
             first_checked = at if first_checked is None else first_checked
             updates.append((outcome, *tally.values(), check_id))
         db.execute(_UPSERT_LATEST,
-                   (key, check_id, verdict, at, outcome, *tally.values(), first_checked))
+                   (group_key, check_id, verdict, at, outcome, *tally.values(), first_checked))
         if len(updates) >= _REPLAY_BATCH:
             _write_tallies(db, updates)
             updates = []
@@ -289,7 +303,7 @@ def _create_v1(db: sqlite3.Connection) -> None:
 def _v1_to_v2(db: sqlite3.Connection) -> None:
     for statement in _V2:
         db.execute(statement)
-    _replay(db, "1", ())
+    _replay(db)
 
 
 _MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_create_v1, _v1_to_v2)
@@ -630,21 +644,22 @@ class Store:
     def record_many(self, run_id: int, results: Iterable[CheckResult]) -> None:
         """Store checks in one transaction. Cached results are already stored: skipped."""
         with self._transaction():
-            late: set[str] = set()
+            late: dict[str, float] = {}  # key -> its earliest late check
             for result in results:
                 if not result.from_cache:
                     self._insert_check(run_id, result, late)
-            for key in late:
-                _replay(self._db, "key = ?", (key,))
+            for key, since in late.items():
+                _replay(self._db, key, since)
 
-    def _insert_check(self, run_id: int, result: CheckResult, late: set[str]) -> None:
+    def _insert_check(self, run_id: int, result: CheckResult, late: dict[str, float]) -> None:
         """Insert a check with its counters and make it the latest; or note it as late."""
         at = result.checked_at or self._now()
         outcome = _outcome(result.verdict, result.final_verdict)
         previous = self._db.execute("SELECT * FROM latest WHERE key = ?",
                                     (result.key,)).fetchone()
         if previous is not None and at < previous["checked_at"]:
-            late.add(result.key)  # older than what we know: recount the key's history
+            # older than what we know: recount the key's history from this check on
+            late[result.key] = min(at, late.get(result.key, at))
         tally = (_Tally() if previous is None else _Tally.of(previous)).after(outcome, at)
         check_id = self._db.execute(
             "INSERT INTO checks (run_id, key, url, verdict, reason, status, chain, final_url, "
@@ -779,6 +794,34 @@ class Store:
                                       f"{f['path']}:{f['line']}: {f['message']}")
                                for f in findings),
         )
+
+    # -------------------------------------------------------------- keeping it small
+
+    @_guarded
+    def prune(self, older_than: float) -> int:
+        """Delete checks made before ``older_than`` (epoch s); return how many.
+
+        Each URL keeps its latest check and its newest check before the cutoff: that row's
+        counters (failures since the last success, first failure) carry the older history,
+        so the dead rule, the cache and "what changed" read the same afterwards. Findings
+        of runs started before the cutoff go too, except the newest finished run's (the
+        next run compares with them). SQLite reuses the freed pages; the file itself only
+        shrinks with ``VACUUM``.
+        """
+        with self._transaction():
+            deleted = self._db.execute("""
+                DELETE FROM checks WHERE checked_at < :cutoff
+                AND id NOT IN (SELECT check_id FROM latest)
+                AND EXISTS (SELECT 1 FROM checks AS newer
+                            WHERE newer.key = checks.key AND newer.checked_at < :cutoff
+                            AND (newer.checked_at, newer.id) > (checks.checked_at, checks.id))
+                """, {"cutoff": older_than}).rowcount
+            self._db.execute("""
+                DELETE FROM findings
+                WHERE run_id IN (SELECT id FROM runs WHERE started_at < :cutoff)
+                AND run_id != (SELECT coalesce(max(id), 0) FROM runs WHERE status = 'finished')
+                """, {"cutoff": older_than})
+        return int(deleted)
 
     # -------------------------------------------------------------- reporting
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -241,6 +242,23 @@ def test_changes_only_quiet_when_nothing_changed(tree: Path, server: LoopbackSer
     assert "update to" in out
     code, out, _ = run("check", "--changes-only")
     assert (code, out) == (0, "")
+
+
+def test_check_prunes_history_older_than_store_keep(
+    tree: Path, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a check, older checks go; each URL keeps its newest older check, so the dead
+    rule still counts every failure."""
+    write_note(tree, "p", "en", server.url("/status/404"), server.url("/ok"))
+    monkeypatch.setenv("LINKAUDIT_STORE__KEEP", "0.000001s")  # earlier runs are all older
+    for _ in range(3):
+        code, out, _ = run("check", "--no-cache", "--format", "json")
+        assert code == 0  # a 404 within minutes is "failing", a warning
+    with sqlite3.connect(tree / ".linkaudit" / "history.sqlite") as db:
+        rows = dict(db.execute("SELECT url, count(*) FROM checks GROUP BY url").fetchall())
+    assert rows == {server.url("/status/404"): 2, server.url("/ok"): 2}
+    (failing,) = [f for f in findings(out) if f["kind"] == "failing"]
+    assert "failing (3 of 3" in failing["message"]
 
 
 def test_network_unavailable_exit_three(tree: Path) -> None:

@@ -418,6 +418,12 @@ def test_out_of_order_record_keeps_history_right(store: Store, clock: Clock) -> 
     assert store.cached(A, max_age=10 * DAY) is None
     run_with(store, dead(B, t + 2 * DAY), dead(B, t - DAY), ok(B, t), dead(B, t + 3 * DAY))
     assert store.confirm(B, 2, 1) == Confirmation("dead", 2, 2, t + 2 * DAY, t + 3 * DAY)
+    c = "https://c.example/"
+    run_with(store, dead(c, t))
+    late = CheckResult(key=c, url=c, verdict=Verdict.UNREACHABLE, detail="timed out",
+                       reason="timeout", checked_at=t - DAY)
+    store.record_many(store.begin_run("check", []), [dead(c, t - 2 * DAY), late])
+    assert store.confirm(c, 1, 0) == Confirmation("dead", 2, 1, t - 2 * DAY, t)
 
 
 # ---------------------------------------------------------------- citations and reports
@@ -528,6 +534,66 @@ def test_quiet_when_nothing_changed(store: Store, clock: Clock) -> None:
     changes = store.changes(run, failures_needed=5, min_days=0)
     assert not changes
     assert changes.previous_run == run - 1
+
+
+# ---------------------------------------------------------------- pruning
+
+
+def _check_times(store: Store, key: str) -> list[float]:
+    return [row[0] for row in store._db.execute(
+        "SELECT checked_at FROM checks WHERE key = ? ORDER BY checked_at", (key,))]
+
+
+def test_prune_keeps_the_latest_and_the_newest_older_check_of_each_url(
+    store: Store, clock: Clock
+) -> None:
+    """Old checks go; what the dead rule, the cache and reports read stays the same."""
+    t = clock.now
+    for day in range(10):  # A fails daily; B is fine, then old
+        run_with(store, dead(A, t + day * DAY), *([ok(B, t + day * DAY)] if day < 3 else []))
+    before = (store.confirm(A, 3, 3), store.latest(A), store.latest(B), store.latest_states())
+    assert store.prune(older_than=t + 6.5 * DAY) == 6 + 2  # A: days 0-5; B: days 0-1
+    assert _check_times(store, A) == [t + day * DAY for day in (6, 7, 8, 9)]
+    assert _check_times(store, B) == [t + 2 * DAY]  # its latest, though old
+    assert (store.confirm(A, 3, 3), store.latest(A), store.latest(B),
+            store.latest_states()) == before
+    assert store.confirm(A, 3, 3) == Confirmation("dead", 10, 3, t, t + 9 * DAY)
+    assert store.prune(older_than=t + 6.5 * DAY) == 0
+
+
+def test_history_goes_on_after_pruning(store: Store, clock: Clock) -> None:
+    """New checks, and a late one, continue the counters the kept check carries."""
+    t = clock.now
+    for day in range(5):
+        run_with(store, dead(A, t + day * DAY))
+    store.prune(older_than=t + 4.5 * DAY)
+    assert _check_times(store, A) == [t + 4 * DAY]
+    run_with(store, dead(A, t + 6 * DAY))
+    assert store.confirm(A, 3, 3) == Confirmation("dead", 6, 3, t, t + 6 * DAY)
+    run_with(store, dead(A, t + 5 * DAY))  # late: older than the latest
+    assert store.confirm(A, 3, 3) == Confirmation("dead", 7, 3, t, t + 6 * DAY)
+    assert store.latest_states()[0].first_seen == t  # first check, though pruned
+    run_with(store, ok(A, t + 7 * DAY))
+    assert store.confirm(A, 1, 0) == Confirmation("ok", 0, 1)
+
+
+def test_prune_keeps_the_findings_the_next_run_compares_with(
+    store: Store, clock: Clock
+) -> None:
+    """Findings of old runs go, except the newest finished run's; changes still work."""
+    runs = []
+    for _ in range(3):
+        clock.now += DAY
+        run = run_with(store, ok(A, clock.now))
+        store.record_findings(run, [finding("tracking", "a.md", A)])
+        runs.append(run)
+    store.prune(older_than=clock.now + DAY)  # every run is older
+    kept = [row[0] for row in store._db.execute("SELECT DISTINCT run_id FROM findings")]
+    assert kept == [runs[-1]]
+    clock.now += DAY
+    run = run_with(store, ok(A, clock.now))
+    store.record_findings(run, [finding("tracking", "a.md", A), finding("duplicate", "a.md", A)])
+    assert [c.key for c in store.changes(run).new_findings] == ["duplicate"]
 
 
 def test_fingerprint_ignores_line_and_message() -> None:
