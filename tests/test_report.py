@@ -500,7 +500,17 @@ def test_html_chart_has_a_bar_segment_per_run_and_series() -> None:
     assert len(re.findall(r'<rect class="bar-', output)) == 3 * 4
     for label in ("ok", "redirected", "failing", "dead"):
         assert f'class="legend-{label}"' in output
-    assert "recorded run (start date, UTC)" in output and ">links</text>" in output
+    assert "recorded run (start date or time, UTC)" in output and ">links</text>" in output
+
+
+def test_html_chart_labels_a_second_run_of_a_day_by_its_time() -> None:
+    """Runs on one day are told apart: the first shows its date, later ones their time."""
+    day = 1_789_400_000.0  # 2026-09-14 15:33 UTC
+    history = tuple(RunSummary(n, at, ok=1, redirected=0, failing=0, dead=0)
+                    for n, at in ((1, day), (2, day + 3600), (3, day + 86400)))
+    output = render(dataclasses.replace(empty_report(), history=history), "html")
+    labels = re.findall(r'text-anchor="middle">(\d\d[-:]\d\d)</text>', output)
+    assert labels == ["09-14", "16:33", "09-15"]
 
 
 def test_html_without_history_says_so() -> None:

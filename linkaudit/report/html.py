@@ -267,9 +267,13 @@ def _nice_step(largest: int) -> int:
     return next(int(m * magnitude) for m in (1, 2, 5, 10) if m * magnitude >= raw)
 
 
-def _run_label(run: RunSummary) -> str:
+def _run_label(run: RunSummary, previous: RunSummary | None) -> str:
+    """``MM-DD``; a later run of the same day shows its time (``HH:MM``) instead."""
     when = format_time(run.started_at)
-    return when[5:10] if when else f"#{run.run_id}"
+    if not when:
+        return f"#{run.run_id}"
+    same_day = previous is not None and format_time(previous.started_at)[:10] == when[:10]
+    return when[11:16] if same_day else when[5:10]
 
 
 def _bars(history: tuple[RunSummary, ...], top: int) -> list[str]:
@@ -296,8 +300,9 @@ def _bars(history: tuple[RunSummary, ...], top: int) -> list[str]:
                          f"<title>{_e(run_name)}: {value} {label}</title></rect>")
         parts.append("</g>")
         if position % label_every == 0:
+            labelled = history[position - label_every] if position else None
             parts.append(f'<text x="{x + slot * 0.35:.1f}" y="{_PLOT_BOTTOM + 18}" '
-                         f'text-anchor="middle">{_e(_run_label(run))}</text>')
+                         f'text-anchor="middle">{_e(_run_label(run, labelled))}</text>')
     return parts
 
 
@@ -316,7 +321,7 @@ def _axes(top: int, step: int) -> list[str]:
         f'<line class="axis" x1="{_MARGIN_LEFT}" x2="{_MARGIN_LEFT}" y1="{_MARGIN_TOP}" '
         f'y2="{_PLOT_BOTTOM}"/>',
         f'<text x="{(_MARGIN_LEFT + right) / 2:.1f}" y="{_CHART_HEIGHT - 12}" '
-        'text-anchor="middle">recorded run (start date, UTC)</text>',
+        'text-anchor="middle">recorded run (start date or time, UTC)</text>',
         f'<text transform="translate(16 {_MARGIN_TOP + _PLOT_HEIGHT / 2:.1f}) rotate(-90)" '
         'text-anchor="middle">links</text>',
     ]
