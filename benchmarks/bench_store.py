@@ -3,9 +3,10 @@
 Builds a store of ``--checks`` checks over ``--urls`` URLs spread over ``--runs`` simulated
 nightly runs, then measures what a user waits for: the file size, ``latest_states() +
 runs()`` (what ``linkaudit report`` reads), ``changes()`` of the last run (what a scheduled
-run reports), ``--lookups`` ``cached()`` calls (what a check run does per URL) and the peak
-memory. Prints JSON and writes it to
-``benchmarks/out/bench_store.json``.
+run reports), ``--lookups`` ``cached()`` calls (what a check run does per URL), then
+``prune()`` of all but the last 3 runs, then of one more day (what a check run does at
+its end with ``store.keep``; the report must read the same after it) and the peak
+memory. Prints JSON and writes it to ``benchmarks/out/bench_store.json``.
 
     .venv/bin/python benchmarks/bench_store.py            # 1,000,000 checks, 100,000 URLs
     .venv/bin/python benchmarks/bench_store.py --small    # a few seconds, for CI
@@ -100,6 +101,14 @@ def measure(checks: int, urls: int, runs: int, lookups: int, seed: int) -> dict[
         hits = sum(store.cached(key, max_age=runs * DAY) is not None for key in keys)
         lookup_seconds = time.perf_counter() - lookup_started
 
+        prune_started = time.perf_counter()
+        pruned = store.prune(older_than=START + (runs - 3) * DAY)
+        prune_seconds = time.perf_counter() - prune_started
+        next_day_started = time.perf_counter()  # what a nightly run's prune costs
+        pruned_next_day = store.prune(older_than=START + (runs - 2) * DAY)
+        next_day_seconds = time.perf_counter() - next_day_started
+        same_after_prune = store.latest_states() == states  # after both prunes
+
     return {
         "checks": checks, "urls": urls, "runs": runs, "sqlite": sqlite3.sqlite_version,
         "build_s": round(build_seconds, 2),
@@ -113,6 +122,9 @@ def measure(checks: int, urls: int, runs: int, lookups: int, seed: int) -> dict[
         "cached_lookups": lookups, "cached_hits": hits,
         "cached_lookups_s": round(lookup_seconds, 3),
         "cached_lookup_us": round(lookup_seconds / max(lookups, 1) * 1e6, 1),
+        "prune_s": round(prune_seconds, 2), "pruned_checks": pruned,
+        "prune_next_day_s": round(next_day_seconds, 2), "pruned_next_day": pruned_next_day,
+        "report_same_after_prune": same_after_prune,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
@@ -134,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(figures, indent=2)
     (OUT / "bench_store.json").write_text(text + "\n", encoding="utf-8")
     print(text)
-    return 0
+    return 0 if figures["report_same_after_prune"] else 1
 
 
 if __name__ == "__main__":

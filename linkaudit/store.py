@@ -805,13 +805,15 @@ class Store:
         counters (failures since the last success, first failure) carry the older history,
         so the dead rule, the cache and "what changed" read the same afterwards. Findings
         of runs started before the cutoff go too, except the newest finished run's (the
-        next run compares with them). SQLite reuses the freed pages; the file itself only
-        shrinks with ``VACUUM``.
+        next run compares with them). Old checks are found through their runs (indexed),
+        so a daily prune reads what expired since the last one, not the whole history.
+        SQLite reuses the freed pages; the file itself only shrinks with ``VACUUM``.
         """
         with self._transaction():
             deleted = self._db.execute("""
-                DELETE FROM checks WHERE checked_at < :cutoff
-                AND id NOT IN (SELECT check_id FROM latest)
+                DELETE FROM checks
+                WHERE run_id IN (SELECT id FROM runs WHERE started_at < :cutoff)
+                AND checked_at < :cutoff AND id NOT IN (SELECT check_id FROM latest)
                 AND EXISTS (SELECT 1 FROM checks AS newer
                             WHERE newer.key = checks.key AND newer.checked_at < :cutoff
                             AND (newer.checked_at, newer.id) > (checks.checked_at, checks.id))
