@@ -37,6 +37,7 @@ import httpx
 
 from linkaudit.client import (
     AddressProblem,
+    PrivateAddressRefused,
     Resolver,
     check_address,
     host_concurrency,
@@ -110,6 +111,8 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
         if isinstance(exc, kind):
             return described
     for cause in causes:
+        if isinstance(cause, PrivateAddressRefused):  # the name changed its answer since
+            return "private-address", str(cause)
         if isinstance(cause, socket.gaierror):
             return "dns", f"the name does not resolve ({cause})"
         if isinstance(cause, ssl.SSLCertVerificationError):
@@ -582,7 +585,8 @@ class Checker:
             attempt, attempts = await self._fetch(current, start)
             response = attempt.response
             if response is None:
-                verdict = Verdict.DEAD if attempt.reason == "dns" else Verdict.UNREACHABLE
+                verdict = {"dns": Verdict.DEAD, "private-address": Verdict.SKIPPED}.get(
+                    attempt.reason, Verdict.UNREACHABLE)
                 detail = attempt.detail + (f" ({attempts} attempts)" if attempts > 1 else "")
                 return self._result(key, url, verdict, attempt.reason, detail,
                                     _Trail(tuple(chain), attempts=attempts))

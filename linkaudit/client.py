@@ -9,12 +9,13 @@ connections on every request (encode/httpx#3215) and, sized below hosts × per-h
 limit, keeps closing and reopening connections; small per-host pools sized to the
 per-host limit keep every connection alive and each scan short.
 
-The address guard resolves a host before the request and refuses loopback, private,
-link-local and similar addresses, so an untrusted note cannot make a CI runner probe its
-own network. It has a time-of-check/time-of-use gap: httpx resolves the name again when
-it connects, and a DNS-rebinding server could answer differently the second time. Closing
-that gap needs connecting to the checked address itself; the guard stops the ordinary
-case (a link to ``localhost``, ``10.0.0.1`` or a name pointing there).
+The address guard refuses loopback, private, link-local and similar addresses, so an
+untrusted note cannot make a CI runner probe its own network. It acts twice: the checker
+asks ``check_address`` before a request (a clear "private-address" verdict, nothing sent),
+and the connections themselves go through ``GuardedBackend``, which resolves the name
+again, vets every address and connects to a vetted address itself. A DNS-rebinding server
+that answers "public" to the first lookup and "127.0.0.1" to the next therefore reaches
+nothing: the address checked is the address connected to.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ import ipaddress
 import socket
 import ssl
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+import httpcore
 import httpx
 
 from linkaudit.config import HostConfig, NetworkConfig
@@ -34,9 +36,17 @@ from linkaudit.config import HostConfig, NetworkConfig
 Resolver = Callable[[str], Awaitable[list[str]]]
 PoolKey = tuple[bytes, bytes, int | None]  # (scheme, host, port) as httpx sends them
 TransportFactory = Callable[[httpx.Limits], httpx.AsyncBaseTransport]
+SocketOption = (  # httpcore's SOCKET_OPTION
+    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int])
 
 # Idle per-host pools kept open at most; past this the least recently used idle ones close.
 MAX_IDLE_POOLS = 256
+
+
+async def system_resolve(host: str) -> list[str]:
+    """The host's addresses from the system resolver; raises ``socket.gaierror``."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
 
 
 def make_client(
@@ -111,14 +121,23 @@ class _ReleasingStream(httpx.AsyncByteStream):
                 self._pool = None
 
 
-def _default_factory() -> TransportFactory:
-    """Plain httpx transports sharing one TLS context (loading CA certificates once)."""
+def _default_factory(allow_private: bool) -> TransportFactory:
+    """httpx transports sharing one TLS context (loading CA certificates once) that connect
+    through ``GuardedBackend`` unless private addresses are allowed."""
     context: list[ssl.SSLContext] = []
 
     def make(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
         if not context:
             context.append(httpx.create_ssl_context())
-        return httpx.AsyncHTTPTransport(verify=context[0], limits=limits)
+        transport = httpx.AsyncHTTPTransport(verify=context[0], limits=limits)
+        if not allow_private:
+            # httpx 0.28 takes no network backend (encode/httpx#3749): its httpcore pool is
+            # replaced by the same pool with the guarded backend (tests/test_check_loopback).
+            transport._pool = httpcore.AsyncConnectionPool(
+                ssl_context=context[0], max_connections=limits.max_connections,
+                max_keepalive_connections=limits.max_keepalive_connections,
+                keepalive_expiry=limits.keepalive_expiry, network_backend=GuardedBackend())
+        return transport
 
     return make
 
@@ -142,7 +161,7 @@ class HostPoolTransport(httpx.AsyncBaseTransport):
         max_idle: int = MAX_IDLE_POOLS,
     ) -> None:
         self._config = config
-        self._factory = factory or _default_factory()
+        self._factory = factory or _default_factory(config.allow_private)
         self._max_idle = max_idle
         self._pools: OrderedDict[PoolKey, _Pool] = OrderedDict()
 
@@ -200,12 +219,6 @@ class AddressProblem:
     detail: str
 
 
-async def system_resolve(host: str) -> list[str]:
-    """The host's addresses from the system resolver; raises ``socket.gaierror``."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
-
-
 def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
@@ -228,19 +241,74 @@ async def check_address(
     """None when ``host`` may be requested; otherwise why not (a private address, or no DNS)."""
     if allow_private:
         return None
+    try:
+        await vetted_addresses(host, resolve)
+    except OSError as exc:  # socket.gaierror, or the resolver's own failure
+        return AddressProblem("dns", f"the name {host} does not resolve ({exc})")
+    except PrivateAddressRefused as exc:
+        return AddressProblem("private-address", str(exc))
+    return None
+
+
+class PrivateAddressRefused(httpcore.ConnectError):
+    """A connection the guard refused: the host is, or resolves to, a private address."""
+
+
+async def vetted_addresses(host: str, resolve: Resolver = system_resolve) -> list[str]:
+    """The addresses of ``host`` when none is private; raises ``PrivateAddressRefused``,
+    or ``socket.gaierror`` when the name does not resolve."""
     bare = host.strip("[]")
     try:
         addresses = [ipaddress.ip_address(bare)]
     except ValueError:
         try:
             resolved = await resolve(bare)
-        except (OSError, UnicodeError) as exc:  # socket.gaierror is an OSError
-            return AddressProblem("dns", f"the name {host} does not resolve ({exc})")
+        except UnicodeError as exc:
+            raise socket.gaierror(socket.EAI_NONAME, str(exc)) from exc
         addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolved]
     for address in addresses:
         label = _forbidden(address)
         if label is not None:
-            return AddressProblem(
-                "private-address", f"{host} is a {label} address ({address}): not requested"
-            )
-    return None
+            raise PrivateAddressRefused(
+                f"{host} is a {label} address ({address}): not requested")
+    return [str(address) for address in addresses]
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend, connecting only to addresses ``vetted_addresses`` gave.
+
+    It resolves the name itself at connect time and connects to the vetted address, so no
+    later lookup can swap in a private one. TLS still verifies the certificate against the
+    host name (httpcore passes it to ``start_tls``, not this address).
+    """
+
+    def __init__(self, resolve: Resolver = system_resolve,
+                 inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._resolve = resolve
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self, host: str, port: int, timeout: float | None = None,
+        local_address: str | None = None, socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            addresses = await vetted_addresses(host, self._resolve)
+        except OSError as exc:  # a gaierror: the checker reads it as "dns"
+            raise httpcore.ConnectError(str(exc)) from exc
+        failure: httpcore.ConnectError | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(address, port, timeout, local_address,
+                                                     socket_options)
+            except httpcore.ConnectError as exc:
+                failure = exc
+        raise failure or httpcore.ConnectError(f"{host} has no address")
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("Unix sockets are not used for link checks")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)

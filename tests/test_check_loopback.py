@@ -8,10 +8,11 @@ import socket
 import time
 from collections.abc import Iterator
 
+import httpcore
 import pytest
 
 from linkaudit.check import Checker, network_unavailable
-from linkaudit.client import make_client
+from linkaudit.client import GuardedBackend, PrivateAddressRefused, make_client
 from linkaudit.config import Duration, HostConfig, NetworkConfig
 from linkaudit.models import CheckResult, Verdict
 from tests.loopback import HUGE_SIZE, FakeTime, LoopbackServer
@@ -278,3 +279,67 @@ def test_one_host_is_served_over_one_kept_alive_connection() -> None:
     assert len(server.requests) == 8  # HEAD+GET for /404 and the first /405, then GET only
     assert server.connections == 1
 
+
+
+# ---------------------------------------------------------------- DNS rebinding
+
+
+def test_a_name_rebound_to_loopback_after_the_check_reaches_nothing(
+    server: LoopbackServer,
+) -> None:
+    """The checker's lookup says public; the connection's own lookup of ``localhost`` says
+    127.0.0.1 (as a rebinding DNS server would answer the second time). The connection is
+    refused and the server sees no request."""
+    config = dataclasses.replace(CONFIG, allow_private=False, retries=0)
+
+    async def public(host: str) -> list[str]:
+        return ["93.184.216.34"]
+
+    async def main() -> CheckResult:
+        async with make_client(config) as client:
+            checker = Checker(client, config, resolve=public)
+            (result,) = await checker.check_all([(url, url)])
+            return result
+
+    url = f"http://localhost:{server.port}/ok"
+    before = server.count("/ok")
+    result = asyncio.run(main())
+    assert (result.verdict, result.reason) == (Verdict.SKIPPED, "private-address")
+    assert "loopback" in result.detail
+    assert server.count("/ok") == before
+
+
+class _Recording(httpcore.AsyncNetworkBackend):
+    """An inner backend that records where it was asked to connect and refuses some."""
+
+    def __init__(self, refuse: set[str]) -> None:
+        self.asked: list[str] = []
+        self.refuse = refuse
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None,
+                          socket_options: object = None) -> httpcore.AsyncNetworkStream:
+        self.asked.append(host)
+        if host in self.refuse:
+            raise httpcore.ConnectError(f"{host} refused")
+        return httpcore.AsyncMockStream([])
+
+
+def test_guarded_backend_connects_to_the_vetted_addresses_themselves() -> None:
+    """The backend connects to the addresses it vetted (never the name), in order, trying
+    the next when one refuses; a name with any private address is never connected to."""
+    async def resolve(host: str) -> list[str]:
+        return {"two.test": ["93.184.216.34", "2606:2800:220:1::1"],
+                "mixed.test": ["93.184.216.34", "10.0.0.7"]}[host]
+
+    async def main() -> tuple[list[str], str]:
+        inner = _Recording(refuse={"93.184.216.34"})
+        backend = GuardedBackend(resolve, inner)
+        await backend.connect_tcp("two.test", 443)
+        with pytest.raises(PrivateAddressRefused) as refused:
+            await backend.connect_tcp("mixed.test", 443)
+        return inner.asked, str(refused.value)
+
+    asked, refused = asyncio.run(main())
+    assert asked == ["93.184.216.34", "2606:2800:220:1::1"]
+    assert "10.0.0.7" in refused
