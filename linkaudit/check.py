@@ -158,7 +158,7 @@ class _Response:
 
 @dataclass(frozen=True, slots=True)
 class _Trail:
-    """What a result records of the requests made: hops, last status, attempts."""
+    """What a result records of the requests made: hops, last status, attempts (all hops')."""
 
     chain: tuple[Hop, ...] = ()
     status: int | None = None
@@ -576,24 +576,26 @@ class Checker:
         chain: list[Hop] = []
         seen = {str(current)}
         start = self._clock()
+        total_attempts = 0  # over every hop: what the result's ``attempts`` reports
         while True:
             problem = await self._guard(current.host)
             if problem is not None:
                 verdict = Verdict.DEAD if problem.reason == "dns" else Verdict.SKIPPED
                 return self._result(key, url, verdict, problem.reason, problem.detail,
-                                    _Trail(tuple(chain)))
+                                    _Trail(tuple(chain), attempts=max(total_attempts, 1)))
             attempt, attempts = await self._fetch(current, start)
+            total_attempts += attempts
             response = attempt.response
             if response is None:
                 verdict = {"dns": Verdict.DEAD, "private-address": Verdict.SKIPPED}.get(
                     attempt.reason, Verdict.UNREACHABLE)
                 detail = attempt.detail + (f" ({attempts} attempts)" if attempts > 1 else "")
                 return self._result(key, url, verdict, attempt.reason, detail,
-                                    _Trail(tuple(chain), attempts=attempts))
+                                    _Trail(tuple(chain), attempts=total_attempts))
             chain.append(Hop(str(current), response.status))
-            trail = _Trail(tuple(chain), response.status, attempts)
+            trail = _Trail(tuple(chain), response.status, total_attempts)
             if response.status not in REDIRECT_STATUSES:
-                return self._final(key, url, first, current, response, trail)
+                return self._final(key, url, first, current, response, trail, attempts)
             location = response.headers.get("location")
             if not location:
                 return self._result(key, url, Verdict.UNREACHABLE, "no-location",
@@ -615,11 +617,11 @@ class Checker:
             current = target
 
     def _final(self, key: str, url: str, first: httpx.URL, final: httpx.URL,
-               response: _Response, trail: _Trail) -> CheckResult:
+               response: _Response, trail: _Trail, last_hop_attempts: int) -> CheckResult:
         """The verdict of a chain's last response; redirects carry the final URL's verdict."""
         verdict, reason, detail = _response_verdict(response)
-        if trail.attempts > 1:
-            detail += f" after {trail.attempts} attempts"
+        if last_hop_attempts > 1:
+            detail += f" after {last_hop_attempts} attempts"
         result = self._result(key, url, verdict, reason, detail, trail)
         redirects = trail.chain[:-1]
         if not redirects:

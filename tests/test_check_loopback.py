@@ -97,6 +97,12 @@ def test_each_url_is_requested_once() -> None:
         assert fresh.count("/status/410") == 1
 
 
+def test_attempts_count_every_hop(server: LoopbackServer) -> None:
+    """A two-redirect chain made three requests: attempts says 3, the detail no retries."""
+    result = check_one(server.url("/chain/301,308/ok"))
+    assert result.attempts == 3 and "attempts" not in result.detail
+
+
 def test_flaky_503_is_retried_until_ok() -> None:
     """503 twice then 200 is ok after two attempts: HEAD, GET, then GET again."""
     with LoopbackServer() as fresh:
