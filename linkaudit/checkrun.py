@@ -116,7 +116,6 @@ class CheckRun:
         return counts
 
 
-
 def only_changes(report: Report, changes: Changes) -> Report:
     """The report cut down to what changed since the previous run (for cron mail)."""
     new = {(change.key, change.url) for change in changes.new_findings}

@@ -158,7 +158,7 @@ def _relative(path: Path) -> Path:
 
 
 def selection(args: argparse.Namespace, config: Config, rules: RuleSet, *,
-               new_keys_wanted: bool = False) -> tuple[list[Path], set[str] | None]:
+              new_keys_wanted: bool = False) -> tuple[list[Path], set[str] | None]:
     """Paths to scan and, for a gate run that asks, the check keys new in the change."""
     roots = note_paths(args, config)
     if args.changed_since is None and args.files_from is None:

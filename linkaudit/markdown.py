@@ -380,18 +380,16 @@ class _Scanner:
                             line_ends: list[int], index: int) -> int:
         """Record the HTML block opened on the line before ``index``; the next line's index."""
         if index < len(line_starts):
-            if block.end_markers is None:
-                blank = _BLANK_LINE_AHEAD.search(self.text, line_starts[index])
-                last = len(line_starts) - 1 if blank is None else \
-                    bisect_right(line_starts, blank.start()) - 2
-                block.last_end = line_ends[last]
-                index = last + 1
-            else:
+            if block.end_markers is None:  # ends before the next blank line
+                end = _BLANK_LINE_AHEAD.search(self.text, line_starts[index])
+                lines_before_end = 2
+            else:  # ends with the line holding an end marker
                 end = _html_block_end(block.end_markers).search(self.text, line_starts[index])
-                last = len(line_starts) - 1 if end is None else \
-                    bisect_right(line_starts, end.start()) - 1
-                block.last_end = line_ends[last]
-                index = last + 1
+                lines_before_end = 1
+            last = len(line_starts) - 1 if end is None else \
+                bisect_right(line_starts, end.start()) - lines_before_end
+            block.last_end = line_ends[last]
+            index = last + 1
         self.segments.append((block.start, block.last_end, True))
         return index
 
