@@ -50,7 +50,7 @@ LIBRARY_SCAN = """\
 import json, sys
 from pathlib import Path
 from linkaudit.config import load_config
-from linkaudit.pipeline import scan_tree
+from linkaudit.run.scan import scan_tree
 outcome = scan_tree([Path(sys.argv[1])], load_config(Path(sys.argv[2]), environ={}))
 summary = {"notes": outcome.notes_scanned, "links": len(outcome.links)}
 Path(sys.argv[3]).write_text(json.dumps({"summary": summary}), encoding="utf-8")

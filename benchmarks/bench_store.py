@@ -25,8 +25,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from linkaudit.history.store import DAY, Store
 from linkaudit.models import CheckResult, Hop, Verdict
-from linkaudit.store import DAY, Store
 
 OUT = Path(__file__).resolve().parent / "out"
 START = 1_700_000_000.0

@@ -13,11 +13,11 @@ from typing import NamedTuple
 
 import httpx
 
-from linkaudit.cassette import CassetteTransport
-from linkaudit.check import Checker
-from linkaudit.client import make_client
+from linkaudit.check.checker import Checker
+from linkaudit.check.client import make_client
 from linkaudit.config import Duration, NetworkConfig
 from linkaudit.models import CheckResult, Verdict
+from tests.cassette import CassetteTransport
 from tests.loopback import FakeTime, LoopbackServer
 
 CASSETTES = Path(__file__).resolve().parent.parent / "cassettes"

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from linkaudit.archive import Snapshots, find_snapshots, note_date, snapshot_requests
+from linkaudit.fix.archive import Snapshots, find_snapshots, note_date, snapshot_requests
 from linkaudit.models import CleanedLink, Link, LinkKind, Note, Span
 
 ENDPOINT = "https://archive.test/wayback/available"

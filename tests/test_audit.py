@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from linkaudit.audit import KINDS, OfflineAudit, apply_policy, severity_overrides
+from linkaudit.audit.findings import KINDS, OfflineAudit, apply_policy, severity_overrides
 from linkaudit.config import IgnoreRule
 from linkaudit.errors import ConfigError
 from linkaudit.models import (

@@ -9,9 +9,9 @@ import httpx
 import pytest
 import yaml
 
-from linkaudit.cassette import CassetteMiss, CassetteTransport
-from linkaudit.check import describe_error
+from linkaudit.check.checker import describe_error
 from linkaudit.models import CheckResult
+from tests.cassette import CassetteMiss, CassetteTransport
 from tests.loopback import LoopbackServer
 from tests.record_cassettes import CASSETTES, PLACEHOLDER, SCENARIOS, checker_for, record
 

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import httpcore
 import pytest
 
-from linkaudit.check import Checker, network_unavailable
-from linkaudit.client import GuardedBackend, PrivateAddressRefused, make_client
+from linkaudit.check.checker import Checker, network_unavailable
+from linkaudit.check.client import GuardedBackend, PrivateAddressRefused, make_client
 from linkaudit.config import Duration, HostConfig, NetworkConfig
 from linkaudit.models import CheckResult, Verdict
 from tests.loopback import HUGE_SIZE, FakeTime, LoopbackServer

@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from linkaudit.check import Checker, describe_error, network_unavailable
-from linkaudit.client import HostPoolTransport, check_address, make_client
+from linkaudit.check.checker import Checker, describe_error, network_unavailable
+from linkaudit.check.client import HostPoolTransport, check_address, make_client
 from linkaudit.config import Duration, HostConfig, NetworkConfig
 from linkaudit.models import CheckResult, Hop, Verdict
 from tests.loopback import FakeTime

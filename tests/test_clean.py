@@ -1,4 +1,4 @@
-"""Tests for linkaudit.clean: the spec cases, string-level removal, protections, properties."""
+"""Tests for linkaudit.clean.strip: spec cases, string-level removal, protections, properties."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkaudit.clean import CleanResult, clean_url, clean_url_at_both_levels, query_pieces
+from linkaudit.clean.keys import LinkCleaner, clean_links, keys
+from linkaudit.clean.rules import load_rules
+from linkaudit.clean.strip import CleanResult, clean_url, clean_url_at_both_levels, query_pieces
 from linkaudit.config import CleaningConfig
 from linkaudit.models import CleanedLink, Link, LinkKind, Protection, Span
-from linkaudit.normalize import LinkCleaner, clean_links, keys
-from linkaudit.rules import load_rules
 
 RULES = load_rules(CleaningConfig(), Path("."))
 SPEC: dict[str, Any] = yaml.safe_load(

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from linkaudit.cassette import CassetteTransport
-from linkaudit.cli import main
+from linkaudit.cli.main import main
+from tests.cassette import CassetteTransport
 from tests.loopback import LoopbackServer
 
 PROJECT = Path(__file__).resolve().parent.parent

@@ -20,8 +20,8 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import unescapeAll
 
-from linkaudit.markdown import Extraction, extract
 from linkaudit.models import LinkKind, normalize_label
+from linkaudit.scan.markdown import Extraction, extract
 
 CORPUS = Path("/work/shared/corpus")
 MD = MarkdownIt("commonmark")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from linkaudit.cli import build_parser, main
+from linkaudit.cli.main import build_parser, main
 
 PROJECT = Path(__file__).resolve().parent.parent
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from linkaudit.markdown import Extraction, _line_bounds, extract
 from linkaudit.models import Link, LinkKind, ReferenceForm
+from linkaudit.scan.markdown import Extraction, _line_bounds, extract
 
 K = LinkKind
 

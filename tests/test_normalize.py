@@ -1,4 +1,4 @@
-"""Tests for linkaudit.normalize: the spec's duplicate and distinct pairs, keys, locale keys."""
+"""Tests for linkaudit.clean.keys: the spec's duplicate and distinct pairs, keys, locale keys."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from linkaudit.clean.keys import keys, locale_variant_key
+from linkaudit.clean.rules import load_rules
 from linkaudit.config import CleaningConfig
-from linkaudit.normalize import keys, locale_variant_key
-from linkaudit.rules import load_rules
 
 RULES = load_rules(CleaningConfig(), Path("."))
 SPEC: dict[str, Any] = yaml.safe_load(

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from linkaudit import pipeline
 from linkaudit.config import Config, ScanConfig
+from linkaudit.run import scan as pipeline
 
 
 def make_tree(root: Path) -> None:

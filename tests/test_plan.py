@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linkaudit.config import FixConfig
+from linkaudit.fix.plan import Plan, plan_edits
+from linkaudit.fix.rewrite import apply_edits
 from linkaudit.models import (
     CheckResult,
     CleanedLink,
@@ -23,8 +25,6 @@ from linkaudit.models import (
     Span,
     Verdict,
 )
-from linkaudit.plan import Plan, plan_edits
-from linkaudit.rewrite import apply_edits
 
 # ------------------------------------------------------------------ tiny local scanner
 

@@ -8,8 +8,8 @@ from email.utils import format_datetime
 
 import pytest
 
+from linkaudit.check.retry import Outcome, RetryDecision, backoff_delay, decide, retrying
 from linkaudit.config import Duration, NetworkConfig
-from linkaudit.retry import Outcome, RetryDecision, backoff_delay, decide, retrying
 
 NOW = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
 CONFIG = NetworkConfig(retries=2, backoff=Duration(1), max_retry_after=Duration(60),

@@ -13,8 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from linkaudit.errors import WriteError
-from linkaudit.models import Edit, Span
-from linkaudit.rewrite import (
+from linkaudit.fix.rewrite import (
     OverlappingEditsError,
     StaleFileError,
     apply_edits,
@@ -23,6 +22,7 @@ from linkaudit.rewrite import (
     unified_diff,
     write_file,
 )
+from linkaudit.models import Edit, Span
 
 NOTE = Path("note.md")
 TEXT = "\ufeff---\r\ntitle: x\r\n---\r\n[1]: https://x.com/?utm_source=a\r\n"

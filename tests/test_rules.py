@@ -1,4 +1,4 @@
-"""Tests for linkaudit.rules: the built-in data file, config additions, ClearURLs files."""
+"""Tests for linkaudit.clean.rules: the built-in data file, config additions, ClearURLs files."""
 
 from __future__ import annotations
 
@@ -11,10 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkaudit.clean import clean_url
-from linkaudit.config import CleaningConfig, SiteRule
-from linkaudit.errors import ConfigError
-from linkaudit.rules import (
+from linkaudit.clean.rules import (
     HostIndex,
     NameSet,
     Place,
@@ -23,6 +20,9 @@ from linkaudit.rules import (
     load_clearurls,
     load_rules,
 )
+from linkaudit.clean.strip import clean_url
+from linkaudit.config import CleaningConfig, SiteRule
+from linkaudit.errors import ConfigError
 
 REAL_CLEARURLS = Path("/work/shared/rules/clearurls-data.min.json")
 

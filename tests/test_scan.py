@@ -1,4 +1,4 @@
-"""Tests for linkaudit.scan: finding note files and reading them into Notes."""
+"""Tests for linkaudit.scan.note: finding note files and reading them into Notes."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkaudit import scan
 from linkaudit.config import ScanConfig
 from linkaudit.models import FileProblem, LinkKind, Note
-from linkaudit.scan import family_key, iter_note_paths, read_note, scan_paths
+from linkaudit.scan import note as scan
+from linkaudit.scan.note import family_key, iter_note_paths, read_note, scan_paths
 
 CONFIG = ScanConfig()
 

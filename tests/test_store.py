@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 from linkaudit.errors import ExitCode, StoreError
-from linkaudit.models import CheckResult, Finding, Hop, Severity, Verdict
-from linkaudit.store import (
+from linkaudit.history.store import (
     DAY,
     SCHEMA_VERSION,
     Change,
@@ -27,6 +26,7 @@ from linkaudit.store import (
     confirmation,
     fingerprint,
 )
+from linkaudit.models import CheckResult, Finding, Hop, Severity, Verdict
 
 PROJECT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "store_fixtures"
@@ -280,7 +280,7 @@ CRASHING_WRITER = """
 import sys
 from pathlib import Path
 from linkaudit.models import CheckResult, Verdict
-from linkaudit.store import Store
+from linkaudit.history.store import Store
 
 store = Store.open(Path(sys.argv[1]), lock_timeout=5)
 run = store.begin_run("check", ["notes"])

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from linkaudit import __version__
-from linkaudit.audit import KINDS
+from linkaudit.audit.findings import KINDS
 from linkaudit.models import Finding, Location, Report, Severity
 from linkaudit.report.common import display_path, message_with_url, sorted_findings
 

@@ -20,27 +20,27 @@ from pathlib import Path
 
 import httpx
 
-from linkaudit.archive import Snapshots, find_snapshots, snapshot_requests
-from linkaudit.audit import (
+from linkaudit.audit.findings import (
     apply_policy,
     online_findings,
     severity_overrides,
     state_findings,
     unchecked_findings,
 )
-from linkaudit.check import Checker
-from linkaudit.checkrun import CheckRun, check_targets, only_changes
-from linkaudit.clean import clean_url
-from linkaudit.cli import Console, emit, exit_code, lists_links, note_paths, selection
-from linkaudit.client import make_client
+from linkaudit.check.checker import Checker
+from linkaudit.check.client import make_client
+from linkaudit.clean.strip import clean_url
+from linkaudit.cli.main import Console, emit, exit_code, lists_links, note_paths, selection
 from linkaudit.config import Config
 from linkaudit.errors import ExitCode, NetworkUnavailable, StoreError, UsageError, WriteError
+from linkaudit.fix.archive import Snapshots, find_snapshots, snapshot_requests
+from linkaudit.fix.plan import plan_edits
+from linkaudit.fix.rewrite import apply_edits, summarize, unified_diff, write_file
+from linkaudit.history.store import DAY, Store
 from linkaudit.models import CheckResult, CleanedLink, Edit, Finding, Note, Report, Verdict
-from linkaudit.pipeline import fail_level, iter_cleaned, load_rule_set, scan_tree
-from linkaudit.plan import plan_edits
 from linkaudit.report.common import plural
-from linkaudit.rewrite import apply_edits, summarize, unified_diff, write_file
-from linkaudit.store import DAY, Store
+from linkaudit.run.check import CheckRun, check_targets, only_changes
+from linkaudit.run.scan import fail_level, iter_cleaned, load_rule_set, scan_tree
 
 HISTORY_RUNS = 60  # recorded runs shown in the health chart
 

@@ -20,8 +20,8 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from linkaudit.config import ScanConfig
-from linkaudit.markdown import extract
 from linkaudit.models import FileProblem, Note
+from linkaudit.scan.markdown import extract
 
 __all__ = ["family_key", "iter_note_paths", "read_note", "scan_paths"]
 

@@ -10,12 +10,12 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from linkaudit.audit import Standing, day
-from linkaudit.check import NO_NETWORK_REASONS, Checker, network_unavailable
+from linkaudit.audit.findings import Standing, day
+from linkaudit.check.checker import NO_NETWORK_REASONS, Checker, network_unavailable
 from linkaudit.config import Config
+from linkaudit.history.store import DAY, Changes, Store
 from linkaudit.models import CheckResult, Finding, Report, Severity, Verdict
-from linkaudit.pipeline import Citations
-from linkaudit.store import DAY, Changes, Store
+from linkaudit.run.scan import Citations
 
 
 def check_targets(citations: Citations, only: Collection[str] | None = None

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from linkaudit.config import FixConfig
+from linkaudit.fix.rewrite import ensure_disjoint
 from linkaudit.models import (
     CheckResult,
     CleanedLink,
@@ -33,7 +34,6 @@ from linkaudit.models import (
     Verdict,
     normalize_label,
 )
-from linkaudit.rewrite import ensure_disjoint
 
 _NOTHING: Mapping[str, str] = MappingProxyType({})
 _NO_RESULTS: Mapping[str, CheckResult] = MappingProxyType({})

@@ -14,14 +14,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from linkaudit import __version__, gate
+from linkaudit import __version__
+from linkaudit.clean.rules import RuleSet
 from linkaudit.config import Config, load_config
 from linkaudit.errors import ExitCode, LinkauditError, UsageError
 from linkaudit.models import Finding, Report
-from linkaudit.pipeline import fail_level, iter_cleaned, load_rule_set, scan_tree
 from linkaudit.report import REPORTERS, render
 from linkaudit.report.common import report_failed
-from linkaudit.rules import RuleSet
+from linkaudit.run import gate
+from linkaudit.run.scan import fail_level, iter_cleaned, load_rule_set, scan_tree
 
 if TYPE_CHECKING:
     import httpx
@@ -234,7 +235,7 @@ def _command(name: str) -> Callable[..., ExitCode]:
         return cmd_scan
     # Loaded only here: httpx, asyncio and the store would double the start of a scan,
     # which pre-commit hooks run on every commit.
-    from linkaudit import cli_online
+    from linkaudit.cli import online as cli_online
     commands: dict[str, Callable[..., ExitCode]] = {
         "check": cli_online.cmd_check, "report": cli_online.cmd_report,
         "fix": cli_online.cmd_fix}

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from linkaudit.clean.rules import LEVELS, ClearUrlsProvider, RuleSet, SiteRules
 from linkaudit.models import Protection
-from linkaudit.rules import LEVELS, ClearUrlsProvider, RuleSet, SiteRules
 
 _WEB_PREFIXES = ("http://", "https://")
 

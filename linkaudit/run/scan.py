@@ -14,12 +14,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from linkaudit.audit import (
+from linkaudit.audit.findings import (
     OfflineAudit,
     apply_policy,
     problem_finding,
     severity_overrides,
 )
+from linkaudit.clean.keys import LinkCleaner, locale_variant_key
+from linkaudit.clean.rules import RuleSet, load_rules
 from linkaudit.config import Config
 from linkaudit.models import (
     CleanedLink,
@@ -30,9 +32,7 @@ from linkaudit.models import (
     Note,
     Severity,
 )
-from linkaudit.normalize import LinkCleaner, locale_variant_key
-from linkaudit.rules import RuleSet, load_rules
-from linkaudit.scan import family_key, iter_note_paths, read_note, scan_paths
+from linkaudit.scan.note import family_key, iter_note_paths, read_note, scan_paths
 
 
 @dataclass

@@ -3,7 +3,7 @@
 The rules come from three places, merged into one frozen ``RuleSet``: the project-owned
 data file ``linkaudit/data/tracking.yaml``, the user's ``cleaning`` section of
 ``config.yaml``, and optionally a ClearURLs-format file the user points to. Matching lives
-here; deciding what to do with a URL is the cleaner's job (``linkaudit.clean``).
+here; deciding what to do with a URL is the cleaner's job (``linkaudit.clean.strip``).
 """
 
 from __future__ import annotations

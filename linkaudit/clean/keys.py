@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from urllib.parse import SplitResult, quote, urlsplit
 
-from linkaudit.clean import CleanResult, clean_url, clean_url_at_both_levels, piece_name
+from linkaudit.clean.rules import LEVELS, RuleSet
+from linkaudit.clean.strip import CleanResult, clean_url, clean_url_at_both_levels, piece_name
 from linkaudit.models import CleanedLink, Link
-from linkaudit.rules import LEVELS, RuleSet
 
 WEB_SCHEMES = ("http", "https")
 UNCHECKED_SCHEMES = ("mailto", "tel")  # valid links, but nothing to request

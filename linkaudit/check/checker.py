@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 
 import httpx
 
-from linkaudit.client import (
+from linkaudit.check.client import (
     AddressProblem,
     PrivateAddressRefused,
     Resolver,
@@ -44,9 +44,9 @@ from linkaudit.client import (
     host_config,
     system_resolve,
 )
+from linkaudit.check.retry import Outcome, RetryDecision, decide, retry_after_seconds, retrying
 from linkaudit.config import NetworkConfig
 from linkaudit.models import CheckResult, Hop, Verdict
-from linkaudit.retry import Outcome, RetryDecision, decide, retry_after_seconds, retrying
 
 Sleep = Callable[[float], Awaitable[None]]
 
