@@ -1,21 +1,209 @@
-"""One run of network checks: which URLs, the store's part, and how standing is decided.
+"""A check run: scan, check every distinct URL once, record it in the history store.
 
 Apart from ``pipeline`` (the offline stages) so that ``linkaudit scan`` never imports the
-HTTP client or the store.
+HTTP client or the store. ``run_check`` is the whole run; ``CheckRun`` its part with the
+store; ``check_urls`` checks URLs alone, with no notes and no store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import replace
+import asyncio
+import math
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
-from linkaudit.audit.findings import Standing, day
+import httpx
+
+from linkaudit.audit.findings import (
+    Standing,
+    apply_policy,
+    day,
+    online_findings,
+    severity_overrides,
+    unchecked_findings,
+)
 from linkaudit.check.checker import NO_NETWORK_REASONS, Checker, network_unavailable
+from linkaudit.check.client import make_client
+from linkaudit.clean.rules import RuleSet
 from linkaudit.config import Config
+from linkaudit.errors import ExitCode, NetworkUnavailable
 from linkaudit.history.store import DAY, Changes, Store
 from linkaudit.models import CheckResult, Finding, Report, Severity, Verdict
-from linkaudit.run.scan import Citations
+from linkaudit.run.gate import GateOptions, Selection, keys_at, select
+from linkaudit.run.history import HISTORY_RUNS, dead_rule, open_store
+from linkaudit.run.scan import (
+    Citations,
+    exit_code,
+    fail_level,
+    iter_cleaned,
+    load_rule_set,
+    scan_tree,
+)
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """What to check and how far to trust the store."""
+
+    paths: tuple[Path, ...] = ()  # default: scan.roots
+    gate: GateOptions = field(default_factory=GateOptions)
+    keep_links: bool = True  # list every link in the report (formats that show them)
+    use_cache: bool = True  # reuse stored successes younger than cache.max_age
+    confirm_now: bool = False  # call a failing link dead now, without the dead_after rule
+    changes_only: bool = False  # the report holds only what changed since the previous run
+    offline: bool = False  # no request: the store's latest verdicts
+    arguments: tuple[str, ...] = ()  # recorded with the run (the command line)
+
+
+class CheckProgress(Protocol):
+    """Told how a run goes; the CLI draws a progress line with it."""
+
+    def started(self, targets: int, cached: int, to_request: int) -> None: ...
+
+    def checked(self, result: CheckResult) -> None: ...
+
+    def finished(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The run's report, and what a caller tells the user about it."""
+
+    report: Report
+    exit_code: ExitCode
+    targets: int  # distinct URLs the run had to judge
+    judged: int  # of them, judged before the end (all unless interrupted)
+    nothing_changed: bool = False  # changes_only, and nothing changed: the report is empty
+
+
+def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
+              transport: httpx.AsyncBaseTransport | None = None,
+              progress: CheckProgress | None = None) -> CheckOutcome:
+    """Scan, check what the store cannot answer, record it, and report.
+
+    Raises ``NetworkUnavailable`` (nothing recorded) when no URL resolved or connected.
+    Ctrl-C during the requests ends the run early with what was checked recorded, and a
+    report marked interrupted.
+    """
+    started = time.time()
+    rules = load_rule_set(config)
+    selection = select(config, options.paths, options.gate)
+    wanted = new_keys(selection, options.gate, config, rules)
+    outcome = scan_tree(selection.paths, config, rules, keep_links=options.keep_links,
+                        keep_citations=True)
+    targets = check_targets(outcome.citations, wanted)
+    failures, min_days = dead_rule(config)
+    with open_store(config) as store:
+        run_id = store.begin_run("check", list(options.arguments))
+        max_age = float(config.cache.max_age) if options.use_cache else None
+        if options.offline:
+            max_age = math.inf
+        confirm_now: bool | set[str] = True if options.confirm_now else (wanted or False)
+        run = CheckRun(config, store, run_id, max_age=max_age, confirm_now=confirm_now)
+        remaining = run.reuse_cached(targets)
+        if options.offline:
+            remaining = run.stored_only(remaining)
+        if progress is not None:
+            progress.started(len(targets), len(targets) - len(remaining), len(remaining))
+        interrupted = False
+        try:
+            if remaining and not options.offline:
+                asyncio.run(_check(run, config, remaining, progress, transport))
+        except KeyboardInterrupt:
+            interrupted = True
+        finally:
+            if progress is not None:
+                progress.finished()
+        if run.settle() and not interrupted:
+            store.finish_run(run_id, exit_code=ExitCode.RUNTIME, counts={}, status="finished")
+            raise NetworkUnavailable(
+                f"network unavailable: none of {len(remaining)} URLs could be resolved or "
+                "connected to; nothing was recorded and no link is called dead")
+        standing = run.standing()
+        unchecked = [key for key, _url in remaining] if options.offline else []
+        findings = [*outcome.findings, *apply_policy(
+            [*online_findings(run.results, outcome.citations.places, standing),
+             *unchecked_findings(unchecked, outcome.citations.places)],
+            severities=severity_overrides(config.report.severities), ignore=config.ignore,
+            ignored_lines=outcome.ignored_lines)]
+        report = Report(command="check", notes_scanned=outcome.notes_scanned,
+                        links=tuple(outcome.links), link_count=outcome.link_count,
+                        findings=tuple(findings),
+                        results=tuple(sorted(run.results, key=lambda r: r.key)),
+                        fail_on=fail_level(config.report.fail_on), started_at=started,
+                        finished_at=time.time(), interrupted=interrupted)
+        code = exit_code(report)
+        store.set_citations(run_id, ((key, outcome.citations.urls[key], place.path, place.line)
+                                     for key, places in outcome.citations.places.items()
+                                     for place in places))
+        store.record_findings(run_id, findings)
+        store.finish_run(run_id, exit_code=code, counts=run.counts(standing),
+                         status="interrupted" if interrupted else "finished")
+        report = replace(report, history=tuple(store.runs(limit=HISTORY_RUNS)))
+        changes = None
+        if options.changes_only and not interrupted:
+            changes = store.changes(run_id, failures_needed=failures, min_days=min_days)
+        if config.store.keep:  # after the comparison, which reads the previous run
+            store.prune(older_than=started - config.store.keep)
+    judged = len(run.results)
+    if changes is None:
+        return CheckOutcome(report, code, len(targets), judged)
+    if not changes:
+        empty = replace(report, links=(), findings=(), results=())
+        return CheckOutcome(empty, ExitCode.OK, len(targets), judged, nothing_changed=True)
+    report = only_changes(report, changes)
+    return CheckOutcome(report, exit_code(report), len(targets), judged)
+
+
+def new_keys(selection: Selection, gate: GateOptions, config: Config, rules: RuleSet
+             ) -> set[str] | None:
+    """Check keys the changed notes cite and did not cite at the base revision.
+
+    None when this is not a gate run (every key counts). With ``--files-from`` there is no
+    base, so every key of the listed notes is new.
+    """
+    if selection.touched is None:
+        return None
+    found: set[str] = set()
+    for item in iter_cleaned(selection.touched, config, rules):
+        if isinstance(item, Finding):
+            continue
+        note, links = item
+        before = keys_at(gate.changed_since, note.path, config.scan, rules,
+                         config.cleaning.level) if gate.changed_since is not None else None
+        found |= {link.check_key for link in links} - (before or set())
+    return found
+
+
+async def _check(run: CheckRun, config: Config, targets: list[tuple[str, str]],
+                 progress: CheckProgress | None,
+                 transport: httpx.AsyncBaseTransport | None) -> None:
+    async with make_client(config.network, transport=transport) as client:
+        await run.run(Checker(client, config.network), targets,
+                      None if progress is None else progress.checked)
+
+
+def check_urls(urls: Iterable[str], config: Config | None = None, *,
+               transport: httpx.AsyncBaseTransport | None = None) -> list[CheckResult]:
+    """Check URLs as they are, once each, with no notes and no history: one result per URL.
+
+    Each URL is its own check key; results come in the order of ``urls`` (duplicates once).
+    ``config`` defaults to the built-in settings.
+    """
+    config = config or Config()
+    targets = list(dict.fromkeys(urls))
+    run = CheckRun(config, None, None, max_age=None)
+
+    async def go() -> None:
+        async with make_client(config.network, transport=transport) as client:
+            await run.run(Checker(client, config.network), [(url, url) for url in targets])
+
+    asyncio.run(go())
+    by_key = {result.key: result for result in run.results}
+    return [by_key[url] for url in targets]
 
 
 def check_targets(citations: Citations, only: Collection[str] | None = None

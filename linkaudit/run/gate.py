@@ -1,4 +1,5 @@
-"""Pre-publish gate: which notes changed, which notes share their family, which URLs are new.
+"""Which notes a run reads: the roots, or for a pre-publish gate the changed notes, their
+families, and the URLs new in the change.
 
 Git is asked through its command line without a shell. Family lookup reads file names
 only (no note is opened), so a 5-note change in a 10,000-note tree scans a handful of
@@ -10,13 +11,64 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from linkaudit.clean.keys import clean_links
 from linkaudit.clean.rules import RuleSet
-from linkaudit.config import ScanConfig
+from linkaudit.config import Config, ScanConfig
 from linkaudit.errors import UsageError
 from linkaudit.scan.note import family_key, iter_note_paths, parse_note
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    """A gate run: notes changed since a git revision, or the files of a list; else neither."""
+
+    changed_since: str | None = None
+    files: tuple[Path, ...] | None = None  # ``--files-from``: the listed paths
+
+    @property
+    def active(self) -> bool:
+        return self.changed_since is not None or self.files is not None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The notes to read; for a gate run also the changed notes among them."""
+
+    paths: list[Path]
+    touched: list[Path] | None = None  # None: not a gate run
+
+
+def root_paths(config: Config, paths: Sequence[Path] = ()) -> list[Path]:
+    """The paths given, else ``scan.roots``; every one must exist (a usage error otherwise)."""
+    chosen = list(paths) or [_relative(config.resolve(root)) for root in config.scan.roots]
+    missing = [str(path) for path in chosen if not path.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    return chosen
+
+
+def _relative(path: Path) -> Path:
+    """Paths under the current folder are shown relative to it, as a user would type them."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def select(config: Config, paths: Sequence[Path], gate: GateOptions) -> Selection:
+    """What a run reads: the roots, or the changed notes under them with their families."""
+    roots = root_paths(config, paths)
+    if gate.changed_since is not None:
+        changed = changed_since(gate.changed_since, Path.cwd())
+    elif gate.files is not None:
+        changed = list(gate.files)
+    else:
+        return Selection(roots)
+    touched, notes = with_families(changed, roots, config.scan)
+    return Selection(notes, touched)
 
 
 def _git(args: Sequence[str], cwd: Path) -> str:

@@ -1,13 +1,16 @@
-"""The offline pipeline, stage after stage: scan → clean → audit.
+"""A scan run: the offline pipeline, stage after stage (scan → clean → audit).
 
 Kept out of the CLI so that library users and tests run exactly what the command runs.
 Notes stream through one at a time; what outlives a note is its small link records.
+Offline by construction: nothing here imports the HTTP client, asyncio or the store, so
+``linkaudit scan`` (run by pre-commit hooks on every commit) starts fast.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -23,6 +26,7 @@ from linkaudit.audit.findings import (
 from linkaudit.clean.keys import LinkCleaner, locale_variant_key
 from linkaudit.clean.rules import RuleSet, load_rules
 from linkaudit.config import Config
+from linkaudit.errors import ExitCode
 from linkaudit.models import (
     CleanedLink,
     FileProblem,
@@ -30,8 +34,11 @@ from linkaudit.models import (
     LinkRecord,
     Location,
     Note,
+    Report,
     Severity,
 )
+from linkaudit.report.common import report_failed
+from linkaudit.run.gate import GateOptions, select
 from linkaudit.scan.note import family_key, iter_note_paths, read_note, scan_paths
 
 
@@ -202,3 +209,32 @@ def _merge(parts: Iterable[ScanOutcome]) -> ScanOutcome:
 def fail_level(name: str) -> Severity | None:
     """``--fail-on`` as a severity; ``never`` is None."""
     return None if name == "never" else Severity[name.upper()]
+
+
+def exit_code(report: Report) -> ExitCode:
+    """What a run ends with: interrupted, findings at or above ``fail_on``, or ok."""
+    if report.interrupted:
+        return ExitCode.RUNTIME
+    return ExitCode.FINDINGS if report_failed(report) else ExitCode.OK
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """What to scan: ``paths`` (default ``scan.roots``), narrowed by a gate."""
+
+    paths: tuple[Path, ...] = ()
+    gate: GateOptions = field(default_factory=GateOptions)
+    keep_links: bool = True  # list every link in the report (formats that show them)
+
+
+def run_scan(config: Config, options: ScanOptions = ScanOptions()) -> Report:
+    """Scan, clean and audit offline; the report's findings have the policy applied."""
+    started = time.time()
+    rules = load_rule_set(config)
+    selection = select(config, options.paths, options.gate)
+    outcome = scan_tree(selection.paths, config, rules, keep_links=options.keep_links)
+    return Report(command="scan", notes_scanned=outcome.notes_scanned,
+                  links=tuple(outcome.links), link_count=outcome.link_count,
+                  findings=tuple(outcome.findings),
+                  fail_on=fail_level(config.report.fail_on), started_at=started,
+                  finished_at=time.time())

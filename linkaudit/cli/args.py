@@ -1,0 +1,129 @@
+"""The command line's arguments: the parser, and what the flags mean for config and runs.
+
+Flags that stand for config keys become dotted overrides (flags win over everything
+else); the rest become the frozen option values ``linkaudit.run`` takes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from linkaudit import __version__
+from linkaudit.errors import UsageError
+from linkaudit.report import REPORTERS
+from linkaudit.run import gate
+from linkaudit.run.gate import GateOptions
+
+FORMATS = tuple(REPORTERS)
+FIX_ACTIONS = ("tracking", "redirects", "duplicates", "archive")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="configuration file (default: nearest config.yaml)")
+    parser.add_argument("--format", choices=FORMATS, help="output format (default: text)")
+    parser.add_argument("--output", "-o", type=Path, metavar="FILE",
+                        help="write the report to FILE instead of standard output")
+    parser.add_argument("--fail-on", choices=("error", "warning", "info", "never"),
+                        help="lowest severity that fails the run (default: error)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress or notes")
+    parser.add_argument("--verbose", "-v", action="store_true", help="say more on stderr")
+
+
+def _scan_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                        help="notes or folders (default: scan.roots from the config)")
+    parser.add_argument("--level", choices=("safe", "aggressive"),
+                        help="tracking-removal level (default: safe)")
+    parser.add_argument("--no-bare-urls", action="store_true",
+                        help="ignore bare URLs in running text")
+
+
+def _gate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--changed-since", metavar="REF",
+                        help="only notes changed since git REF (and their translations)")
+    parser.add_argument("--files-from", metavar="FILE",
+                        help="only the notes listed in FILE ('-' for standard input)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="linkaudit",
+        description="Audit the links and citations of Markdown notes.",
+        epilog="Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage or config "
+               "error, 3 runtime failure.")
+    parser.add_argument("--version", action="version", version=f"linkaudit {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    scan = commands.add_parser("scan", help="offline audit: tracking, duplicates, drift, "
+                                            "broken references")
+    _scan_options(scan)
+    _gate_options(scan)
+    _common(scan)
+
+    check = commands.add_parser("check", help="scan, then check every distinct URL once")
+    _scan_options(check)
+    _gate_options(check)
+    _common(check)
+    check.add_argument("--no-cache", action="store_true",
+                       help="request every URL, even if a recent success is stored")
+    check.add_argument("--max-age", metavar="DURATION",
+                       help="reuse stored successes younger than this (default: cache.max_age)")
+    check.add_argument("--confirm-now", action="store_true",
+                       help="call a failing link dead now, without waiting for "
+                            "dead_after.failures checks over dead_after.days")
+    check.add_argument("--changes-only", action="store_true",
+                       help="print only what changed since the previous run; nothing "
+                            "(exit 0) when nothing did (for cron)")
+    check.add_argument("--offline", action="store_true",
+                       help="make no request: use the verdicts recorded in the store")
+
+    report = commands.add_parser("report", help="what the history store knows; checks nothing")
+    _common(report)
+    report.add_argument("--since", metavar="DATE|last-run",
+                        help="only what happened since DATE (YYYY-MM-DD) or the last run")
+
+    fix = commands.add_parser("fix", help="rewrite links in place (dry run: a diff)")
+    _scan_options(fix)
+    _common(fix)
+    fix.add_argument("--write", action="store_true", help="apply the edits to the files")
+    fix.add_argument("--check", action="store_true",
+                     help="check the links first (else use the store's verdicts)")
+    for action in FIX_ACTIONS:
+        fix.add_argument(f"--no-{action}", action="store_true",
+                         help=f"do not apply the {action} action")
+    return parser
+
+
+def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """Flags that stand for config keys, as dotted overrides."""
+    table = {"format": "report.format", "fail_on": "report.fail_on",
+             "level": "cleaning.level"}
+    overrides = {key: getattr(args, name) for name, key in table.items()
+                 if getattr(args, name, None) is not None}
+    if getattr(args, "no_bare_urls", False):
+        overrides["scan.bare_urls"] = False
+    if getattr(args, "max_age", None) is not None:
+        overrides["cache.max_age"] = args.max_age
+    for action in FIX_ACTIONS:
+        if getattr(args, f"no_{action}", False):
+            overrides[f"fix.{action}"] = False
+    return overrides
+
+
+def gate_options(args: argparse.Namespace) -> GateOptions:
+    """``--changed-since`` or ``--files-from`` (the list read here, '-' from stdin)."""
+    if args.files_from is None:
+        return GateOptions(changed_since=args.changed_since)
+    if args.files_from == "-":
+        return GateOptions(changed_since=args.changed_since,
+                           files=tuple(gate.read_file_list(sys.stdin)))
+    try:
+        with open(args.files_from, encoding="utf-8") as listing:
+            files = tuple(gate.read_file_list(listing))
+    except OSError as exc:
+        raise UsageError(f"--files-from {args.files_from}: {exc.strerror}") from None
+    return GateOptions(changed_since=args.changed_since, files=files)

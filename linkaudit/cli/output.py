@@ -1,0 +1,52 @@
+"""Where the command line's output goes: the console, and reports rendered to it or a file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TextIO
+
+from linkaudit.config import Config
+from linkaudit.errors import LinkauditError
+from linkaudit.models import Report
+from linkaudit.report import REPORTERS, render
+
+
+class Console:
+    """Standard output and error; tests pass their own streams."""
+
+    def __init__(self, stdout: TextIO, stderr: TextIO, *, quiet: bool = False,
+                 verbose: bool = False) -> None:
+        self.stdout, self.stderr, self.quiet, self.verbose = stdout, stderr, quiet, verbose
+
+    def error(self, message: str) -> None:
+        print(f"linkaudit: error: {message}", file=self.stderr)
+
+    def info(self, message: str) -> None:
+        if self.verbose:
+            print(f"linkaudit: {message}", file=self.stderr)
+
+    def note(self, message: str) -> None:
+        """A line a user should see unless they asked for quiet."""
+        if not self.quiet:
+            print(message, file=self.stderr)
+
+
+def lists_links(config: Config) -> bool:
+    """Whether the configured format shows every link (else a count is enough)."""
+    return REPORTERS[config.report.format].lists_links
+
+
+def emit(report: Report, config: Config, output: Path | None, console: Console) -> None:
+    """Render the report in the configured format to ``output`` or standard output."""
+    fmt = config.report.format
+    color = (output is None and fmt == "text" and console.stdout.isatty()
+             and "NO_COLOR" not in os.environ)
+    text = render(report, fmt, color=color)
+    if output is None:
+        console.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise LinkauditError(f"cannot write {output}: {exc.strerror}") from None
