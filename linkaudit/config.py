@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,7 +233,10 @@ def _parse_duration(value: Any, unit: str) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value) * _DURATION_UNITS[unit]
+        try:
+            return float(value) * _DURATION_UNITS[unit]
+        except OverflowError:  # an integer beyond any float
+            return math.inf
     if isinstance(value, str):
         match = _DURATION.match(value)
         if match:
@@ -307,11 +311,14 @@ def _convert(tp: Any, value: Any, key: str, where: _Where, meta: Mapping[str, An
 
 
 def _check_range(value: float, key: str, where: _Where, meta: Mapping[str, Any]) -> None:
+    if isinstance(value, float) and not math.isfinite(value):  # .nan, .inf
+        raise _fail(key, where, f"expected a finite number, got {value!r}")
     low, high = meta.get("min"), meta.get("max")
+    shown = f"{value:g}" if isinstance(value, float) else f"{value}"
     if low is not None and value < low:
-        raise _fail(key, where, f"{value:g} is below the minimum {low}")
+        raise _fail(key, where, f"{shown} is below the minimum {low}")
     if high is not None and value > high:
-        raise _fail(key, where, f"{value:g} is above the maximum {high}")
+        raise _fail(key, where, f"{shown} is above the maximum {high}")
 
 
 def _describe(value: Any) -> str:
@@ -374,15 +381,26 @@ def read_config_text(path: Path, what: str) -> str:
 
 def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     text = read_config_text(path, "config file")
+    node = _parse_yaml(lambda source: yaml.compose(source, Loader=yaml.SafeLoader), text,
+                       str(path))
+    return _parse_yaml(yaml.safe_load, text, str(path)), node
+
+
+def _parse_yaml(step: Callable[[str], Any], text: str, source: str) -> Any:
+    """Compose or safely load YAML; every failure a ConfigError that says where.
+
+    Values YAML parses but cannot build (``!!float abc``, a 30 February) raise ValueError
+    or OverflowError from the constructors, not YAMLError.
+    """
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        return step(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         position = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{path}{position}: invalid YAML: {problem}") from None
-    return data, node
+        raise ConfigError(f"{source}{position}: invalid YAML: {problem}") from None
+    except (ValueError, OverflowError) as exc:
+        raise ConfigError(f"{source}: invalid YAML value: {exc}") from None
 
 
 def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
@@ -424,8 +442,8 @@ def load_config(
     config = dataclasses.replace(config, source=path.resolve() if path else None)
     for origin, layer in (("environment", env_overrides(environ)), ("flag", overrides or {})):
         for dotted, raw in layer.items():
-            value = yaml.safe_load(raw) if origin == "environment" and isinstance(raw, str) \
-                else raw
+            value = _parse_yaml(yaml.safe_load, raw, f"environment {dotted}") \
+                if origin == "environment" and isinstance(raw, str) else raw
             config = with_override(config, dotted, value, origin)
     return config
 

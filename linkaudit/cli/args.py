@@ -31,6 +31,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="lowest severity that fails the run (default: error)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress or notes")
     parser.add_argument("--verbose", "-v", action="store_true", help="say more on stderr")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an internal error")
 
 
 def _scan_options(parser: argparse.ArgumentParser) -> None:
@@ -126,4 +128,6 @@ def gate_options(args: argparse.Namespace) -> GateOptions:
             files = tuple(gate.read_file_list(listing))
     except OSError as exc:
         raise UsageError(f"--files-from {args.files_from}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--files-from {args.files_from}: not UTF-8 text") from None
     return GateOptions(changed_since=args.changed_since, files=files)

@@ -8,6 +8,7 @@ Only ``linkaudit.cli`` prints or decides exit codes (see ``errors.ExitCode``); t
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
@@ -59,3 +60,16 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         return int(ExitCode.RUNTIME)
     except BrokenPipeError:  # e.g. `linkaudit scan | head`
         return int(ExitCode.OK)
+    except Exception as exc:  # a bug: one line, never exit 1 ("findings") or a traceback
+        if args.debug:
+            traceback.print_exc(file=console.stderr)
+        console.error(internal_error(exc, debug=args.debug))
+        return int(ExitCode.RUNTIME)
+
+
+def internal_error(exc: BaseException, *, debug: bool) -> str:
+    """The one line an unexpected error gets on stderr."""
+    words = "".join(ch if ch.isprintable() else " " for ch in str(exc)).split()
+    detail = " ".join(words)[:300] or "no detail"
+    hint = "" if debug else "; run again with --debug for the traceback"
+    return f"internal error ({type(exc).__name__}: {detail}); this is a bug in linkaudit{hint}"

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import TextIO
 
+from linkaudit.atomic import replace_file
 from linkaudit.config import Config
 from linkaudit.errors import LinkauditError
 from linkaudit.models import Report
@@ -46,7 +47,13 @@ def emit(report: Report, config: Config, output: Path | None, console: Console) 
     if output is None:
         console.stdout.write(text)
         return
+    write_output(output, text)
+
+
+def write_output(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` whole or not at all (a full disk leaves the old file)."""
     try:
-        output.write_text(text, encoding="utf-8")
+        replace_file(path, text.encode("utf-8"))
     except OSError as exc:
-        raise LinkauditError(f"cannot write {output}: {exc.strerror}") from None
+        raise LinkauditError(f"cannot write {path}: {exc.strerror or exc}; "
+                             "nothing was written") from None

@@ -9,20 +9,17 @@ A failed write leaves the original untouched.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import os
-import stat
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from linkaudit.atomic import replace_file
 from linkaudit.errors import LinkauditError, WriteError
 from linkaudit.models import Edit
 
-_TEMP_SUFFIX = ".linkaudit-tmp"
 _NO_NEWLINE = "\\ No newline at end of file\n"
 
 
@@ -110,38 +107,11 @@ def write_file(path: Path, expected_text: str, new_text: str) -> WriteOutcome:
 
 
 def _replace_atomically(target: Path, data: bytes, shown: Path) -> None:
-    temp_name: str | None = None
     try:
-        fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                         suffix=_TEMP_SUFFIX)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.chmod(temp_name, stat.S_IMODE(target.stat().st_mode))
-        os.replace(temp_name, target)
-        temp_name = None
+        replace_file(target, data)  # keeps the note's permissions
     except OSError as exc:
         raise WriteError(f"{shown}: cannot write the file: {exc.strerror or exc}; "
                          "the original is unchanged") from None
-    finally:
-        if temp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
-    _sync_folder(target.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the rename durable where the platform allows opening a folder."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _lines(text: str) -> list[str]:

@@ -1,0 +1,110 @@
+"""How the command line fails: internal errors, numbers that are not finite, and an
+--output that cannot be written never leave a traceback, a wrong exit code or half a file."""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from linkaudit.cli import offline
+from linkaudit.cli.main import main
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder with one note and no configuration."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("LINKAUDIT_"):
+            monkeypatch.delenv(name)
+    (tmp_path / "note.md").write_text("A [link](https://a.example/x).\n", encoding="utf-8")
+    return tmp_path
+
+
+def explode(*_args: object, **_kwargs: object) -> object:
+    raise ValueError("something\nunexpected\x1b[31m")
+
+
+def test_internal_error_is_one_line_and_exit_three(tree: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug anywhere ends the run with exit 3 and one clean line on stderr, no traceback."""
+    monkeypatch.setattr(offline, "run_scan", explode)
+    code, out, err = run("scan", "note.md")
+    assert code == 3 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err and "\x1b" not in err
+    assert "internal error (ValueError: something unexpected" in err
+    assert "--debug" in err
+
+
+def test_debug_shows_the_traceback(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--debug prints the traceback before the one-line message; still exit 3."""
+    monkeypatch.setattr(offline, "run_scan", explode)
+    code, _, err = run("scan", "note.md", "--debug")
+    assert code == 3
+    assert "Traceback (most recent call last)" in err and "internal error" in err
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf", "1.0e+400", "1" + "0" * 400])
+def test_config_numbers_must_be_finite(tree: Path, value: str) -> None:
+    """NaN and infinity in a config number are a config error naming the key (exit 2)."""
+    (tree / "linkaudit.yaml").write_text(f"network:\n  total_timeout: {value}\n",
+                                         encoding="utf-8")
+    code, _, err = run("scan", "note.md", "--config", "linkaudit.yaml")
+    assert code == 2
+    assert "network.total_timeout: expected a finite number" in err
+
+
+def test_environment_number_must_be_finite(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An environment override is held to the same rule."""
+    monkeypatch.setenv("LINKAUDIT_CACHE__MAX_AGE", ".nan")
+    code, _, err = run("scan", "note.md")
+    assert code == 2 and "cache.max_age: expected a finite number" in err
+
+
+def test_unbuildable_yaml_value_is_a_config_error(tree: Path) -> None:
+    """A value YAML parses but cannot build (a 30 February) is exit 2, not a crash."""
+    (tree / "linkaudit.yaml").write_text("scan:\n  lang_key: !!timestamp 2025-02-30\n",
+                                         encoding="utf-8")
+    code, _, err = run("scan", "note.md", "--config", "linkaudit.yaml")
+    assert code == 2 and "invalid YAML value" in err
+
+
+def test_output_disk_full_keeps_the_old_report(tree: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk while writing --output: exit 3, a clear message, the previous report
+    whole and no temporary file left behind."""
+    assert run("scan", "note.md", "--format", "json", "--output", "report.json")[0] == 0
+    before = (tree / "report.json").read_bytes()
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    (tree / "note.md").write_text("Another [link](https://b.example/y).\n", encoding="utf-8")
+    code, out, err = run("scan", "note.md", "--format", "json", "--output", "report.json")
+    assert code == 3 and out == ""
+    assert "cannot write report.json: No space left on device" in err
+    assert (tree / "report.json").read_bytes() == before
+    json.loads(before)
+    assert sorted(p.name for p in tree.iterdir()) == ["note.md", "report.json"]
+
+
+def test_output_keeps_permissions_of_the_file_it_replaces(tree: Path) -> None:
+    """Rewriting an existing report keeps its permission bits."""
+    report = tree / "report.txt"
+    report.write_text("old\n", encoding="utf-8")
+    report.chmod(0o640)
+    assert run("scan", "note.md", "--output", "report.txt")[0] == 0
+    assert report.stat().st_mode & 0o777 == 0o640
+    assert "old" not in report.read_text(encoding="utf-8")
