@@ -11,9 +11,9 @@ $(BIN)/linkaudit: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# Run linkaudit (offline scan) over the bundled example notes.
+# Run linkaudit (offline scan) over the bundled example notes, with the reference config.
 demo: $(BIN)/linkaudit
-	$(BIN)/linkaudit scan examples/ ; test $$? -le 1
+	$(BIN)/linkaudit scan --config config.yaml examples/ ; test $$? -le 1
 
 # Lint, type-check, then the test suite (warnings are errors).
 test: $(BIN)/linkaudit

@@ -16,6 +16,7 @@ import difflib
 import math
 import os
 import re
+import tomllib
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -27,7 +28,8 @@ import yaml
 
 from linkaudit.errors import ConfigError
 
-CONFIG_NAME = "config.yaml"
+CONFIG_NAMES = ("linkaudit.yaml", ".linkaudit.yaml")  # searched for, in this order
+PYPROJECT = "pyproject.toml"  # searched for a [tool.linkaudit] table, after CONFIG_NAMES
 ENV_PREFIX = "LINKAUDIT_"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
@@ -358,13 +360,40 @@ def _build(cls: type, data: Any, key: str, where: _Where) -> Any:
 
 
 def find_config(start: Path | None = None) -> Path | None:
-    """``config.yaml`` in ``start`` (default: the current folder) or its nearest parent."""
+    """linkaudit's own configuration nearest to ``start`` (default: the current folder).
+
+    In each folder from ``start`` up: ``linkaudit.yaml``, ``.linkaudit.yaml``, then a
+    ``pyproject.toml`` holding a ``[tool.linkaudit]`` table. The search stops at the
+    repository root (the folder holding ``.git``); outside a repository it goes up to the
+    file system's root. A plain ``config.yaml`` is never taken: a site's own config file
+    (Hugo's, for one) must not be read as linkaudit's; name it with ``--config``.
+    """
     folder = (start or Path.cwd()).resolve()
     for candidate in (folder, *folder.parents):
-        path = candidate / CONFIG_NAME
-        if path.is_file():
-            return path
+        for name in CONFIG_NAMES:
+            if (candidate / name).is_file():
+                return candidate / name
+        pyproject = candidate / PYPROJECT
+        if pyproject.is_file() and _tool_table(pyproject) is not None:
+            return pyproject
+        if (candidate / ".git").exists():
+            return None
     return None
+
+
+def _tool_table(path: Path) -> dict[str, Any] | None:
+    """The ``[tool.linkaudit]`` table of a pyproject.toml, or None when it has none."""
+    try:
+        data = tomllib.loads(read_config_text(path, "pyproject.toml"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    table = data.get("tool", {}).get("linkaudit") if isinstance(data.get("tool"), dict) \
+        else None
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.linkaudit] must be a table")
+    return table
 
 
 def read_config_text(path: Path, what: str) -> str:
@@ -422,8 +451,9 @@ def load_config(
 ) -> Config:
     """Load and validate the configuration with the documented precedence.
 
-    ``path`` comes from ``--config``; without it ``LINKAUDIT_CONFIG``, then the nearest
-    ``config.yaml``, then built-in defaults. ``overrides`` are dotted keys from flags.
+    ``path`` comes from ``--config`` (any YAML file, or a pyproject.toml with a
+    ``[tool.linkaudit]`` table); without it ``LINKAUDIT_CONFIG``, then ``find_config``,
+    then built-in defaults. ``overrides`` are dotted keys from flags.
     """
     environ = os.environ if environ is None else environ
     if path is None and environ.get(ENV_PREFIX + "CONFIG"):
@@ -432,7 +462,11 @@ def load_config(
         path = find_config(search_from)
     data: Any = {}
     node: yaml.Node | None = None
-    if path is not None:
+    if path is not None and path.name == PYPROJECT:
+        data = _tool_table(path)
+        if data is None:
+            raise ConfigError(f"{path}: no [tool.linkaudit] table")
+    elif path is not None:
         data, node = _read_yaml(path)
         data = {} if data is None else data
     where = _Where(str(path) if path else "defaults", node)

@@ -50,7 +50,7 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in list(__import__("os").environ):
         if name.startswith("LINKAUDIT_"):
             monkeypatch.delenv(name)
-    (tmp_path / "config.yaml").write_text(
+    (tmp_path / "linkaudit.yaml").write_text(
         "network:\n  allow_private: true\n  retries: 1\n  backoff: 0\n  total_timeout: 3\n"
         "  read_timeout: 1\n  connect_timeout: 1\n  per_host_interval: 0\n"
         "scan:\n  roots: [notes]\n", encoding="utf-8")
@@ -130,7 +130,7 @@ def test_unreadable_and_broken_notes_do_not_stop_the_scan(tree: Path) -> None:
 
 def test_config_error_exit_two(tree: Path) -> None:
     """An unknown config key exits 2 with a message naming it and a suggestion."""
-    (tree / "config.yaml").write_text("network:\n  concurency: 3\n", encoding="utf-8")
+    (tree / "linkaudit.yaml").write_text("network:\n  concurency: 3\n", encoding="utf-8")
     code, out, err = run("scan")
     assert code == 2 and out == ""
     assert "network.concurency: unknown key (did you mean 'concurrency'?)" in err
@@ -403,7 +403,7 @@ def fake_web(request: httpx.Request) -> httpx.Response:
 def test_fix_updates_redirects_and_archives_dead_links(tree: Path) -> None:
     """fix --check rewrites a permanent redirect to its target and a dead link to a snapshot,
     in every translation citing them."""
-    config = tree / "config.yaml"
+    config = tree / "linkaudit.yaml"
     config.write_text(config.read_text(encoding="utf-8")
                       + "dead_after:\n  failures: 1\n  days: 0\n"
                       + "archive:\n  endpoint: https://archive.test/wayback/available\n",

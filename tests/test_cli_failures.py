@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import errno
-import io
 import json
 import os
 from pathlib import Path
@@ -12,22 +11,14 @@ from pathlib import Path
 import pytest
 
 from linkaudit.cli import offline
-from linkaudit.cli.main import main
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
+from tests.cli_support import clear_environment, run
 
 
 @pytest.fixture
 def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder with one note and no configuration."""
     monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("LINKAUDIT_"):
-            monkeypatch.delenv(name)
+    clear_environment(monkeypatch)
     (tmp_path / "note.md").write_text("A [link](https://a.example/x).\n", encoding="utf-8")
     return tmp_path
 

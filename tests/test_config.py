@@ -128,8 +128,9 @@ def test_bad_env_override_is_reported() -> None:
 
 
 def test_find_config_in_parent(tmp_path: Path) -> None:
-    """Without --config, the nearest config.yaml in the folder or a parent is used."""
-    path = write(tmp_path, "{}\n")
+    """Without --config, the nearest linkaudit.yaml in the folder or a parent is used."""
+    path = tmp_path / "linkaudit.yaml"
+    path.write_text("{}\n", encoding="utf-8")
     nested = tmp_path / "a" / "b"
     nested.mkdir(parents=True)
     assert find_config(nested) == path.resolve()
@@ -159,3 +160,62 @@ def test_shipped_config_is_valid_and_complete() -> None:
     for dotted, _doc, _default in describe_schema():
         leaf = dotted.split(".")[-1]
         assert f"{leaf}:" in text, f"config.yaml does not document {dotted}"
+
+
+def test_plain_config_yaml_is_never_discovered(tmp_path: Path) -> None:
+    """A site's own config.yaml (Hugo's baseURL...) is not taken for linkaudit's."""
+    write(tmp_path, "baseURL: https://example.org/\n")
+    assert find_config(tmp_path) is None
+    assert load_config(environ={}, search_from=tmp_path).source is None
+
+
+def test_discovery_order_in_one_folder(tmp_path: Path) -> None:
+    """linkaudit.yaml comes before .linkaudit.yaml, which comes before pyproject.toml."""
+    (tmp_path / "pyproject.toml").write_text("[tool.linkaudit]\n", encoding="utf-8")
+    assert find_config(tmp_path) == (tmp_path / "pyproject.toml").resolve()
+    (tmp_path / ".linkaudit.yaml").write_text("{}\n", encoding="utf-8")
+    assert find_config(tmp_path) == (tmp_path / ".linkaudit.yaml").resolve()
+    (tmp_path / "linkaudit.yaml").write_text("{}\n", encoding="utf-8")
+    assert find_config(tmp_path) == (tmp_path / "linkaudit.yaml").resolve()
+
+
+def test_pyproject_tool_table(tmp_path: Path) -> None:
+    """A [tool.linkaudit] table configures like the YAML file; a pyproject.toml without one
+    is passed over on the way up."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.linkaudit.network]\nretries = 4\n[tool.linkaudit.dead_after]\ndays = "2d"\n',
+        encoding="utf-8")
+    nested = tmp_path / "site"
+    nested.mkdir()
+    (nested / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
+    config = load_config(environ={}, search_from=nested)
+    assert config.source == (tmp_path / "pyproject.toml").resolve()
+    assert config.network.retries == 4 and config.dead_after.days == 2 * 86400
+
+
+def test_pyproject_unknown_key_names_the_file(tmp_path: Path) -> None:
+    """A wrong key in [tool.linkaudit] is a config error naming pyproject.toml and the key."""
+    path = tmp_path / "pyproject.toml"
+    path.write_text("[tool.linkaudit.network]\nconcurency = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"pyproject.toml: network.concurency: unknown key"):
+        load_config(environ={}, search_from=tmp_path)
+    path.write_text("[tool.linkaudit\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_config(environ={}, search_from=tmp_path)
+
+
+def test_search_stops_at_the_repository_root(tmp_path: Path) -> None:
+    """A linkaudit.yaml above the folder holding .git belongs to another project: not used."""
+    (tmp_path / "linkaudit.yaml").write_text("{}\n", encoding="utf-8")
+    repository = tmp_path / "blog"
+    (repository / ".git").mkdir(parents=True)
+    (repository / "posts").mkdir()
+    assert find_config(repository / "posts") is None
+    (repository / ".linkaudit.yaml").write_text("{}\n", encoding="utf-8")
+    assert find_config(repository / "posts") == (repository / ".linkaudit.yaml").resolve()
+
+
+def test_named_plain_config_yaml_is_read(tmp_path: Path) -> None:
+    """--config config.yaml (any name) is read as given."""
+    path = write(tmp_path, "network:\n  retries: 5\n")
+    assert load_config(path, environ={}).network.retries == 5

@@ -23,7 +23,9 @@ FIX_ACTIONS = ("tracking", "redirects", "duplicates", "archive")
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, metavar="FILE",
-                        help="configuration file (default: nearest config.yaml)")
+                        help="configuration file (default: the nearest linkaudit.yaml, "
+                             ".linkaudit.yaml or pyproject.toml [tool.linkaudit], up to the "
+                             "repository root)")
     parser.add_argument("--format", choices=FORMATS, help="output format (default: text)")
     parser.add_argument("--output", "-o", type=Path, metavar="FILE",
                         help="write the report to FILE instead of standard output")
