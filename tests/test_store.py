@@ -16,16 +16,16 @@ from pathlib import Path
 import pytest
 
 from linkaudit.errors import ExitCode, StoreError
-from linkaudit.history.store import (
+from linkaudit.history import (
     DAY,
     SCHEMA_VERSION,
     Change,
     Confirmation,
     Store,
-    _create_v1,
     confirmation,
     fingerprint,
 )
+from linkaudit.history.schema import create_v1
 from linkaudit.models import CheckResult, Finding, Hop, Severity, Verdict
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -117,7 +117,7 @@ def test_v1_fixture_matches_the_code_v1_step(tmp_path: Path) -> None:
     fixture = sqlite3.connect(":memory:")
     fixture.executescript((FIXTURES / "v1.sql").read_text())
     code = sqlite3.connect(":memory:")
-    _create_v1(code)
+    create_v1(code)
     assert shape(fixture) == shape(code)
     fixture.close()
     code.close()

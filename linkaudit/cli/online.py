@@ -36,18 +36,13 @@ from linkaudit.errors import ExitCode, NetworkUnavailable, StoreError, UsageErro
 from linkaudit.fix.archive import Snapshots, find_snapshots, snapshot_requests
 from linkaudit.fix.plan import plan_edits
 from linkaudit.fix.rewrite import apply_edits, summarize, unified_diff, write_file
-from linkaudit.history.store import DAY, Store
+from linkaudit.history import Store
 from linkaudit.models import CheckResult, CleanedLink, Edit, Finding, Note, Report, Verdict
 from linkaudit.report.common import plural
 from linkaudit.run.check import CheckRun, check_targets, only_changes
 from linkaudit.run.scan import fail_level, iter_cleaned, load_rule_set, scan_tree
 
 HISTORY_RUNS = 60  # recorded runs shown in the health chart
-
-
-def _open_store(config: Config, *, readonly: bool = False) -> Store:
-    return Store.open(config.resolve(config.store.path), lock_timeout=config.store.lock_timeout,
-                      readonly=readonly)
 
 
 class Progress:
@@ -82,7 +77,7 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
     outcome = scan_tree(paths, config, rules, keep_links=lists_links(config),
                         keep_citations=True)
     targets = check_targets(outcome.citations, new_keys)
-    with _open_store(config) as store:
+    with Store.open_for(config) as store:
         run_id = store.begin_run("check", sys.argv[1:])
         max_age = None if args.no_cache else float(config.cache.max_age)
         if args.offline:
@@ -132,8 +127,7 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
         report = dataclasses.replace(report, history=tuple(store.runs(limit=HISTORY_RUNS)))
         changes = None
         if args.changes_only and not interrupted:
-            changes = store.changes(run_id, failures_needed=config.dead_after.failures,
-                                    min_days=config.dead_after.days / DAY)
+            changes = store.changes(run_id)
         if config.store.keep:  # after the comparison, which reads the previous run
             store.prune(older_than=started - config.store.keep)
     if changes is not None:
@@ -155,10 +149,9 @@ async def _check(run: CheckRun, config: Config, targets: list[tuple[str, str]],
 
 
 def cmd_report(args: argparse.Namespace, config: Config, console: Console) -> ExitCode:
-    with _open_store(config, readonly=True) as store:
+    with Store.open_for(config, readonly=True) as store:
         since = _since(args.since, store)
-        states = store.latest_states(since, failures_needed=config.dead_after.failures,
-                                     min_days=config.dead_after.days / DAY)
+        states = store.latest_states(since)
         report = Report(command="report", notes_scanned=len({c.path for s in states
                                                              for c in s.citations}),
                         links=(), findings=tuple(state_findings(states)),
@@ -239,7 +232,7 @@ def stored_verdicts(config: Config, items: Sequence[tuple[Note, Sequence[Cleaned
     them), and the keys confirmed dead."""
     keys = {link.check_key for _note, links in items for link in links}
     try:
-        store = _open_store(config, readonly=True)
+        store = Store.open_for(config, readonly=True)
     except StoreError:
         return {}, set()
     with store:
@@ -249,8 +242,7 @@ def stored_verdicts(config: Config, items: Sequence[tuple[Note, Sequence[Cleaned
             success = store.cached(key, math.inf)
             if success is not None:
                 results[key] = success
-            if store.confirm(key, config.dead_after.failures,
-                             config.dead_after.days / DAY).state == "dead":
+            if store.confirm(key).state == "dead":
                 dead.add(key)
     return results, dead
 

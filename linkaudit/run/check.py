@@ -13,7 +13,7 @@ from pathlib import Path
 from linkaudit.audit.findings import Standing, day
 from linkaudit.check.checker import NO_NETWORK_REASONS, Checker, network_unavailable
 from linkaudit.config import Config
-from linkaudit.history.store import DAY, Changes, Store
+from linkaudit.history import Changes, Store
 from linkaudit.models import CheckResult, Finding, Report, Severity, Verdict
 from linkaudit.run.scan import Citations
 
@@ -86,9 +86,8 @@ class CheckRun:
         return down
 
     def standing(self) -> dict[str, Standing]:
-        """For each dead URL: confirmed dead, or failing k of N (history store rule)."""
+        """For each dead URL: confirmed dead, or failing k of N (the store's dead rule)."""
         standing: dict[str, Standing] = {}
-        rule = self.config.dead_after
         for result in self.results:
             failed = result.verdict is Verdict.DEAD or result.final_verdict is Verdict.DEAD
             if not failed or self.store is None:
@@ -96,7 +95,7 @@ class CheckRun:
             if self.confirm_now is True or (self.confirm_now and result.key in self.confirm_now):
                 standing[result.key] = Standing(confirmed=True)
                 continue
-            seen = self.store.confirm(result.key, rule.failures, rule.days / DAY)
+            seen = self.store.confirm(result.key)
             first = day(seen.first_failure)
             standing[result.key] = Standing(
                 confirmed=seen.state == "dead",
