@@ -118,9 +118,11 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
                         fail_on=fail_level(config.report.fail_on), started_at=started,
                         finished_at=time.time(), interrupted=interrupted)
         code = exit_code(report)
+        partial = bool(args.paths) or args.files_from is not None \
+            or args.changed_since is not None
         store.set_citations(run_id, ((key, outcome.citations.urls[key], place.path, place.line)
                                      for key, places in outcome.citations.places.items()
-                                     for place in places))
+                                     for place in places), scope=paths if partial else None)
         store.record_findings(run_id, findings)
         store.finish_run(run_id, exit_code=code, counts=run.counts(standing),
                          status="interrupted" if interrupted else "finished")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from linkaudit.history.dead_rule import SUCCESS, Confirmation, DeadRule
+from linkaudit.history.schema import path_from_store
 from linkaudit.models import Finding, Verdict
 
 
@@ -73,7 +74,8 @@ class Changes:
 def fingerprint(finding: Finding) -> str:
     """A finding's identity across runs: kind, note and URL; lines and wording may move."""
     parts = (finding.kind, finding.path.as_posix(), finding.url or "")
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+    # surrogatepass: an undecodable file name (surrogate-escaped) has a fingerprint too
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
 # Each key checked after run :after up to run :run, with its latest check as of :run and
@@ -101,11 +103,8 @@ _CHANGED_KEYS = """
 
 
 def changes_since(db: sqlite3.Connection, run_id: int, previous: int | None,
-                  rule: DeadRule, path_text: Callable[[str], str]) -> Changes:
-    """Compare the history as of ``run_id`` with run ``previous`` (None: nothing before).
-
-    ``path_text`` turns a stored note path into the text a message shows.
-    """
+                  rule: DeadRule) -> Changes:
+    """Compare the history as of ``run_id`` with run ``previous`` (None: nothing before)."""
     after = previous or 0
     rows = db.execute(_CHANGED_KEYS, {"after": after, "run": run_id})
     new_dead: list[Change] = []
@@ -135,18 +134,16 @@ def changes_since(db: sqlite3.Connection, run_id: int, previous: int | None,
         new_dead=tuple(new_dead), recovered=tuple(recovered),
         new_redirects=tuple(redirects),
         new_findings=tuple(Change(f["kind"], f["url"] or "",
-                                  f"{path_text(f['path'])}:{f['line']}: {f['message']}")
+                                  f"{path_from_store(f['path'])}:{f['line']}: {f['message']}")
                            for f in findings),
     )
 
 
-def url_states(db: sqlite3.Connection, since: float | None, rule: DeadRule,
-               path_of: Callable[[str], Path]) -> list[UrlState]:
+def url_states(db: sqlite3.Connection, since: float | None, rule: DeadRule) -> list[UrlState]:
     """Keys that are dead, failing, recovered or redirected now, by key.
 
     With ``since``: only keys checked since then, and "recovered" means a failure
-    since then; without it, any failure in the history counts. ``path_of`` turns a
-    stored note path back into a Path.
+    since then; without it, any failure in the history counts.
     """
     floor = -math.inf if since is None else since
     rows = db.execute("""
@@ -160,13 +157,14 @@ def url_states(db: sqlite3.Connection, since: float | None, rule: DeadRule,
         WHERE l.checked_at >= :floor AND (l.failures > 0 OR l.verdict = 'redirected'
               OR (l.outcome > 0 AND l.last_failure_ever >= :floor))
         ORDER BY l.key, ci.path, ci.line""", {"floor": floor})
-    path_of = functools.cache(path_of)  # a note cites many URLs: build each Path once
+    path_of = functools.cache(path_from_store)  # a note cites many URLs: one Path each
     return [_url_state(list(group), floor, rule, path_of)
             for _key, group in itertools.groupby(rows, key=lambda row: row["key"])]
 
 
 def _url_state(
-    rows: list[sqlite3.Row], floor: float, rule: DeadRule, path_of: Callable[[str], Path],
+    rows: list[sqlite3.Row], floor: float, rule: DeadRule,
+    path_of: Callable[[str | bytes], Path],
 ) -> UrlState:
     """One UrlState from a key's latest row joined with each of its citations."""
     head = rows[0]

@@ -86,3 +86,30 @@ def _claimed_size(header: bytes) -> int:
     if valid_for != change_counter:
         return 0
     return pages * (65536 if page_size == 1 else page_size)
+
+
+def cannot_share(exc: BaseException | None) -> bool:
+    """True when SQLite could not open a store for shared reading: it needs to create or
+    write its shared-memory index (``-shm``) beside a WAL store, and the folder or the
+    file is read-only."""
+    return isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorcode", 0) & 0xFF in (
+        sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+
+
+def refuse_unmerged_log(path: Path) -> None:
+    """Before reading a store as immutable: refuse when its write-ahead log holds writes.
+
+    An immutable read sees the database file alone; commits still in ``-wal`` (a run
+    killed before it could merge them) would be missing from the report without a word.
+    """
+    log = path.with_name(path.name + "-wal")
+    try:
+        pending = log.stat().st_size > 0
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise os_failure(log, "read the history store's log", exc) from None
+    if pending:
+        raise StoreError(f"{path}: cannot read the history store where it is: its folder or "
+                         f"file is read-only and {log.name} holds writes not merged yet; run "
+                         "`linkaudit check` once where it can write, or copy the folder")

@@ -53,8 +53,13 @@ class RunLock:
                 raise StoreError(f"another linkaudit run holds the store{holder}; waited "
                                  f"{timeout:g} s (store lock {path})")
             time.sleep(min(_LOCK_POLL, remaining))
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} {now()}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()} {now()}\n".encode(), 0)
+        except OSError as exc:  # a full disk, a lock file on a device, ...
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise os_failure(path, "write the store's lock file", exc) from None
         return cls(fd)
 
     @staticmethod

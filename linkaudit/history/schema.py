@@ -8,8 +8,10 @@ step and late checks both ``replay`` a key's counters; docs/store.md explains th
 from __future__ import annotations
 
 import itertools
+import os
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from linkaudit.history.dead_rule import Tally, outcome
@@ -141,6 +143,25 @@ def _write_tallies(db: sqlite3.Connection, updates: list[tuple[Any, ...]]) -> No
     db.executemany(
         f"UPDATE checks SET {', '.join(c + ' = ?' for c in _TALLY_COLUMNS)} WHERE id = ?",
         updates)
+
+
+def stored_path(path: Path) -> str | bytes:
+    """A note path as stored: POSIX text, or its raw bytes (a BLOB) when not valid UTF-8.
+
+    File names are bytes on POSIX; one that is not UTF-8 arrives surrogate-escaped and
+    cannot be SQLite text, so it is kept as the bytes it came from and reads back the same.
+    """
+    text = path.as_posix()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text)
+    return text
+
+
+def path_from_store(value: str | bytes) -> Path:
+    """The note path ``stored_path`` stored."""
+    return Path(os.fsdecode(value) if isinstance(value, bytes) else value)
 
 
 def create_v1(db: sqlite3.Connection) -> None:

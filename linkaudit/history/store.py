@@ -15,7 +15,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
@@ -31,9 +31,23 @@ from linkaudit.history.dead_rule import (
     Tally,
     outcome,
 )
-from linkaudit.history.failures import check_file, guarded, os_failure, sqlite_failure
+from linkaudit.history.failures import (
+    cannot_share,
+    check_file,
+    guarded,
+    os_failure,
+    refuse_unmerged_log,
+    sqlite_failure,
+)
 from linkaudit.history.lock import RunLock
-from linkaudit.history.schema import MIGRATIONS, SCHEMA_VERSION, UPSERT_LATEST, replay
+from linkaudit.history.schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    UPSERT_LATEST,
+    path_from_store,
+    replay,
+    stored_path,
+)
 from linkaudit.models import CheckResult, Finding, Hop, RunSummary, Verdict
 
 _BUSY_TIMEOUT_MS = 10_000  # readers and the writer wait this long for each other
@@ -68,21 +82,29 @@ class Store:
         """Open (creating on first use) and upgrade the store; a writer takes the run lock.
 
         A writer marks runs left ``running`` by a crashed process as ``interrupted``.
-        Readers take no lock and never change the file. ``rule`` is the dead rule that
-        ``confirm``, ``changes`` and ``latest_states`` judge with (``dead_after``).
+        Readers take no lock and never change the file; one that cannot share it (a
+        read-only folder or file: no room for SQLite's shared-memory index) reads it as
+        immutable. ``rule`` is the dead rule that ``confirm``, ``changes`` and
+        ``latest_states`` judge with (``dead_after``).
         """
         exists = check_file(path)
         if readonly:
             if not exists:
                 raise StoreError(f"{path}: no history yet; run `linkaudit check` first")
-            return cls._connect(path, None, now, rule, readonly=True)
+            try:
+                return cls._connect(path, None, now, rule, mode="ro")
+            except StoreError as exc:
+                if not cannot_share(exc.__cause__):
+                    raise
+            refuse_unmerged_log(path)
+            return cls._connect(path, None, now, rule, mode="ro&immutable=1")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise os_failure(path.parent, "create the store's folder", exc) from None
         lock = RunLock.acquire(path.with_name(path.name + ".lock"), lock_timeout, now)
         try:
-            store = cls._connect(path, lock, now, rule, readonly=False)
+            store = cls._connect(path, lock, now, rule, mode="rwc")
         except BaseException:
             lock.release()
             raise
@@ -98,9 +120,10 @@ class Store:
     @classmethod
     def _connect(
         cls, path: Path, lock: RunLock | None, now: Callable[[], float], rule: DeadRule, *,
-        readonly: bool,
+        mode: str,
     ) -> Store:
-        target = f"file:{quote(str(path))}?mode={'ro' if readonly else 'rwc'}"
+        """Connect with an SQLite URI ``mode`` (rwc: write; ro; ro&immutable=1) and prepare."""
+        target = f"file:{quote(os.fsencode(path))}?mode={mode}"
         try:
             db = sqlite3.connect(target, uri=True, isolation_level=None,
                                  timeout=_BUSY_TIMEOUT_MS / 1000)
@@ -109,7 +132,7 @@ class Store:
         db.row_factory = sqlite3.Row
         store = cls(db, path, lock, now, rule)
         try:
-            store._prepare(readonly)
+            store._prepare(readonly=mode != "rwc")
         except BaseException:
             db.close()
             raise
@@ -315,11 +338,16 @@ class Store:
     # -------------------------------------------------------------- citations and findings
 
     @guarded
-    def set_citations(self, run_id: int, rows: Iterable[tuple[str, str, Path | str, int]]) -> None:
-        """Replace the cited set with ``(key, url, path, line)`` rows seen by this run.
+    def set_citations(self, run_id: int, rows: Iterable[tuple[str, str, Path | str, int]],
+                      scope: Collection[Path | str] | None = None) -> None:
+        """Record the ``(key, url, path, line)`` rows seen by this run as the cited set.
 
-        A citation keeps its first-seen time while its note still cites the key (even when
-        its line moved); last-seen is this run's start.
+        ``scope`` is what the run read: None for a full run, which drops every citation it
+        did not see; else the notes and folders a partial run read (a PATH subset, a gate's
+        changed files), and only citations of notes in them that it did not see are
+        dropped: notes the run did not read keep theirs. A citation keeps its first-seen
+        time while its note still cites the key (even when its line moved); last-seen is
+        this run's start.
         """
         with self._transaction():
             seen = self._db.execute("SELECT started_at FROM runs WHERE id = ?",
@@ -330,7 +358,7 @@ class Store:
                              "(key TEXT, url TEXT, path TEXT, line INTEGER)")
             self._db.execute("DELETE FROM incoming")
             self._db.executemany("INSERT INTO incoming VALUES (?, ?, ?, ?)",
-                                 ((key, url, Path(path).as_posix(), line)
+                                 ((key, url, stored_path(Path(path)), line)
                                   for key, url, path, line in rows))
             self._db.execute("""
                 INSERT INTO citations (key, url, path, line, first_seen, last_seen, last_run)
@@ -343,7 +371,15 @@ class Store:
                     url = excluded.url, last_seen = excluded.last_seen,
                     last_run = excluded.last_run""",
                 {"seen": seen[0], "run": run_id})
-            self._db.execute("DELETE FROM citations WHERE last_run != ?", (run_id,))
+            if scope is None:
+                self._db.execute("DELETE FROM citations WHERE last_run != ?", (run_id,))
+                return
+            read = {Path(place) for place in scope}
+            stale = [row[0] for row in self._db.execute(
+                "SELECT DISTINCT path FROM citations WHERE last_run != ?", (run_id,))
+                if not read.isdisjoint((note := path_from_store(row[0]), *note.parents))]
+            self._db.executemany("DELETE FROM citations WHERE path = ? AND last_run != ?",
+                                 ((path, run_id) for path in stale))
 
     @guarded
     def record_findings(self, run_id: int, findings: Iterable[Finding]) -> None:
@@ -353,7 +389,7 @@ class Store:
                 "INSERT OR IGNORE INTO findings "
                 "(run_id, fingerprint, kind, path, line, url, message) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                ((run_id, fingerprint(f), f.kind, f.path.as_posix(), f.line, f.url, f.message)
+                ((run_id, fingerprint(f), f.kind, stored_path(f.path), f.line, f.url, f.message)
                  for f in findings if f.suppressed is None))
 
     # -------------------------------------------------------------- what changed
@@ -367,7 +403,7 @@ class Store:
         """
         previous = self.last_run(before=run_id)
         return changes_since(self._db, run_id, None if previous is None else previous.run_id,
-                             self.rule.overridden(failures_needed, min_days), str)
+                             self.rule.overridden(failures_needed, min_days))
 
     # -------------------------------------------------------------- keeping it small
 
@@ -410,8 +446,7 @@ class Store:
         since then; without it, any failure in the history counts. ``failures_needed`` and
         ``min_days`` override the store's rule (N and D).
         """
-        return url_states(self._db, since, self.rule.overridden(failures_needed, min_days),
-                          Path)
+        return url_states(self._db, since, self.rule.overridden(failures_needed, min_days))
 
 
 # ---------------------------------------------------------------- row conversion
