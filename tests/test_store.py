@@ -226,12 +226,17 @@ def test_lock_file_that_cannot_be_created_is_refused(db_path: Path) -> None:
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
 def test_lock_file_on_a_full_disk_is_a_store_error(db_path: Path) -> None:
-    """A lock file that cannot be written (a full disk: /dev/full) is a StoreError, exit 3."""
+    """A lock file that cannot be written (a full disk: /dev/full) is a StoreError, exit 3,
+    and the lock is free again afterwards."""
     db_path.parent.mkdir(parents=True)
-    (db_path.parent / "history.sqlite.lock").symlink_to("/dev/full")
-    with pytest.raises(StoreError, match="lock file") as caught:
+    holder = db_path.parent / "history.sqlite.lock.holder"
+    holder.symlink_to("/dev/full")
+    with pytest.raises(StoreError, match="cannot write the store's lock file: No space") as caught:
         Store.open(db_path, lock_timeout=1)
     assert caught.value.exit_code == ExitCode.RUNTIME
+    holder.unlink()
+    with Store.open(db_path, lock_timeout=0):
+        pass
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes wherever it likes")

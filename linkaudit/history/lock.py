@@ -1,19 +1,20 @@
-"""The run lock: one writer at a time, through an exclusive lock on a file beside the store.
+"""The run lock: one writer at a time, through a lock file beside the store (``filelock``).
 
-The lock file holds the holder's pid and start time, so a second run can say who it waited
-for. It is never deleted (deleting lock files races); the kernel drops the lock when its
-holder dies, so a crash never leaves the store locked.
+``filelock`` takes the operating system's lock (``flock`` on POSIX, ``msvcrt`` locking on
+Windows), which the system drops when its holder dies, so a crash never leaves the store
+locked. The holder's pid and start time go to a second file, ``<lock>.holder``, so a run
+that gave up waiting can say whom it waited for (a waiter may rewrite the lock file
+itself, so it cannot hold them).
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
-import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from linkaudit.errors import StoreError
 from linkaudit.history.failures import os_failure
@@ -21,55 +22,44 @@ from linkaudit.history.failures import os_failure
 _LOCK_POLL = 0.05
 
 
-def _format_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch).isoformat(sep=" ", timespec="seconds")
-
-
 class RunLock:
-    """An exclusive ``flock`` on a file beside the database, holding "pid started_at"."""
+    """An exclusive lock on a file beside the database; ``<lock>.holder`` says who holds it."""
 
-    def __init__(self, fd: int) -> None:
-        self._fd = fd
+    def __init__(self, lock: FileLock) -> None:
+        self._lock = lock
 
     @classmethod
     def acquire(cls, path: Path, timeout: float, now: Callable[[], float]) -> RunLock:
+        """Wait up to ``timeout`` s for the lock; a StoreError when it stays held or fails."""
+        holder = _holder_path(path)
+        lock = FileLock(path)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
+            lock.acquire(timeout=timeout, poll_interval=_LOCK_POLL)
+        except Timeout:
+            raise StoreError(f"another linkaudit run holds the store{_holder(holder)}; waited "
+                             f"{timeout:g} s (store lock {path})") from None
+        except OSError as exc:  # a read-only folder, a folder in its place, a full disk
             raise os_failure(path, "create the store's lock file", exc) from None
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    os.close(fd)
-                    raise os_failure(path, "lock the history store", exc) from None
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                holder = cls._holder(fd)
-                os.close(fd)
-                raise StoreError(f"another linkaudit run holds the store{holder}; waited "
-                                 f"{timeout:g} s (store lock {path})")
-            time.sleep(min(_LOCK_POLL, remaining))
         try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()} {now()}\n".encode(), 0)
-        except OSError as exc:  # a full disk, a lock file on a device, ...
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-            raise os_failure(path, "write the store's lock file", exc) from None
-        return cls(fd)
-
-    @staticmethod
-    def _holder(fd: int) -> str:
-        try:
-            pid, since = os.pread(fd, 100, 0).decode().split()
-            return f" (pid {int(pid)} since {_format_time(float(since))})"
-        except (OSError, ValueError):
-            return ""
+            holder.write_bytes(f"{os.getpid()} {now()}\n".encode())
+        except OSError as exc:  # a full disk, a read-only file, ...
+            lock.release()
+            raise os_failure(holder, "write the store's lock file", exc) from None
+        return cls(lock)
 
     def release(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-        os.close(self._fd)
+        self._lock.release()
+
+
+def _holder_path(lock: Path) -> Path:
+    return lock.with_name(lock.name + ".holder")
+
+
+def _holder(path: Path) -> str:
+    """`` (pid N since <time>)`` from the holder file; empty when it cannot be read."""
+    try:
+        pid, since = path.read_bytes()[:100].decode().split()
+        started = datetime.fromtimestamp(float(since)).isoformat(sep=" ", timespec="seconds")
+        return f" (pid {int(pid)} since {started})"
+    except (OSError, ValueError, OverflowError):
+        return ""
