@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from linkaudit.history.store import DAY, Store
+from linkaudit.history import DAY, Store
 from linkaudit.models import CheckResult, Hop, Verdict
 
 OUT = Path(__file__).resolve().parent / "out"

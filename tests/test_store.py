@@ -16,16 +16,16 @@ from pathlib import Path
 import pytest
 
 from linkaudit.errors import ExitCode, StoreError
-from linkaudit.history.store import (
+from linkaudit.history import (
     DAY,
     SCHEMA_VERSION,
     Change,
     Confirmation,
     Store,
-    _create_v1,
     confirmation,
     fingerprint,
 )
+from linkaudit.history.schema import create_v1
 from linkaudit.models import CheckResult, Finding, Hop, Severity, Verdict
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -117,7 +117,7 @@ def test_v1_fixture_matches_the_code_v1_step(tmp_path: Path) -> None:
     fixture = sqlite3.connect(":memory:")
     fixture.executescript((FIXTURES / "v1.sql").read_text())
     code = sqlite3.connect(":memory:")
-    _create_v1(code)
+    create_v1(code)
     assert shape(fixture) == shape(code)
     fixture.close()
     code.close()
@@ -222,6 +222,39 @@ def test_lock_file_that_cannot_be_created_is_refused(db_path: Path) -> None:
     (db_path.parent / "history.sqlite.lock").mkdir(parents=True)
     with pytest.raises(StoreError, match="cannot create the store's lock file"):
         Store.open(db_path, lock_timeout=1)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+def test_lock_file_on_a_full_disk_is_a_store_error(db_path: Path) -> None:
+    """A lock file that cannot be written (a full disk: /dev/full) is a StoreError, exit 3,
+    and the lock is free again afterwards."""
+    db_path.parent.mkdir(parents=True)
+    holder = db_path.parent / "history.sqlite.lock.holder"
+    holder.symlink_to("/dev/full")
+    with pytest.raises(StoreError, match="cannot write the store's lock file: No space") as caught:
+        Store.open(db_path, lock_timeout=1)
+    assert caught.value.exit_code == ExitCode.RUNTIME
+    holder.unlink()
+    with Store.open(db_path, lock_timeout=0):
+        pass
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes wherever it likes")
+def test_store_in_a_read_only_folder_can_be_read(db_path: Path, clock: Clock) -> None:
+    """A reader opens a store in a read-only folder (and a read-only file) and creates nothing."""
+    with Store.open(db_path, lock_timeout=1, now=clock) as store:
+        run_with(store, dead(B, clock.now))
+    before = sorted(p.name for p in db_path.parent.iterdir())
+    db_path.chmod(0o444)
+    db_path.parent.chmod(0o555)
+    try:
+        with Store.open(db_path, readonly=True) as reader:
+            assert [s.key for s in reader.latest_states()] == [B]
+            assert len(reader.runs()) == 1
+        assert sorted(p.name for p in db_path.parent.iterdir()) == before
+    finally:
+        db_path.parent.chmod(0o755)
+        db_path.chmod(0o644)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
@@ -602,3 +635,72 @@ def test_fingerprint_ignores_line_and_message() -> None:
     assert fingerprint(base) == fingerprint(replace(base, line=40, message="other words"))
     assert fingerprint(base) != fingerprint(replace(base, url=B))
     assert fingerprint(base) != fingerprint(replace(base, kind="duplicate"))
+
+
+# ---------------------------------------------------------------- partial runs
+
+
+def _cited(store: Store) -> list[tuple[str, str, int]]:
+    return sorted((state.key, str(c.path), c.line)
+                  for state in store.latest_states() for c in state.citations)
+
+
+def test_partial_run_keeps_citations_of_notes_it_did_not_read(
+    store: Store, clock: Clock
+) -> None:
+    """A run over some notes updates theirs and leaves every other note's citations alone."""
+    full = store.begin_run("check", [])
+    store.set_citations(full, [(B, B, "notes/en/a.md", 3), (B, B, "notes/de/a.md", 4),
+                               (B, B, "other/b.md", 9)])
+    run_with(store, dead(B, clock.now))
+    clock.now += DAY
+    partial = store.begin_run("check", ["notes/en/a.md"])
+    store.set_citations(partial, [(B, B, "notes/en/a.md", 5)], scope=[Path("notes/en/a.md")])
+    assert _cited(store) == [(B, "notes/de/a.md", 4), (B, "notes/en/a.md", 5),
+                             (B, "other/b.md", 9)]
+    (state,) = store.latest_states()
+    kept = {str(c.path): c for c in state.citations}
+    assert kept["notes/en/a.md"].last_seen == clock.now
+    assert kept["notes/de/a.md"].last_seen == clock.now - DAY
+
+
+def test_partial_run_over_a_folder_drops_what_its_notes_no_longer_cite(
+    store: Store, clock: Clock
+) -> None:
+    """A folder in scope covers its notes, deleted ones too; notes outside it keep theirs."""
+    first = store.begin_run("check", [])
+    store.set_citations(first, [(B, B, "notes/en/a.md", 3), (B, B, "notes/en/gone.md", 1),
+                                (B, B, "notes/english.md", 2), (B, B, "x.md", 1)])
+    run_with(store, dead(B, clock.now))
+    partial = store.begin_run("check", ["notes/en"])
+    store.set_citations(partial, [(B, B, "notes/en/a.md", 3)], scope=["notes/en/"])
+    assert _cited(store) == [(B, "notes/en/a.md", 3), (B, "notes/english.md", 2),
+                             (B, "x.md", 1)]
+    full = store.begin_run("check", [])
+    store.set_citations(full, [(B, B, "x.md", 1)])
+    assert _cited(store) == [(B, "x.md", 1)]
+
+
+# ---------------------------------------------------------------- names that are not UTF-8
+
+
+def test_undecodable_note_names_round_trip(store: Store, clock: Clock) -> None:
+    """A note whose name holds byte 0xff is stored and read back as the same name."""
+    name = Path(os.fsdecode(b"notes/caf\xff.md"))
+    first = store.begin_run("check", [])
+    store.set_citations(first, [(B, B, name, 7), (B, B, "notes/plain.md", 2)])
+    store.record(first, dead(B, clock.now))
+    store.record_findings(first, [finding("tracking", str(name), A)])
+    store.finish_run(first, exit_code=0, counts={})
+    (state,) = store.latest_states()
+    assert sorted(c.path for c in state.citations) == [name, Path("notes/plain.md")]
+    (odd,) = [c.path for c in state.citations if c.line == 7]
+    assert os.fsencode(odd) == b"notes/caf\xff.md"
+    second = store.begin_run("check", [])
+    store.set_citations(second, [(B, B, name, 8)], scope=[name])
+    store.record_findings(second, [finding("tracking", str(name), A),
+                                   finding("duplicate", str(name), A)])
+    assert [(str(c.path), c.line) for c in store.latest_states()[0].citations] == [
+        ("notes/plain.md", 2), (str(name), 8)]
+    (new,) = store.changes(second).new_findings
+    assert new.detail == f"{name}:3: duplicate at line 3"

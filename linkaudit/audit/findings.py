@@ -35,7 +35,7 @@ from linkaudit.models import (
 )
 
 if TYPE_CHECKING:  # the offline scan does not import the store
-    from linkaudit.history.store import UrlState
+    from linkaudit.history.changes import UrlState
 
 # Every finding kind: its default severity (configurable per kind) and what it means.
 KINDS: Mapping[str, tuple[Severity, str]] = {

@@ -30,10 +30,10 @@ from linkaudit.check.client import make_client
 from linkaudit.clean.rules import RuleSet
 from linkaudit.config import Config
 from linkaudit.errors import ExitCode, NetworkUnavailable
-from linkaudit.history.store import DAY, Changes, Store
+from linkaudit.history import Changes, Store
 from linkaudit.models import CheckResult, Finding, Report, Severity, Verdict
 from linkaudit.run.gate import GateOptions, Selection, keys_at, select
-from linkaudit.run.history import HISTORY_RUNS, dead_rule, open_store
+from linkaudit.run.history import HISTORY_RUNS, open_store
 from linkaudit.run.scan import (
     Citations,
     exit_code,
@@ -95,7 +95,6 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
     outcome = scan_tree(selection.paths, config, rules, keep_links=options.keep_links,
                         keep_citations=True)
     targets = check_targets(outcome.citations, wanted)
-    failures, min_days = dead_rule(config)
     with open_store(config) as store:
         run_id = store.begin_run("check", list(options.arguments))
         max_age = float(config.cache.max_age) if options.use_cache else None
@@ -136,16 +135,18 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
                         fail_on=fail_level(config.report.fail_on), started_at=started,
                         finished_at=time.time(), interrupted=interrupted)
         code = exit_code(report)
+        partial = bool(options.paths) or options.gate.active
         store.set_citations(run_id, ((key, outcome.citations.urls[key], place.path, place.line)
                                      for key, places in outcome.citations.places.items()
-                                     for place in places))
+                                     for place in places),
+                            scope=selection.paths if partial else None)
         store.record_findings(run_id, findings)
         store.finish_run(run_id, exit_code=code, counts=run.counts(standing),
                          status="interrupted" if interrupted else "finished")
         report = replace(report, history=tuple(store.runs(limit=HISTORY_RUNS)))
         changes = None
         if options.changes_only and not interrupted:
-            changes = store.changes(run_id, failures_needed=failures, min_days=min_days)
+            changes = store.changes(run_id)
         if config.store.keep:  # after the comparison, which reads the previous run
             store.prune(older_than=started - config.store.keep)
     judged = len(run.results)
@@ -274,9 +275,8 @@ class CheckRun:
         return down
 
     def standing(self) -> dict[str, Standing]:
-        """For each dead URL: confirmed dead, or failing k of N (history store rule)."""
+        """For each dead URL: confirmed dead, or failing k of N (the store's dead rule)."""
         standing: dict[str, Standing] = {}
-        rule = self.config.dead_after
         for result in self.results:
             failed = result.verdict is Verdict.DEAD or result.final_verdict is Verdict.DEAD
             if not failed or self.store is None:
@@ -284,7 +284,7 @@ class CheckRun:
             if self.confirm_now is True or (self.confirm_now and result.key in self.confirm_now):
                 standing[result.key] = Standing(confirmed=True)
                 continue
-            seen = self.store.confirm(result.key, rule.failures, rule.days / DAY)
+            seen = self.store.confirm(result.key)
             first = day(seen.first_failure)
             standing[result.key] = Standing(
                 confirmed=seen.state == "dead",

@@ -26,7 +26,7 @@ from linkaudit.fix.rewrite import apply_edits, unified_diff, write_file
 from linkaudit.models import CheckResult, CleanedLink, Edit, Finding, Note
 from linkaudit.run.check import CheckOptions, run_check
 from linkaudit.run.gate import root_paths
-from linkaudit.run.history import dead_rule, open_store
+from linkaudit.run.history import open_store
 from linkaudit.run.scan import iter_cleaned, load_rule_set
 
 
@@ -124,7 +124,6 @@ def stored_verdicts(config: Config, items: Sequence[tuple[Note, Sequence[Cleaned
         store = open_store(config, readonly=True)
     except StoreError:
         return {}, set()
-    failures, min_days = dead_rule(config)
     with store:
         results: dict[str, CheckResult] = {}
         dead: set[str] = set()
@@ -132,7 +131,7 @@ def stored_verdicts(config: Config, items: Sequence[tuple[Note, Sequence[Cleaned
             success = store.cached(key, math.inf)
             if success is not None:
                 results[key] = success
-            if store.confirm(key, failures, min_days).state == "dead":
+            if store.confirm(key).state == "dead":
                 dead.add(key)
     return results, dead
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from linkaudit.audit.findings import state_findings
 from linkaudit.config import Config
 from linkaudit.errors import UsageError
-from linkaudit.history.store import Store
+from linkaudit.history import Store
 from linkaudit.models import Report
-from linkaudit.run.history import HISTORY_RUNS, dead_rule, open_store
+from linkaudit.run.history import HISTORY_RUNS, open_store
 from linkaudit.run.scan import fail_level
 
 
@@ -23,10 +23,9 @@ class ReportOptions:
 
 def history_report(config: Config, options: ReportOptions = ReportOptions()) -> Report:
     """Dead, failing, recovered and redirected links as the store knows them."""
-    failures, min_days = dead_rule(config)
     with open_store(config, readonly=True) as store:
         since = _since(options.since, store)
-        states = store.latest_states(since, failures_needed=failures, min_days=min_days)
+        states = store.latest_states(since)
         return Report(command="report",
                       notes_scanned=len({c.path for s in states for c in s.citations}),
                       links=(), findings=tuple(state_findings(states)),
