@@ -11,8 +11,10 @@ from collections.abc import Iterator
 import httpcore
 import pytest
 
-from linkaudit.check.checker import Checker, network_unavailable
-from linkaudit.check.client import GuardedBackend, PrivateAddressRefused, make_client
+from linkaudit.check.checker import Checker
+from linkaudit.check.client import make_client
+from linkaudit.check.errors import network_unavailable
+from linkaudit.check.guard import GuardedBackend, PrivateAddressRefused
 from linkaudit.config import Duration, HostConfig, NetworkConfig
 from linkaudit.models import CheckResult, Verdict
 from tests.loopback import HUGE_SIZE, FakeTime, LoopbackServer

@@ -13,8 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from linkaudit.check.checker import Checker, describe_error, network_unavailable
-from linkaudit.check.client import HostPoolTransport, check_address, make_client
+from linkaudit.check.checker import Checker
+from linkaudit.check.client import HostPoolTransport, make_client
+from linkaudit.check.errors import describe_error, network_unavailable
+from linkaudit.check.guard import check_address
 from linkaudit.config import Duration, HostConfig, NetworkConfig
 from linkaudit.models import CheckResult, Hop, Verdict
 from tests.loopback import FakeTime

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from linkaudit.audit.findings import Standing, day
-from linkaudit.check.checker import NO_NETWORK_REASONS, Checker, network_unavailable
+from linkaudit.check import NO_NETWORK_REASONS, Checker, network_unavailable
 from linkaudit.config import Config
 from linkaudit.history.store import DAY, Changes, Store
 from linkaudit.models import CheckResult, Finding, Report, Severity, Verdict
