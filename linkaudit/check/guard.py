@@ -1,11 +1,13 @@
 """The private-address guard: an untrusted note must not make a run probe its own network.
 
-It refuses loopback, private, link-local and similar addresses, and acts twice: the
-checker asks ``check_address`` before a request (a clear "private-address" verdict,
-nothing sent), and the connections themselves go through ``GuardedBackend``, which
-resolves the name again, vets every address and connects to a vetted address itself. A
-DNS-rebinding server that answers "public" to the first lookup and "127.0.0.1" to the
-next therefore reaches nothing: the address checked is the address connected to.
+It refuses every address that is not globally routable (``ipaddress``'s ``is_global``,
+plus ranges its tables miss), and IPv6 addresses embedding such an IPv4 address
+(IPv4-mapped, 6to4, NAT64, Teredo). It acts twice: the checker asks ``check_address``
+before each hop, redirects included (a clear "private-address" verdict, nothing sent),
+and the connections themselves go through ``GuardedBackend``, which resolves the name
+again, vets every address and connects to a vetted address itself. A DNS-rebinding
+server that answers "public" to the first lookup and "127.0.0.1" to the next therefore
+reaches nothing: the address checked is the address connected to.
 """
 
 from __future__ import annotations
@@ -37,9 +39,47 @@ class AddressProblem:
     detail: str
 
 
-def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+# Not globally routable, or leading to another network, although the running Python's
+# ``is_global`` may say otherwise: shared address space (carrier NAT; cloud metadata
+# services live there), deprecated site-local IPv6, IPv4-compatible IPv6 (deprecated),
+# local-use NAT64.
+_NOT_GLOBAL = (
+    ("shared address space", ipaddress.ip_network("100.64.0.0/10")),
+    ("site-local", ipaddress.ip_network("fec0::/10")),
+    ("IPv4-compatible", ipaddress.ip_network("::/96")),
+    ("local-use NAT64", ipaddress.ip_network("64:ff9b:1::/48")),
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Forms that are the embedded IPv4 address itself, spelt in IPv6 (the others are tunnels
+# with IPv6 addresses of their own, checked as such too).
+_TRANSLATED = frozenset({"IPv4-mapped", "NAT64"})
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[tuple[str, ipaddress.IPv4Address], ...]:
+    """The IPv4 addresses an IPv6 address leads to, each with its form's name:
+    IPv4-mapped, 6to4, NAT64 (well-known prefix) and Teredo (server and client)."""
+    found: list[tuple[str, ipaddress.IPv4Address]] = []
+    if address.ipv4_mapped is not None:
+        found.append(("IPv4-mapped", address.ipv4_mapped))
+    if address.sixtofour is not None:
+        found.append(("6to4", address.sixtofour))
+    if address in _NAT64:
+        found.append(("NAT64", ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)))
+    if address.teredo is not None:
+        found.extend(("Teredo", inner) for inner in address.teredo)
+    return tuple(found)
+
+
+def refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why ``address`` is never requested (what kind of address it is), or None when it is
+    globally routable, and so is every IPv4 address it embeds."""
+    if isinstance(address, ipaddress.IPv6Address):
+        for form, inner in embedded_ipv4(address):
+            label = refusal(inner)
+            if label is not None:
+                return f"{label} ({form} {inner})"
+            if form in _TRANSLATED:  # the packets go to ``inner`` itself: it decides
+                return None
     for label, flag in (
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
@@ -50,7 +90,10 @@ def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | 
     ):
         if flag:
             return label
-    return None
+    for label, network in _NOT_GLOBAL:
+        if address.version == network.version and address in network:
+            return label
+    return None if address.is_global else "not globally routable"
 
 
 async def check_address(
@@ -85,7 +128,7 @@ async def vetted_addresses(host: str, resolve: Resolver = system_resolve) -> lis
             raise socket.gaierror(socket.EAI_NONAME, str(exc)) from exc
         addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolved]
     for address in addresses:
-        label = _forbidden(address)
+        label = refusal(address)
         if label is not None:
             raise PrivateAddressRefused(
                 f"{host} is a {label} address ({address}): not requested")
