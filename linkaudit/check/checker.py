@@ -18,7 +18,7 @@ import random
 import re
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -147,13 +147,15 @@ class Checker:
         seen = {str(current)}
         start = self._clock()
         total_attempts = 0  # over every hop: what the result's ``attempts`` reports
+        downgraded = False  # an https hop was followed by an http one
         while True:
             problem = await self._guard(current.host)
             if problem is not None:
                 verdict = Verdict.DEAD if problem.reason == "dns" else Verdict.SKIPPED
                 return self._result(key, url, verdict, problem.reason, problem.detail,
                                     _Trail(tuple(chain), attempts=max(total_attempts, 1)))
-            attempt, attempts = await self._hop(current, start)
+            own_origin = not downgraded and _origin(current) == _origin(first)
+            attempt, attempts = await self._hop(current, start, own_origin)
             total_attempts += attempts
             response = attempt.response
             if response is None:
@@ -184,6 +186,7 @@ class Checker:
                 return self._result(key, url, Verdict.UNREACHABLE, "too-many-redirects",
                                     f"more than {self._config.max_redirects} redirects", trail)
             seen.add(str(target))
+            downgraded = downgraded or (current.scheme == "https" and target.scheme == "http")
             current = target
 
     def _final(self, key: str, url: str, first: httpx.URL, final: httpx.URL,
@@ -209,19 +212,22 @@ class Checker:
         return dataclasses.replace(result, verdict=Verdict.REDIRECTED, reason=kind,
                                    detail=f"{kind} redirect to {final}")
 
-    async def _hop(self, url: httpx.URL, start: float) -> tuple[Attempt, int]:
+    async def _hop(self, url: httpx.URL, start: float,
+                   own_origin: bool) -> tuple[Attempt, int]:
         """One hop with retries: HEAD first (unless the host refuses HEAD), then GET for good
-        once HEAD is refused."""
+        once HEAD is refused. The host's configured headers go only to the cited URL's own
+        origin (``own_origin``)."""
         host = self._scheduler.host(url.host)
+        headers = host.headers if own_origin else {}
         use_head = host.head.supported
 
         async def attempt_once() -> Attempt:
             nonlocal use_head
             if use_head:
-                attempt, asked_get = await self._head_first(url, host)
+                attempt, asked_get = await self._head_first(url, host, headers)
                 use_head = not asked_get
             else:
-                attempt = await self._request("GET", url, host)
+                attempt = await self._request("GET", url, host, headers)
             self._scheduler.back_off(host, attempt.response)
             return attempt
 
@@ -231,10 +237,11 @@ class Checker:
 
         return await retrying(attempt_once, choose, self._scheduler.pause)
 
-    async def _head_first(self, url: httpx.URL, host: Host) -> tuple[Attempt, bool]:
+    async def _head_first(self, url: httpx.URL, host: Host,
+                          headers: Mapping[str, str]) -> tuple[Attempt, bool]:
         """HEAD, then GET when the HEAD answer cannot be believed (see docs/checking.md on
         what a host's HEAD answers teach); True when GET was asked."""
-        head = await self._request("HEAD", url, host)
+        head = await self._request("HEAD", url, host, headers)
         knowledge = host.head
         pending = knowledge.pending_confirmation(head)
         if pending is not None:
@@ -243,10 +250,19 @@ class Checker:
             return head, False
         knowledge.learn_head(head)
         with knowledge.confirmation(head):
-            get = await self._request("GET", url, host)
+            get = await self._request("GET", url, host, headers)
             knowledge.learn_get(head, get)
         return get, True
 
-    async def _request(self, method: str, url: httpx.URL, host: Host) -> Attempt:
+    async def _request(self, method: str, url: httpx.URL, host: Host,
+                       headers: Mapping[str, str]) -> Attempt:
         await self._scheduler.start_request(host)
-        return await fetch(self._client, method, url, host.headers, self._config.body_cap)
+        return await fetch(self._client, method, url, headers, self._config.body_cap)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """(scheme, host, port): whom a host's configured headers belong to."""
+    return url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
