@@ -9,7 +9,7 @@ import httpx
 import pytest
 import yaml
 
-from linkaudit.check.checker import describe_error
+from linkaudit.check.errors import describe_error
 from linkaudit.models import CheckResult
 from tests.cassette import CassetteMiss, CassetteTransport
 from tests.loopback import LoopbackServer

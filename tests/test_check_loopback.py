@@ -11,8 +11,10 @@ from collections.abc import Iterator
 import httpcore
 import pytest
 
-from linkaudit.check.checker import Checker, network_unavailable
-from linkaudit.check.client import GuardedBackend, PrivateAddressRefused, make_client
+from linkaudit.check.checker import Checker
+from linkaudit.check.client import make_client
+from linkaudit.check.errors import network_unavailable
+from linkaudit.check.guard import GuardedBackend, PrivateAddressRefused
 from linkaudit.config import Duration, HostConfig, NetworkConfig
 from linkaudit.models import CheckResult, Verdict
 from tests.loopback import HUGE_SIZE, FakeTime, LoopbackServer
@@ -167,9 +169,12 @@ def test_mailto_location_stops_with_a_clear_reason(server: LoopbackServer) -> No
     assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, "redirect-scheme")
 
 
-def test_host_headers_stay_on_their_host_across_a_redirect(server: LoopbackServer) -> None:
-    """A header configured for 127.0.0.1 is not sent to 127.0.0.2 after a redirect."""
-    with LoopbackServer("127.0.0.2") as other:
+@pytest.mark.parametrize("other_host", ["127.0.0.2", "127.0.0.1"])
+def test_host_headers_stay_on_their_origin_across_a_redirect(server: LoopbackServer,
+                                                             other_host: str) -> None:
+    """A header configured for 127.0.0.1 is not sent after a redirect to 127.0.0.2, nor
+    to another port of 127.0.0.1."""
+    with LoopbackServer(other_host) as other:
         config = dataclasses.replace(CONFIG, hosts={"127.0.0.1": HostConfig(
             headers={"Authorization": "Bearer secret"})})
         result = check_one(server.url(f"/redirect?to={other.url('/headers')}"), config)

@@ -13,8 +13,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from linkaudit.check.checker import Checker, describe_error, network_unavailable
-from linkaudit.check.client import HostPoolTransport, check_address, make_client
+from linkaudit.check.checker import Checker
+from linkaudit.check.client import HostPoolTransport, make_client
+from linkaudit.check.errors import describe_error, network_unavailable
+from linkaudit.check.guard import check_address
 from linkaudit.config import Duration, HostConfig, NetworkConfig
 from linkaudit.models import CheckResult, Hop, Verdict
 from tests.loopback import FakeTime
@@ -815,3 +817,30 @@ def test_httpcore_detects_asyncio_through_sniffio() -> None:
     assert asyncio.run(main()) == "asyncio"
     assert sys.modules.get("sniffio") is not None
 
+
+
+@pytest.mark.parametrize(("chain", "with_header"), [
+    (["https://a.test/1", "https://a.test:8443/2", "https://a.test/3"], [True, False, True]),
+    (["https://a.test/1", "http://a.test/2", "https://a.test/3"], [True, False, False]),
+    (["http://a.test/1", "https://a.test/2"], [True, False]),
+    (["https://a.test:443/1", "https://a.test/2"], [True, True]),
+])
+def test_host_headers_belong_to_the_cited_origin(chain: list[str],
+                                                 with_header: list[bool]) -> None:
+    """Configured headers go only to the cited URL's (scheme, host, port), and never again
+    once the chain went from https down to http."""
+    config = dataclasses.replace(BASE, hosts={"a.test": HostConfig(
+        headers={"Authorization": "Bearer secret"})})
+    hops = {httpx.URL(url).path: nxt for url, nxt in zip(chain, [*chain[1:], None], strict=True)}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        target = hops[request.url.path]
+        if target is None:
+            return httpx.Response(200)
+        return httpx.Response(302, headers={"location": target})
+
+    run = Run(handler, config)
+    run.one(chain[0])
+    sent = [r.headers.get("authorization") == "Bearer secret" for _, r in run.requests
+            if r.method == "HEAD"]
+    assert sent == with_header

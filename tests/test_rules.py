@@ -11,18 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from linkaudit.clean.rules import (
-    HostIndex,
-    NameSet,
-    Place,
-    host_matches,
-    host_suffixes,
-    load_clearurls,
-    load_rules,
-)
+from linkaudit.clean.rules import NameSet, Place, load_clearurls, load_rules
 from linkaudit.clean.strip import clean_url
 from linkaudit.config import CleaningConfig, SiteRule
 from linkaudit.errors import ConfigError
+from linkaudit.hosts import HostIndex, host_matches, host_suffixes
 
 REAL_CLEARURLS = Path("/work/shared/rules/clearurls-data.min.json")
 

@@ -1,4 +1,4 @@
-"""The one place an HTTP client is made, and the guard against probing private networks.
+"""The one place an HTTP client is made, and the transport it sends through.
 
 Keeping client construction here means a switch of HTTP library (see DESIGN.md on
 httpx's pool at high concurrency) touches one module.
@@ -9,44 +9,30 @@ connections on every request (encode/httpx#3215) and, sized below hosts × per-h
 limit, keeps closing and reopening connections; small per-host pools sized to the
 per-host limit keep every connection alive and each scan short.
 
-The address guard refuses loopback, private, link-local and similar addresses, so an
-untrusted note cannot make a CI runner probe its own network. It acts twice: the checker
-asks ``check_address`` before a request (a clear "private-address" verdict, nothing sent),
-and the connections themselves go through ``GuardedBackend``, which resolves the name
-again, vets every address and connects to a vetted address itself. A DNS-rebinding server
-that answers "public" to the first lookup and "127.0.0.1" to the next therefore reaches
-nothing: the address checked is the address connected to.
+Connections go through the private-address guard (``linkaudit.check.guard``) unless
+private addresses are allowed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import ssl
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import httpcore
 import httpx
 
-from linkaudit.config import HostConfig, NetworkConfig
+from linkaudit.check.guard import GuardedBackend
+from linkaudit.check.hosts import host_concurrency
+from linkaudit.config import NetworkConfig
 
-Resolver = Callable[[str], Awaitable[list[str]]]
 PoolKey = tuple[bytes, bytes, int | None]  # (scheme, host, port) as httpx sends them
 TransportFactory = Callable[[httpx.Limits], httpx.AsyncBaseTransport]
-SocketOption = (  # httpcore's SOCKET_OPTION
-    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int])
 
 # Idle per-host pools kept open at most; past this the least recently used idle ones close.
 MAX_IDLE_POOLS = 256
-
-
-async def system_resolve(host: str) -> list[str]:
-    """The host's addresses from the system resolver; raises ``socket.gaierror``."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
 
 
 def make_client(
@@ -69,24 +55,6 @@ def make_client(
         headers={"User-Agent": config.user_agent},
         transport=transport if transport is not None else HostPoolTransport(config),
     )
-
-
-def host_config(hosts: Mapping[str, HostConfig], name: str) -> HostConfig | None:
-    """The override for host ``name`` or its nearest configured parent domain."""
-    labels = name.split(".")
-    for start in range(len(labels)):
-        found = hosts.get(".".join(labels[start:]))
-        if found is not None:
-            return found
-    return None
-
-
-def host_concurrency(config: NetworkConfig, name: str) -> int:
-    """Requests allowed in flight to host ``name``: its override, else the default."""
-    override = host_config(config.hosts, name)
-    if override is not None and override.concurrency is not None:
-        return override.concurrency
-    return config.per_host_concurrency
 
 
 @dataclass(eq=False)
@@ -209,106 +177,3 @@ class HostPoolTransport(httpx.AsyncBaseTransport):
 
 async def _close_all(pools: list[_Pool]) -> None:
     await asyncio.gather(*(pool.transport.aclose() for pool in pools))
-
-
-@dataclass(frozen=True, slots=True)
-class AddressProblem:
-    """Why a host is not requested: ``reason`` is "private-address" or "dns"."""
-
-    reason: str
-    detail: str
-
-
-def _forbidden(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    for label, flag in (
-        ("loopback", address.is_loopback),
-        ("link-local", address.is_link_local),
-        ("multicast", address.is_multicast),
-        ("unspecified", address.is_unspecified),
-        ("reserved", address.is_reserved),
-        ("private", address.is_private),
-    ):
-        if flag:
-            return label
-    return None
-
-
-async def check_address(
-    host: str, allow_private: bool, *, resolve: Resolver = system_resolve
-) -> AddressProblem | None:
-    """None when ``host`` may be requested; otherwise why not (a private address, or no DNS)."""
-    if allow_private:
-        return None
-    try:
-        await vetted_addresses(host, resolve)
-    except OSError as exc:  # socket.gaierror, or the resolver's own failure
-        return AddressProblem("dns", f"the name {host} does not resolve ({exc})")
-    except PrivateAddressRefused as exc:
-        return AddressProblem("private-address", str(exc))
-    return None
-
-
-class PrivateAddressRefused(httpcore.ConnectError):
-    """A connection the guard refused: the host is, or resolves to, a private address."""
-
-
-async def vetted_addresses(host: str, resolve: Resolver = system_resolve) -> list[str]:
-    """The addresses of ``host`` when none is private; raises ``PrivateAddressRefused``,
-    or ``socket.gaierror`` when the name does not resolve."""
-    bare = host.strip("[]")
-    try:
-        addresses = [ipaddress.ip_address(bare)]
-    except ValueError:
-        try:
-            resolved = await resolve(bare)
-        except UnicodeError as exc:
-            raise socket.gaierror(socket.EAI_NONAME, str(exc)) from exc
-        addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in resolved]
-    for address in addresses:
-        label = _forbidden(address)
-        if label is not None:
-            raise PrivateAddressRefused(
-                f"{host} is a {label} address ({address}): not requested")
-    return [str(address) for address in addresses]
-
-
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend, connecting only to addresses ``vetted_addresses`` gave.
-
-    It resolves the name itself at connect time and connects to the vetted address, so no
-    later lookup can swap in a private one. TLS still verifies the certificate against the
-    host name (httpcore passes it to ``start_tls``, not this address).
-    """
-
-    def __init__(self, resolve: Resolver = system_resolve,
-                 inner: httpcore.AsyncNetworkBackend | None = None) -> None:
-        self._resolve = resolve
-        self._inner = inner or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None,
-        local_address: str | None = None, socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            addresses = await vetted_addresses(host, self._resolve)
-        except OSError as exc:  # a gaierror: the checker reads it as "dns"
-            raise httpcore.ConnectError(str(exc)) from exc
-        failure: httpcore.ConnectError | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(address, port, timeout, local_address,
-                                                     socket_options)
-            except httpcore.ConnectError as exc:
-                failure = exc
-        raise failure or httpcore.ConnectError(f"{host} has no address")
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None,
-        socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("Unix sockets are not used for link checks")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)

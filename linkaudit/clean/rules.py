@@ -10,52 +10,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import yaml
 
 from linkaudit.config import CleaningConfig, SiteRule, read_config_text
 from linkaudit.errors import ConfigError
+from linkaudit.hosts import HostIndex, host_matches
 
 LEVELS = ("safe", "aggressive")
-
-
-def host_matches(host: str, rule_host: str) -> bool:
-    """True when ``host`` is ``rule_host`` or one of its subdomains (label boundaries)."""
-    return host == rule_host or host.endswith("." + rule_host)
-
-
-def host_suffixes(host: str) -> Iterator[str]:
-    """``host`` and what follows each of its dots: every ``rule_host`` that ``host_matches``."""
-    yield host
-    dot = host.find(".")
-    while dot >= 0:
-        yield host[dot + 1:]
-        dot = host.find(".", dot + 1)
-
-
-_Item = TypeVar("_Item")
-
-
-class HostIndex(Generic[_Item]):
-    """Items keyed by rule host, found for a host by its label suffixes instead of a scan."""
-
-    def __init__(self, entries: Iterable[tuple[str, _Item]]) -> None:
-        self._by_host: dict[str, list[tuple[int, _Item]]] = {}
-        for order, (rule_host, item) in enumerate(entries):
-            self._by_host.setdefault(rule_host, []).append((order, item))
-
-    def lookup(self, host: str) -> tuple[_Item, ...]:
-        """Every item whose rule host ``host_matches`` ``host``, in the order given."""
-        found = [entry for suffix in host_suffixes(host) for entry in self._by_host.get(suffix, ())]
-        if len(found) > 1:
-            found.sort(key=lambda entry: entry[0])
-        return tuple(item for _, item in found)
 
 
 def _canonical_host(host: str) -> str:

@@ -17,6 +17,7 @@ from datetime import date, datetime
 
 import httpx
 
+from linkaudit.check.errors import REQUEST_ERRORS, TIMEOUT_REASONS, describe_error
 from linkaudit.models import CleanedLink, Note
 
 _LEADING_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?!\d)")
@@ -105,10 +106,10 @@ async def _lookup(
         if response.status_code != 200:
             return None, f"archive unreachable: HTTP {response.status_code}"
         payload = response.json()
-    except httpx.TimeoutException:
-        return None, "archive unreachable: timed out"
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        return None, f"archive unreachable: {type(exc).__name__}"
+    except REQUEST_ERRORS as exc:
+        reason, _ = describe_error(exc)
+        what = "timed out" if reason in TIMEOUT_REASONS else type(exc).__name__
+        return None, f"archive unreachable: {what}"
     except ValueError:
         return None, "archive unreachable: answer is not JSON"
     return _accept(payload, when)

@@ -17,8 +17,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from urllib.parse import urlsplit
 
+from linkaudit.check.verdicts import lands_on_site_root
 from linkaudit.config import FixConfig
 from linkaudit.fix.rewrite import ensure_disjoint
 from linkaudit.models import (
@@ -155,7 +155,7 @@ class _Planner:
         if not self.options.redirects or result is None or not _permanent_ok(result):
             return None
         assert result.final_url is not None  # _permanent_ok checked it
-        if _lands_on_site_root(item.clean_url, result.final_url):
+        if lands_on_site_root(item.clean_url, result.final_url):
             self.skip(note, item.link,
                       f"redirects to the site root {result.final_url} (a soft 404); left as is")
             return None
@@ -217,14 +217,6 @@ class _Planner:
 def _permanent_ok(result: CheckResult) -> bool:
     return (result.verdict is Verdict.REDIRECTED and result.permanent is True
             and result.final_verdict is Verdict.OK and bool(result.final_url))
-
-
-def _lands_on_site_root(original: str, final: str) -> bool:
-    """A redirect from a deep page to the bare site root is a soft 404, not a move."""
-    def is_root(url: str) -> bool:
-        parts = urlsplit(url)
-        return parts.path in ("", "/") and not parts.query
-    return is_root(final) and not is_root(original)
 
 
 def _with_fragment(new: str, original: str) -> str:

@@ -25,8 +25,7 @@ from linkaudit.audit.findings import (
     severity_overrides,
     unchecked_findings,
 )
-from linkaudit.check.checker import NO_NETWORK_REASONS, Checker, network_unavailable
-from linkaudit.check.client import make_client
+from linkaudit.check import NO_NETWORK_REASONS, Checker, make_client, network_unavailable
 from linkaudit.clean.rules import RuleSet
 from linkaudit.config import Config
 from linkaudit.errors import ExitCode, NetworkUnavailable

@@ -1,0 +1,84 @@
+"""The one place that maps httpx's and the system's exceptions to failure reasons.
+
+Every request failure becomes a (reason tag, detail for a person) pair here, whoever made
+the request (the checker, the archive lookup). The tags are the vocabulary the retry
+rules, the verdicts and the run's "network down" test speak.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Iterable
+
+import httpx
+
+from linkaudit.check.guard import PrivateAddressRefused
+from linkaudit.models import CheckResult, Verdict
+
+# What a request can raise that says something about the URL or the network, not a bug:
+# httpx's failures, and a URL httpx cannot build a request for.
+REQUEST_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.InvalidURL)
+TIMEOUT_REASONS = frozenset({"connect-timeout", "read-timeout", "timeout"})
+# The URL itself cannot be requested: nothing was tried, so nothing can be concluded.
+UNUSABLE_URL_REASONS = frozenset({"invalid-url", "scheme"})
+# Failures that mean "could not reach the network at all" (see network_unavailable).
+NO_NETWORK_REASONS = frozenset({"dns", "refused", "connect", "connect-timeout"})
+
+_TIMEOUTS: dict[type[BaseException], tuple[str, str]] = {
+    httpx.ConnectTimeout: ("connect-timeout", "connect timed out"),
+    httpx.ReadTimeout: ("read-timeout", "read timed out (no data from the server)"),
+    httpx.WriteTimeout: ("timeout", "write timed out"),
+    httpx.PoolTimeout: ("timeout", "timed out waiting for a free connection"),
+}
+
+
+def _causes(exc: BaseException) -> Iterable[BaseException]:
+    """The exception and everything it was raised from or during (httpcore cuts __cause__)."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+def describe_error(exc: BaseException) -> tuple[str, str]:
+    """(reason tag, detail for a person) for any exception raised while requesting a URL."""
+    for kind, described in _TIMEOUTS.items():
+        if isinstance(exc, kind):
+            return described
+    for cause in _causes(exc):
+        if isinstance(cause, PrivateAddressRefused):  # the name changed its answer since
+            return "private-address", str(cause)
+        if isinstance(cause, socket.gaierror):
+            return "dns", f"the name does not resolve ({cause})"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return "tls", f"TLS certificate rejected: {cause}"
+        if isinstance(cause, ssl.SSLError):
+            return "tls", f"TLS handshake failed: {cause}"
+        if isinstance(cause, ConnectionRefusedError):
+            return "refused", "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return "reset", "connection reset by the server"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "protocol", f"the server broke the HTTP exchange: {exc}"
+    if isinstance(exc, httpx.ConnectError):
+        return "connect", f"could not connect: {exc}"
+    if isinstance(exc, httpx.ReadError | httpx.WriteError):
+        return "reset", f"connection lost: {exc}"
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return "scheme", f"unsupported URL scheme: {exc}"
+    if isinstance(exc, httpx.InvalidURL):
+        return "invalid-url", f"invalid URL: {exc}"
+    return "error", f"{type(exc).__name__}: {exc}"
+
+
+def network_unavailable(results: Iterable[CheckResult]) -> bool:
+    """True when at least one URL was tried and none got further than DNS or connecting."""
+    tried = [r for r in results if r.verdict is not Verdict.SKIPPED and not r.from_cache]
+    return bool(tried) and all(
+        r.status is None and r.reason in NO_NETWORK_REASONS for r in tried)

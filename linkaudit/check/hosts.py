@@ -1,0 +1,73 @@
+"""Per-host settings and state: a host's limits, spacing, headers, queue and HEAD record.
+
+A ``network.hosts`` entry applies to its host and every subdomain (the nearest entry
+wins, by ``linkaudit.hosts.nearest``). The scheduler keeps one ``Host`` per host name.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import httpx
+
+from linkaudit.check.head import HeadKnowledge
+from linkaudit.config import HostConfig, NetworkConfig
+from linkaudit.hosts import nearest
+
+
+def host_config(hosts: Mapping[str, HostConfig], name: str) -> HostConfig | None:
+    """The override for host ``name`` or its nearest configured parent domain."""
+    return nearest(hosts, name)
+
+
+def host_concurrency(config: NetworkConfig, name: str) -> int:
+    """Requests allowed in flight to host ``name``: its override, else the default."""
+    override = host_config(config.hosts, name)
+    if override is not None and override.concurrency is not None:
+        return override.concurrency
+    return config.per_host_concurrency
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One distinct URL to check, parsed once when queued (None: httpx cannot parse it)."""
+
+    key: str
+    url: str
+    parsed: httpx.URL | None
+
+
+def parse_url(url: str) -> httpx.URL | None:
+    """The URL as httpx will request it (host in IDNA, lower case); None if it cannot."""
+    try:
+        return httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return None
+
+
+@dataclass(eq=False)
+class Host:
+    """One host's queue, limits and what was learnt about its HEAD answers this run."""
+
+    name: str
+    limit: int
+    interval: float
+    headers: Mapping[str, str]
+    next_start: float = 0.0  # monotonic time before which no request may start
+    in_flight: int = 0
+    queued: deque[Job] = field(default_factory=deque)
+    listed: bool = False  # in the ready queue or the parked heap
+    head: HeadKnowledge = field(default_factory=HeadKnowledge)
+
+    @classmethod
+    def configured(cls, config: NetworkConfig, name: str) -> Host:
+        """Host ``name`` with its ``network.hosts`` override applied, if any."""
+        override = host_config(config.hosts, name)
+        interval = float(config.per_host_interval)
+        headers: Mapping[str, str] = {}
+        if override is not None:
+            interval = interval if override.interval is None else float(override.interval)
+            headers = override.headers
+        return cls(name, host_concurrency(config, name), interval, headers)
