@@ -16,7 +16,7 @@ from linkaudit.clean.keys import clean_links
 from linkaudit.clean.rules import RuleSet
 from linkaudit.config import ScanConfig
 from linkaudit.errors import UsageError
-from linkaudit.scan.note import family_key, iter_note_paths, parse_note
+from linkaudit.scan import family_key, iter_note_paths, parse_note
 
 
 def _git(args: Sequence[str], cwd: Path) -> str:

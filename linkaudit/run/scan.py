@@ -32,7 +32,7 @@ from linkaudit.models import (
     Note,
     Severity,
 )
-from linkaudit.scan.note import family_key, iter_note_paths, read_note, scan_paths
+from linkaudit.scan import family_key, iter_note_paths, read_note, scan_paths
 
 
 @dataclass
