@@ -18,7 +18,7 @@ from pathlib import Path
 
 from linkaudit.config import ScanConfig
 from linkaudit.models import LinkKind, Note
-from linkaudit.scan.note import read_note
+from linkaudit.scan import read_note
 
 LINKAUDIT = str(Path(sys.executable).with_name("linkaudit"))
 

@@ -9,7 +9,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from linkaudit.models import Link, LinkKind, ReferenceForm
-from linkaudit.scan.markdown import Extraction, _line_bounds, extract
+from linkaudit.scan.markdown import Extraction, extract
+from linkaudit.scan.markdown.helpers import line_bounds
 
 K = LinkKind
 
@@ -380,7 +381,7 @@ def test_line_bounds_match_line_endings(text: str, data: st.DataObject) -> None:
     """Line starts and ends, with or without CR, are those the CRLF|CR|LF line endings give."""
     start = data.draw(st.integers(min_value=0, max_value=len(text)))
     breaks = list(re.finditer(r"\r\n|\r|\n", text[start:]))
-    starts, ends = _line_bounds(text, start)
+    starts, ends = line_bounds(text, start)
     assert starts == [start, *(start + match.end() for match in breaks)]
     assert ends == [*(start + match.start() for match in breaks), len(text)]
 

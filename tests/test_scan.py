@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from linkaudit.config import ScanConfig
 from linkaudit.models import FileProblem, LinkKind, Note
+from linkaudit.scan import family_key, iter_note_paths, read_note, scan_paths
 from linkaudit.scan import note as scan
-from linkaudit.scan.note import family_key, iter_note_paths, read_note, scan_paths
 
 CONFIG = ScanConfig()
 

@@ -9,7 +9,6 @@ turn one ``CheckResult`` per URL into one finding listing every place that cites
 from __future__ import annotations
 
 import difflib
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from linkaudit.audit.suppression import Suppressions
 from linkaudit.config import IgnoreRule
 from linkaudit.errors import ConfigError
 from linkaudit.models import (
@@ -316,21 +316,13 @@ def apply_policy(
     ignore: Sequence[IgnoreRule] = (),
     ignored_lines: Mapping[Path, frozenset[int]] | None = None,
 ) -> list[Finding]:
-    """Configured severities, then suppressions (inline comments and URL ignore rules)."""
-    compiled = [(re.compile(rule.pattern), rule) for rule in ignore]
-    ignored_lines = ignored_lines or {}
+    """Configured severities, then suppressions (``linkaudit.audit.suppression``)."""
+    suppressions = Suppressions(ignore, ignored_lines)
     result = []
     for finding in findings:
         if finding.kind in severities:
             finding = replace(finding, severity=severities[finding.kind])
-        reason = None
-        if finding.line in ignored_lines.get(finding.path, frozenset()):
-            reason = "linkaudit-ignore comment in the note"
-        elif finding.url is not None:
-            for pattern, rule in compiled:
-                if (not rule.kinds or finding.kind in rule.kinds) and pattern.search(finding.url):
-                    reason = rule.reason or f"ignored by pattern {rule.pattern}"
-                    break
+        reason = suppressions.reason(finding)
         result.append(replace(finding, suppressed=reason) if reason else finding)
     return sorted(result, key=lambda f: (str(f.path), f.line, f.column, f.kind))
 

@@ -21,6 +21,7 @@ from urllib.parse import SplitResult, quote, urlsplit
 
 from linkaudit.clean.rules import LEVELS, RuleSet
 from linkaudit.clean.strip import CleanResult, clean_url, clean_url_at_both_levels, piece_name
+from linkaudit.languages import ISO_639_1
 from linkaudit.models import CleanedLink, Link
 
 WEB_SCHEMES = ("http", "https")
@@ -37,15 +38,6 @@ _MOBILE_LABELS = ("m", "mobile")
 _LOCALE_PARAMS = frozenset({"hl", "lang", "locale", "language"})
 _LOCALE_SEGMENTS = 2  # language path segments are looked for among the first two only
 _LANGUAGE_TAG = re.compile(r"([a-z]{2})(?:[-_](?:[a-z]{2}|[a-z]{4}|\d{3}))*", re.IGNORECASE)
-_ISO_639_1_CODES = """
-    aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu
-    cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi
-    ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks
-    ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl
-    nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl
-    sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve
-    vi vo wa wo xh yi yo za zh zu"""
-_ISO_639_1 = frozenset(_ISO_639_1_CODES.split())
 _SCRIPT_SEGMENTS = frozenset({"hans", "hant"})
 # Per LinkCleaner, and for locale_variant_key: about 1 KB a URL, so ~20 MB at most.
 _MAX_REMEMBERED_URLS = 20_000
@@ -253,7 +245,7 @@ def _aggressive_parts(parts: _Parts) -> tuple[_Parts, tuple[str, ...]]:
 
 def _is_language(segment: str) -> bool:
     match = _LANGUAGE_TAG.fullmatch(segment)
-    return (match is not None and match.group(1).lower() in _ISO_639_1) \
+    return (match is not None and match.group(1).lower() in ISO_639_1) \
         or segment.lower() in _SCRIPT_SEGMENTS
 
 

@@ -18,7 +18,7 @@ from linkaudit.clean.keys import clean_links
 from linkaudit.clean.rules import RuleSet
 from linkaudit.config import Config, ScanConfig
 from linkaudit.errors import UsageError
-from linkaudit.scan.note import family_key, iter_note_paths, parse_note
+from linkaudit.scan import family_key, iter_note_paths, parse_note
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from linkaudit.models import (
 )
 from linkaudit.report.common import report_failed
 from linkaudit.run.gate import GateOptions, select
-from linkaudit.scan.note import family_key, iter_note_paths, read_note, scan_paths
+from linkaudit.scan import family_key, iter_note_paths, read_note, scan_paths
 
 
 @dataclass

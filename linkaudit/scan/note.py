@@ -1,4 +1,4 @@
-"""Files to notes: find the note files, read them exactly, split off front matter, extract links.
+"""One note from its file: read the bytes exactly, decode, split off front matter, extract links.
 
 A note's text is its bytes decoded as UTF-8 with nothing translated (BOM and CRLF kept), so
 every offset the scanner reports is valid for rewriting the file. python-frontmatter reads
@@ -10,7 +10,6 @@ behind a BOM and reports no offsets. Anything wrong with one file is a value
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -21,25 +20,15 @@ from frontmatter.default_handlers import YAMLHandler
 
 from linkaudit.config import ScanConfig
 from linkaudit.models import FileProblem, Note
+from linkaudit.scan.families import family_key, path_language
+from linkaudit.scan.files import iter_note_paths
 from linkaudit.scan.markdown import extract
 
-__all__ = ["family_key", "iter_note_paths", "read_note", "scan_paths"]
+__all__ = ["parse_note", "read_note", "scan_paths"]
 
 _OPENING = re.compile(r"\ufeff?-{3,}[ \t]*(?:\r\n|\r|\n)")
 _CLOSING = re.compile(r"-{3,}[ \t]*(?:\r\n|\r|\n|\Z)")
 _LINE_END = re.compile(r"\r\n|\r|\n")
-_LANGUAGE_FOLDER = re.compile(r"(?P<primary>[a-z]{2})(?:[-_][a-z0-9]{2,8})?|hant|hans")
-# ISO 639-1: a folder is a language only when its name starts with a real code ("js" is not).
-_ISO_639_1_CODES = (
-    "aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu "
-    "cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi "
-    "ho hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks "
-    "ku kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl "
-    "nn no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl "
-    "sm sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve "
-    "vi vo wa wo xh yi yo za zh zu"
-)
-_ISO_639_1 = frozenset(_ISO_639_1_CODES.split())
 # libyaml's safe loader when PyYAML was built with it (several times faster); still safe.
 _SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = (
     yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)
@@ -53,85 +42,6 @@ _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _FLAT_TAGS = frozenset(f"tag:yaml.org,2002:{name}"
                        for name in ("str", "bool", "null", "int", "float", "timestamp"))
 _NOT_FLAT = object()
-
-
-# ---------------------------------------------------------------- finding files
-
-
-def iter_note_paths(paths: Sequence[Path], config: ScanConfig) -> Iterator[Path]:
-    """Note files under ``paths``, in a stable order, each once.
-
-    A file named directly is always taken (the user asked for it), whatever its name.
-    Folders are walked recursively, sorted, without following symlinked folders: a file
-    is taken when an ``include`` glob matches its name and no ``exclude`` glob matches its
-    path relative to the walked folder. A path that does not exist is passed on, so
-    ``read_note`` reports it.
-    """
-    includes = tuple(_glob_regex(pattern) for pattern in config.include)
-    excludes = tuple(_glob_regex(pattern) for pattern in config.exclude)
-    seen: set[str] = set()
-    for root in paths:
-        candidates = _walk(root, includes, excludes) if root.is_dir() else iter((root,))
-        for path in candidates:
-            key = os.path.normpath(path)
-            if key not in seen:
-                seen.add(key)
-                yield path
-
-
-def _walk(
-    root: Path, includes: Sequence[re.Pattern[str]], excludes: Sequence[re.Pattern[str]]
-) -> Iterator[Path]:
-    for folder, dirnames, filenames in os.walk(root, followlinks=False):
-        relative_folder = Path(folder).relative_to(root).as_posix()
-        prefix = "" if relative_folder == "." else relative_folder + "/"
-        dirnames[:] = sorted(
-            name for name in dirnames if not _excluded_folder(prefix + name, excludes)
-        )
-        for name in sorted(filenames):
-            if not any(regex.fullmatch(name) for regex in includes):
-                continue
-            if not any(regex.fullmatch(prefix + name) for regex in excludes):
-                yield Path(folder) / name
-
-
-def _excluded_folder(relative: str, excludes: Sequence[re.Pattern[str]]) -> bool:
-    """A folder is skipped when a glob matches it or anything inside it (``x/**``)."""
-    return any(regex.fullmatch(relative) or regex.fullmatch(relative + "/") for regex in excludes)
-
-
-@functools.lru_cache(maxsize=64)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """A path glob as a regex: ``**/`` spans folders (or none), ``*`` and ``?`` stay in one."""
-    parts: list[str] = []
-    index = 0
-    while index < len(pattern):
-        if pattern.startswith("**/", index):
-            parts.append("(?:.*/)?")
-            index += 3
-        elif pattern.startswith("**", index):
-            parts.append(".*")
-            index += 2
-        elif pattern[index] == "*":
-            parts.append("[^/]*")
-            index += 1
-        elif pattern[index] == "?":
-            parts.append("[^/]")
-            index += 1
-        elif pattern[index] == "[" and "]" in pattern[index + 2:]:
-            close = pattern.index("]", index + 2)
-            body = pattern[index + 1:close]
-            negated = body.startswith("!")
-            body = re.escape(body[1:] if negated else body).replace("\\-", "-")
-            parts.append(f"[{'^' if negated else ''}{body}]")
-            index = close + 1
-        else:
-            parts.append(re.escape(pattern[index]))
-            index += 1
-    return re.compile("".join(parts))
-
-
-# ---------------------------------------------------------------- reading one note
 
 
 def read_note(path: Path, config: ScanConfig) -> Note | FileProblem:
@@ -166,7 +76,7 @@ def parse_note(path: Path, text: str, config: ScanConfig) -> Note:
     return Note(
         path=path,
         text=text,
-        lang=raw_lang or _folder_language(path) or _pattern_group(path, config, "lang"),
+        lang=raw_lang or path_language(path, config),
         family=family_key(path, config),
         metadata=metadata,
         body_start=body_start,
@@ -181,24 +91,6 @@ def scan_paths(paths: Sequence[Path], config: ScanConfig) -> Iterator[Note | Fil
     """Every note under ``paths``, read one at a time (a large tree is never held at once)."""
     for path in iter_note_paths(paths, config):
         yield read_note(path, config)
-
-
-def family_key(path: Path, config: ScanConfig) -> str:
-    """The key shared by a post's translations: the pattern's ``family`` group, else the stem."""
-    return _pattern_group(path, config, "family") or path.stem
-
-
-def _pattern_group(path: Path, config: ScanConfig, group: str) -> str | None:
-    match = _compiled(config.family_pattern).search(path.stem)
-    if match is None or group not in match.re.groupindex:
-        return None
-    value = match.group(group)
-    return value.lower() if value and group == "lang" else value or None
-
-
-@functools.lru_cache(maxsize=16)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
 
 
 def _encoding_problem(path: Path, data: bytes, exc: UnicodeDecodeError) -> FileProblem:
@@ -312,13 +204,3 @@ def _scalar_as_written(source: str, key: str) -> str | None:
         if key_node.value == key and isinstance(value_node, yaml.ScalarNode):
             return str(value_node.value)
     return None
-
-
-def _folder_language(path: Path) -> str | None:
-    """The parent folder's name when it is a language code (``de``, ``pt-br``, ``hant``)."""
-    name = path.parent.name.lower()
-    match = _LANGUAGE_FOLDER.fullmatch(name)
-    if match is None:
-        return None
-    primary = match.group("primary")
-    return name if primary is None or primary in _ISO_639_1 else None

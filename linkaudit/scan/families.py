@@ -1,0 +1,49 @@
+"""Translation families: which notes are language versions of one post, and a note's language
+as its path tells it (a language folder such as ``_posts/de/``, or the ``lang`` group of
+``scan.family_pattern`` on the file name)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+from linkaudit.config import ScanConfig
+from linkaudit.languages import ISO_639_1
+
+__all__ = ["family_key", "path_language"]
+
+_LANGUAGE_FOLDER = re.compile(r"(?P<primary>[a-z]{2})(?:[-_][a-z0-9]{2,8})?|hant|hans")
+
+
+def family_key(path: Path, config: ScanConfig) -> str:
+    """The key shared by a post's translations: the pattern's ``family`` group, else the stem."""
+    return _pattern_group(path, config, "family") or path.stem
+
+
+def path_language(path: Path, config: ScanConfig) -> str | None:
+    """The language the path gives: its folder when that is a language, else the pattern's."""
+    return _folder_language(path) or _pattern_group(path, config, "lang")
+
+
+def _pattern_group(path: Path, config: ScanConfig, group: str) -> str | None:
+    match = _compiled(config.family_pattern).search(path.stem)
+    if match is None or group not in match.re.groupindex:
+        return None
+    value = match.group(group)
+    return value.lower() if value and group == "lang" else value or None
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _folder_language(path: Path) -> str | None:
+    """The parent folder's name when it is a language code (``de``, ``pt-br``, ``hant``)."""
+    name = path.parent.name.lower()
+    match = _LANGUAGE_FOLDER.fullmatch(name)
+    if match is None:
+        return None
+    primary = match.group("primary")
+    return name if primary is None or primary in ISO_639_1 else None

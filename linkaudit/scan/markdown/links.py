@@ -1,0 +1,181 @@
+"""Link syntax shared by both passes: reference definitions, labels, destinations, titles."""
+
+from __future__ import annotations
+
+import re
+
+from linkaudit.models import LinkKind, normalize_label
+from linkaudit.scan.markdown.helpers import ASCII_PUNCT, BLANK_LINE, MAX_LABEL, valid_label
+from linkaudit.scan.markdown.state import ScanState
+
+_MAX_PAREN_DEPTH = 32
+_PLAIN_DESTINATION = re.compile(r"[^\x00-\x20\x7f()\\]+")
+
+
+class LinkSyntax(ScanState):
+    """Parsers of link parts; each returns offsets, or None when the text is not that part."""
+
+    def definition(self, start: int) -> int | None:
+        """Parse ``[label]: url "title"`` at ``start``; record it; return where it ends."""
+        text, size = self.text, len(self.text)
+        if start >= size or text[start] != "[":
+            return None
+        close = self.label_end(start, size)
+        if close < 0 or not text.startswith(":", close + 1):
+            return None
+        label = text[start + 1:close]
+        if not valid_label(label):
+            return None
+        position = self.skip_whitespace(close + 2, size)
+        if position < 0 or position >= size:
+            return None
+        destination = self.destination(position, size)
+        if destination is None:
+            return None
+        url_start, url_end, after = destination
+        own_line_end = self.rest_is_blank(after)
+        title_start = self.skip_whitespace(after, size)
+        if 0 <= title_start < size and title_start > after and text[title_start] in "\"'(":
+            title = self.title(title_start, size)
+            if title is not None:
+                line_end = self.rest_is_blank(title[2])
+                if line_end is not None:
+                    self.record_definition(label, url_start, url_end, text[title[0]:title[1]])
+                    return line_end
+        if own_line_end is None:
+            return None
+        self.record_definition(label, url_start, url_end, None)
+        return own_line_end
+
+    def record_definition(
+        self, label: str, url_start: int, url_end: int, title: str | None
+    ) -> None:
+        self.defined.add(normalize_label(label))
+        self.add_link(LinkKind.DEFINITION, url_start, url_end, label=label, title=title)
+
+    def is_defined(self, label: str) -> bool:
+        return normalize_label(label) in self.defined
+
+    def rest_is_blank(self, position: int) -> int | None:
+        """The line's end if only spaces and tabs follow ``position`` on its line, else None."""
+        text = self.text
+        while position < len(text) and text[position] in " \t":
+            position += 1
+        return position if position == len(text) or text[position] in "\r\n" else None
+
+    def skip_whitespace(self, position: int, limit: int) -> int:
+        """Skip spaces, tabs and at most one line ending; -1 on a blank line."""
+        text, seen_line_end = self.text, False
+        while position < limit:
+            char = text[position]
+            if char in " \t":
+                position += 1
+            elif char in "\r\n":
+                if seen_line_end:
+                    return -1
+                seen_line_end = True
+                position += 2 if text.startswith("\r\n", position) else 1
+            else:
+                break
+        return position
+
+    def label_end(self, start: int, limit: int) -> int:
+        """Offset of the ``]`` closing the label opened at ``start``, or -1."""
+        text = self.text
+        position = start + 1
+        limit = min(limit, start + 2 + MAX_LABEL)
+        while position < limit:
+            char = text[position]
+            if char == "\\":
+                position += 2
+                continue
+            if char == "[":
+                return -1
+            if char == "]":
+                return position
+            position += 1
+        return -1
+
+    def destination(self, start: int, limit: int) -> tuple[int, int, int] | None:
+        """A link destination at ``start``: (url start, url end, offset after it)."""
+        text = self.text
+        if text[start] == "<":
+            position = start + 1
+            while position < limit:
+                char = text[position]
+                if char == "\\" and position + 1 < limit and text[position + 1] in ASCII_PUNCT:
+                    position += 2
+                elif char == ">":
+                    return start + 1, position, position + 1
+                elif char in "<\r\n":
+                    return None
+                else:
+                    position += 1
+            return None
+        position, depth = start, 0
+        while position < limit:
+            plain = _PLAIN_DESTINATION.match(text, position, limit)
+            if plain:
+                position = plain.end()
+                continue
+            char = text[position]
+            if char == "\\" and position + 1 < limit and text[position + 1] in ASCII_PUNCT:
+                position += 2
+                continue
+            if char == "(":
+                depth += 1
+                if depth > _MAX_PAREN_DEPTH:
+                    return None
+            elif char == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif char <= " " or char == "\x7f":
+                break
+            position += 1
+        if depth or position == start:
+            return None
+        return start, position, position
+
+    def title(self, start: int, limit: int) -> tuple[int, int, int] | None:
+        """A quoted or parenthesised title at ``start``: (text start, text end, offset after)."""
+        text = self.text
+        closer = ")" if text[start] == "(" else text[start]
+        position = start + 1
+        while position < limit:
+            char = text[position]
+            if char == "\\":
+                position += 2
+                continue
+            if char == closer:
+                return start + 1, position, position + 1
+            if char == "(" and closer == ")":
+                return None
+            if char in "\r\n" and BLANK_LINE.match(text, position):
+                return None
+            position += 1
+        return None
+
+    def inline_destination(self, start: int, limit: int) -> tuple[int, int, str | None, int] | None:
+        """``(url "title")`` at ``start``: (url start, url end, title, offset after ``)``)."""
+        text = self.text
+        position = self.skip_whitespace(start + 1, limit)
+        if position < 0 or position >= limit:
+            return None
+        if text[position] == ")":
+            return position, position, None, position + 1
+        destination = self.destination(position, limit)
+        if destination is None:
+            return None
+        url_start, url_end, after = destination
+        title_text: str | None = None
+        position = self.skip_whitespace(after, limit)
+        if 0 < position < limit and position > after and text[position] in "\"'(":
+            title = self.title(position, limit)
+            if title is None:
+                return None
+            title_text = text[title[0]:title[1]]
+            position = self.skip_whitespace(title[2], limit)
+        if 0 <= position < limit and text[position] == ")":
+            return url_start, url_end, title_text, position + 1
+        return None
