@@ -20,7 +20,16 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from linkaudit.config import FixConfig
+from linkaudit.fix.form import Unwritable, form_of, written
 from linkaudit.fix.rewrite import ensure_disjoint
+from linkaudit.fix.structure import keeps_structure
+from linkaudit.fix.target import (
+    DEFAULT_ARCHIVE_HOST,
+    shown,
+    unfit_cleaned,
+    unfit_redirect,
+    unfit_snapshot,
+)
 from linkaudit.models import (
     CheckResult,
     CleanedLink,
@@ -39,7 +48,7 @@ _NOTHING: Mapping[str, str] = MappingProxyType({})
 _NO_RESULTS: Mapping[str, CheckResult] = MappingProxyType({})
 _DEFINITION_HEAD = re.compile(r" {0,3}\[(?P<label>(?:[^\\\[\]]|\\.)+)\]:[ \t]*<?")
 _TITLE_CLOSERS = {'"': '"', "'": "'", "(": ")"}
-_UNSAFE_IN_MARKDOWN = re.compile(r"[\s<>]")
+_WHAT = {"tracking": "cleaned URL", "redirect": "redirect target", "archive": "archived copy"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +83,7 @@ def plan_edits(
     archived: Mapping[str, str] = _NOTHING,
     archive_missing: Mapping[str, str] = _NOTHING,
     clean: Callable[[str], str] = _as_written,
+    archive_host: str = DEFAULT_ARCHIVE_HOST,
 ) -> Plan:
     """Plan every enabled fix for the given notes.
 
@@ -81,8 +91,9 @@ def plan_edits(
     store confirmed dead; ``archive_missing`` gives, per check key, why no snapshot was found.
     ``clean`` strips tracking from a redirect's final URL (the CLI passes the cleaner), so
     a redirect update never brings tracking back and a second run plans nothing.
+    ``archive_host`` is where a snapshot must live (``https://<host>/web/<time>/<url>``).
     """
-    planner = _Planner(options, results, dead, archived, archive_missing, clean)
+    planner = _Planner(options, results, dead, archived, archive_missing, clean, archive_host)
     edits: list[Edit] = []
     for note, cleaned in items:
         edits.extend(planner.plan_note(note, cleaned))
@@ -100,6 +111,7 @@ class _Planner:
     archived: Mapping[str, str]
     archive_missing: Mapping[str, str]
     clean: Callable[[str], str]
+    archive_host: str
 
     def __post_init__(self) -> None:
         self.skipped: list[Skipped] = []
@@ -110,20 +122,40 @@ class _Planner:
     def plan_note(self, note: Note, cleaned: Sequence[CleanedLink]) -> list[Edit]:
         edits, removed = self.merge_duplicates(note, cleaned) if self.options.duplicates \
             else ([], [])
+        url_edits = []
         for item in cleaned:
             span = item.link.span
             if any(line.start <= span.start and span.end <= line.end for line in removed):
                 continue  # the whole definition goes away
             edit = self.url_edit(note, item)
             if edit is not None:
-                edits.append(edit)
+                url_edits.append(edit)
+        edits.extend(self.structure_kept(note, url_edits))
         ensure_disjoint(edits)
         return edits
+
+    def structure_kept(self, note: Note, edits: list[Edit]) -> list[Edit]:
+        """The URL edits after which the note, scanned again, has the same links.
+
+        Checked all together; when that fails (never, unless ``form`` missed a case),
+        each edit alone, and the ones that change the Markdown are skipped.
+        """
+        if keeps_structure(note, edits):
+            return edits
+        kept = [edit for edit in edits if keeps_structure(note, [edit])]
+        if not keeps_structure(note, kept):
+            kept = []
+        for edit in edits:
+            if edit not in kept:
+                link = next(link for link in note.links if link.span == edit.span)
+                self.skip(note, link, f"{_WHAT[edit.reason]} {shown(edit.new)} not written: "
+                                      "it would change the note's Markdown; left as is")
+        return kept
 
     # ------------------------------------------------------------ one URL
 
     def url_edit(self, note: Note, item: CleanedLink) -> Edit | None:
-        """The single rewrite of one link's URL, or None."""
+        """The single rewrite of one link's URL, validated and written in its form, or None."""
         link = item.link
         if item.protection is not None or item.malformed is not None:
             return None
@@ -136,10 +168,24 @@ class _Planner:
         if choice is None or choice[0] == link.url:
             return None
         new, reason = choice
-        if not _writable(new):
-            self.skip(note, link, f"{reason}: {new} cannot be written in Markdown as is")
+        why = self.unfit(new, reason, item)
+        if why is None:
+            try:
+                new = written(new, form_of(note.text, link), normalise=reason != "tracking")
+            except Unwritable as exc:
+                why = f"{exc}, so it cannot be written in Markdown as is"
+        if why is not None:
+            self.skip(note, link, f"{_WHAT[reason]} {shown(new)} not written: {why}; left as is")
             return None
-        return Edit(note.path, link.span, link.url, new, reason)
+        return None if new == link.url else Edit(note.path, link.span, link.url, new, reason)
+
+    def unfit(self, new: str, reason: str, item: CleanedLink) -> str | None:
+        """Why ``new`` must not replace the link's URL, or None."""
+        if reason == "tracking":
+            return unfit_cleaned(new, item.link.url)
+        if reason == "redirect":
+            return unfit_redirect(new, item.clean_url)
+        return unfit_snapshot(new, item.clean_url.partition("#")[0], self.archive_host)
 
     def source_change(self, note: Note, item: CleanedLink) -> tuple[str, str] | None:
         """A replacement URL from the network findings: archived copy or redirect target."""
@@ -157,7 +203,8 @@ class _Planner:
         assert result.final_url is not None  # _permanent_ok checked it
         if _lands_on_site_root(item.clean_url, result.final_url):
             self.skip(note, item.link,
-                      f"redirects to the site root {result.final_url} (a soft 404); left as is")
+                      f"redirects to the site root {shown(result.final_url)} (a soft 404); "
+                      "left as is")
             return None
         return _with_fragment(self.clean(result.final_url), item.clean_url), "redirect"
 
@@ -222,7 +269,10 @@ def _permanent_ok(result: CheckResult) -> bool:
 def _lands_on_site_root(original: str, final: str) -> bool:
     """A redirect from a deep page to the bare site root is a soft 404, not a move."""
     def is_root(url: str) -> bool:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return False  # not a URL: refused when validated
         return parts.path in ("", "/") and not parts.query
     return is_root(final) and not is_root(original)
 
@@ -231,11 +281,6 @@ def _with_fragment(new: str, original: str) -> str:
     """Keep the citation's fragment when the new URL has none."""
     _, hash_mark, fragment = original.partition("#")
     return f"{new}#{fragment}" if hash_mark and "#" not in new else new
-
-
-def _writable(url: str) -> bool:
-    """Whether the URL can replace another inside any Markdown link form unchanged."""
-    return not _UNSAFE_IN_MARKDOWN.search(url) and url.count("(") == url.count(")")
 
 
 def _definition_line(text: str, link: Link) -> Span | None:
