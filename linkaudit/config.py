@@ -158,6 +158,8 @@ class ReportConfig:
 class ArchiveConfig:
     endpoint: str = _field("https://archive.org/wayback/available",
                            "Wayback availability API")
+    snapshot_host: str = _field("web.archive.org", "the only host whose snapshots `fix` "
+                                "writes (https://<host>/web/<time>/<url>)")
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,10 @@ def response_verdict(response: Response) -> tuple[Verdict, str, str]:
 
 
 def _is_site_root(url: str) -> bool:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False  # not a URL (a hostile Location): never a site root
     return parts.path in ("", "/") and not parts.query
 
 

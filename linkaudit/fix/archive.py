@@ -18,6 +18,7 @@ from datetime import date, datetime
 import httpx
 
 from linkaudit.check.errors import REQUEST_ERRORS, TIMEOUT_REASONS, describe_error
+from linkaudit.fix.target import parse_snapshot
 from linkaudit.models import CleanedLink, Note
 
 _LEADING_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?!\d)")
@@ -129,6 +130,11 @@ def _accept(payload: object, when: date | None) -> tuple[str | None, str]:
         return None, "only snapshots newer than the note"
     if snapshot.startswith("http://"):
         snapshot = "https://" + snapshot.removeprefix("http://")
+    taken_apart = parse_snapshot(snapshot, host=None)
+    if taken_apart is None or not snapshot.startswith("https://"):
+        return None, "the archive's answer is not a snapshot address"
+    if taken_apart.timestamp != timestamp:
+        return None, "the archive's answer holds another snapshot time than it reported"
     return snapshot, "found"
 
 

@@ -12,7 +12,6 @@ for a URL reaches every note citing it, every translation of a family included.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,17 @@ from types import MappingProxyType
 
 from linkaudit.check.verdicts import lands_on_site_root
 from linkaudit.config import FixConfig
+from linkaudit.fix.duplicates import Definition, Merge, plan_merges
+from linkaudit.fix.form import Unwritable, form_of, written
 from linkaudit.fix.rewrite import ensure_disjoint
+from linkaudit.fix.structure import keeps_structure
+from linkaudit.fix.target import (
+    DEFAULT_ARCHIVE_HOST,
+    shown,
+    unfit_cleaned,
+    unfit_redirect,
+    unfit_snapshot,
+)
 from linkaudit.models import (
     CheckResult,
     CleanedLink,
@@ -28,18 +37,13 @@ from linkaudit.models import (
     Link,
     LinkKind,
     Note,
-    ReferenceForm,
-    ReferenceUse,
     Span,
     Verdict,
-    normalize_label,
 )
 
 _NOTHING: Mapping[str, str] = MappingProxyType({})
 _NO_RESULTS: Mapping[str, CheckResult] = MappingProxyType({})
-_DEFINITION_HEAD = re.compile(r" {0,3}\[(?P<label>(?:[^\\\[\]]|\\.)+)\]:[ \t]*<?")
-_TITLE_CLOSERS = {'"': '"', "'": "'", "(": ")"}
-_UNSAFE_IN_MARKDOWN = re.compile(r"[\s<>]")
+_WHAT = {"tracking": "cleaned URL", "redirect": "redirect target", "archive": "archived copy"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,8 @@ def plan_edits(
     archived: Mapping[str, str] = _NOTHING,
     archive_missing: Mapping[str, str] = _NOTHING,
     clean: Callable[[str], str] = _as_written,
+    archive_host: str = DEFAULT_ARCHIVE_HOST,
+    citation_key: Callable[[str], str] = _as_written,
 ) -> Plan:
     """Plan every enabled fix for the given notes.
 
@@ -81,8 +87,12 @@ def plan_edits(
     store confirmed dead; ``archive_missing`` gives, per check key, why no snapshot was found.
     ``clean`` strips tracking from a redirect's final URL (the CLI passes the cleaner), so
     a redirect update never brings tracking back and a second run plans nothing.
+    ``archive_host`` is where a snapshot must live (``https://<host>/web/<time>/<url>``).
+    ``citation_key`` gives a redirect target's or snapshot's citation key (the CLI passes
+    the cleaner's), so duplicates a source change creates are merged in the same run.
     """
-    planner = _Planner(options, results, dead, archived, archive_missing, clean)
+    planner = _Planner(options, results, dead, archived, archive_missing, clean, archive_host,
+                       citation_key)
     edits: list[Edit] = []
     for note, cleaned in items:
         edits.extend(planner.plan_note(note, cleaned))
@@ -100,30 +110,78 @@ class _Planner:
     archived: Mapping[str, str]
     archive_missing: Mapping[str, str]
     clean: Callable[[str], str]
+    archive_host: str
+    citation_key: Callable[[str], str]
 
     def __post_init__(self) -> None:
         self.skipped: list[Skipped] = []
+        self.pending: list[tuple[Span, Skipped]] = []  # this note's, by link span
 
     def skip(self, note: Note, link: Link, message: str) -> None:
-        self.skipped.append(Skipped(note.path, link.line, link.column, link.url, message))
+        self.pending.append(
+            (link.span, Skipped(note.path, link.line, link.column, link.url, message)))
 
     def plan_note(self, note: Note, cleaned: Sequence[CleanedLink]) -> list[Edit]:
-        edits, removed = self.merge_duplicates(note, cleaned) if self.options.duplicates \
-            else ([], [])
+        """URL edits first (a redirect may make two citations one), then merges."""
+        self.pending = []
+        url_edits = {}
         for item in cleaned:
-            span = item.link.span
-            if any(line.start <= span.start and span.end <= line.end for line in removed):
-                continue  # the whole definition goes away
             edit = self.url_edit(note, item)
             if edit is not None:
-                edits.append(edit)
+                url_edits[edit.span] = edit
+        merge = plan_merges(note, self.definitions(cleaned, url_edits)) \
+            if self.options.duplicates else Merge()
+
+        def removed(span: Span) -> bool:
+            return any(line.start <= span.start and span.end <= line.end
+                       for line in merge.removed)
+        for link, message in merge.refused:
+            self.skip(note, link, message)
+        edits = merge.edits + self.structure_kept(
+            note, [edit for span, edit in url_edits.items() if not removed(span)])
         ensure_disjoint(edits)
+        self.skipped.extend(skipped for span, skipped in self.pending if not removed(span))
         return edits
+
+    def definitions(self, cleaned: Sequence[CleanedLink],
+                    url_edits: Mapping[Span, Edit]) -> list[Definition]:
+        """Each definition with the citation key its URL will have once edited."""
+        found = []
+        for item in cleaned:
+            link = item.link
+            if link.kind is not LinkKind.DEFINITION or link.label is None:
+                continue
+            edit = url_edits.get(link.span)
+            key: str | None = item.citation_key
+            if item.malformed is not None:
+                key = None
+            elif edit is not None and edit.reason != "tracking":
+                key = self.citation_key(edit.new)
+            found.append(Definition(link, link.label, key))
+        return found
+
+    def structure_kept(self, note: Note, edits: list[Edit]) -> list[Edit]:
+        """The URL edits after which the note, scanned again, has the same links.
+
+        Checked all together; when that fails (never, unless ``form`` missed a case),
+        each edit alone, and the ones that change the Markdown are skipped.
+        """
+        if keeps_structure(note, edits):
+            return edits
+        kept = [edit for edit in edits if keeps_structure(note, [edit])]
+        if not keeps_structure(note, kept):
+            kept = []
+        for edit in edits:
+            if edit not in kept:
+                link = next(link for link in note.links if link.span == edit.span)
+                self.skip(note, link, f"{_WHAT[edit.reason]} {shown(edit.new)} not written: "
+                                      "it would change the note's Markdown; left as is")
+        return kept
 
     # ------------------------------------------------------------ one URL
 
     def url_edit(self, note: Note, item: CleanedLink) -> Edit | None:
-        """The single rewrite of one link's URL, or None."""
+        """The single rewrite of one link's URL, validated and written in its form, or None."""
         link = item.link
         if item.protection is not None or item.malformed is not None:
             return None
@@ -136,10 +194,24 @@ class _Planner:
         if choice is None or choice[0] == link.url:
             return None
         new, reason = choice
-        if not _writable(new):
-            self.skip(note, link, f"{reason}: {new} cannot be written in Markdown as is")
+        why = self.unfit(new, reason, item)
+        if why is None:
+            try:
+                new = written(new, form_of(note.text, link), normalise=reason != "tracking")
+            except Unwritable as exc:
+                why = f"{exc}, so it cannot be written in Markdown as is"
+        if why is not None:
+            self.skip(note, link, f"{_WHAT[reason]} {shown(new)} not written: {why}; left as is")
             return None
-        return Edit(note.path, link.span, link.url, new, reason)
+        return None if new == link.url else Edit(note.path, link.span, link.url, new, reason)
+
+    def unfit(self, new: str, reason: str, item: CleanedLink) -> str | None:
+        """Why ``new`` must not replace the link's URL, or None."""
+        if reason == "tracking":
+            return unfit_cleaned(new, item.link.url)
+        if reason == "redirect":
+            return unfit_redirect(new, item.clean_url)
+        return unfit_snapshot(new, item.clean_url.partition("#")[0], self.archive_host)
 
     def source_change(self, note: Note, item: CleanedLink) -> tuple[str, str] | None:
         """A replacement URL from the network findings: archived copy or redirect target."""
@@ -157,61 +229,10 @@ class _Planner:
         assert result.final_url is not None  # _permanent_ok checked it
         if lands_on_site_root(item.clean_url, result.final_url):
             self.skip(note, item.link,
-                      f"redirects to the site root {result.final_url} (a soft 404); left as is")
+                      f"redirects to the site root {shown(result.final_url)} (a soft 404); "
+                      "left as is")
             return None
         return _with_fragment(self.clean(result.final_url), item.clean_url), "redirect"
-
-    # ------------------------------------------------------------ duplicates
-
-    def merge_duplicates(
-        self, note: Note, cleaned: Sequence[CleanedLink]
-    ) -> tuple[list[Edit], list[Span]]:
-        """Point uses of a duplicate definition's label at the first one; drop the duplicate.
-
-        Only each label's first definition counts (CommonMark ignores later ones), and
-        other labels are never renumbered. Returns the edits and the removed lines.
-        """
-        effective: dict[str, CleanedLink] = {}
-        for item in sorted(cleaned, key=lambda c: c.link.span.start):
-            if item.link.kind is LinkKind.DEFINITION and item.link.label is not None:
-                effective.setdefault(normalize_label(item.link.label), item)
-        kept_by_key: dict[str, str] = {}  # citation key -> label kept, as written
-        removed: list[Span] = []
-        edits: list[Edit] = []
-        for wanted, item in effective.items():
-            link = item.link
-            assert link.label is not None
-            if item.malformed is not None:
-                continue  # its key says nothing about the source
-            kept = kept_by_key.get(item.citation_key)
-            if kept is None:
-                kept_by_key[item.citation_key] = link.label
-                continue
-            line = _definition_line(note.text, link)
-            uses = [self.repoint(note, use, kept) for use in note.references
-                    if normalize_label(use.label) == wanted]
-            if line is None or None in uses:
-                self.skip(note, link, f"duplicate of [{kept}], but its definition or a use "
-                                      "has an unusual shape; merge it by hand")
-                continue
-            removed.append(line)
-            edits.extend(edit for edit in uses if edit is not None)
-        edits.extend(_removal_edits(note, removed))
-        return edits, removed
-
-    @staticmethod
-    def repoint(note: Note, use: ReferenceUse, kept: str) -> Edit | None:
-        """Make one use of a duplicate label refer to the kept label, text unchanged."""
-        text, span = note.text, use.span
-        if use.form is ReferenceForm.FULL:
-            return Edit(note.path, span, text[span.start:span.end], kept, "duplicate")
-        if use.form is ReferenceForm.COLLAPSED:
-            if text[span.end:span.end + 3] != "][]":
-                return None
-            return Edit(note.path, Span(span.end + 2, span.end + 2), "", kept, "duplicate")
-        if text[span.end:span.end + 1] != "]":
-            return None
-        return Edit(note.path, Span(span.end + 1, span.end + 1), "", f"[{kept}]", "duplicate")
 
 
 def _permanent_ok(result: CheckResult) -> bool:
@@ -223,54 +244,3 @@ def _with_fragment(new: str, original: str) -> str:
     """Keep the citation's fragment when the new URL has none."""
     _, hash_mark, fragment = original.partition("#")
     return f"{new}#{fragment}" if hash_mark and "#" not in new else new
-
-
-def _writable(url: str) -> bool:
-    """Whether the URL can replace another inside any Markdown link form unchanged."""
-    return not _UNSAFE_IN_MARKDOWN.search(url) and url.count("(") == url.count(")")
-
-
-def _definition_line(text: str, link: Link) -> Span | None:
-    """The full line (with its line ending) of a one-line definition, else None."""
-    start = text.rfind("\n", 0, link.span.start) + 1
-    if start == 0 and text.startswith("\ufeff"):
-        start = 1  # the BOM is not part of the line
-    newline = text.find("\n", link.span.end)
-    end = len(text) if newline == -1 else newline
-    content_end = end - 1 if end > link.span.end and text[end - 1] == "\r" else end
-    head = _DEFINITION_HEAD.fullmatch(text, start, link.span.start)
-    if head is None or link.label is None:
-        return None
-    if normalize_label(head.group("label")) != normalize_label(link.label):
-        return None
-    tail = text[link.span.end:content_end].removeprefix(">").strip(" \t")
-    if link.title is None:
-        next_newline = text.find("\n", end + 1)
-        following_end = len(text) if next_newline == -1 else next_newline
-        following = "" if newline == -1 else text[end + 1:following_end]
-        if tail or following.lstrip(" \t")[:1] in _TITLE_CLOSERS:
-            return None  # a title may continue on the next line
-    elif "\n" in link.title or _TITLE_CLOSERS.get(tail[:1]) != tail[-1:] or len(tail) < 2:
-        return None
-    return Span(start, len(text) if newline == -1 else newline + 1)
-
-
-def _removal_edits(note: Note, lines: Sequence[Span]) -> list[Edit]:
-    """Edits removing whole lines, adjacent lines merged into one edit.
-
-    A block that ends the file without a final newline takes the preceding line break
-    with it, so the file still ends the way it did (CRLF stays CRLF).
-    """
-    text = note.text
-    blocks: list[list[int]] = []
-    for line in sorted(lines, key=lambda s: s.start):
-        if blocks and blocks[-1][1] == line.start:
-            blocks[-1][1] = line.end
-        else:
-            blocks.append([line.start, line.end])
-    edits = []
-    for start, end in blocks:
-        if end == len(text) and not text.endswith("\n") and start > 0 and text[start - 1] == "\n":
-            start -= 2 if start > 1 and text[start - 2] == "\r" else 1
-        edits.append(Edit(note.path, Span(start, end), text[start:end], "", "duplicate"))
-    return edits
