@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 import yaml
 
+from linkaudit.config import load_config
 from tests.loopback import LoopbackServer
 
 pytestmark = pytest.mark.slow
@@ -103,6 +104,13 @@ def _minimal_config() -> str:
     readme = (PROJECT / "README.md").read_text(encoding="utf-8")
     (block,) = re.findall(r"```yaml\n( *# linkaudit\.yaml\n.*?)```", readme, flags=re.S)
     return textwrap.dedent(block)
+
+
+def test_readme_minimal_config_is_valid(tmp_path: Path) -> None:
+    """The README's minimal linkaudit.yaml loads and names the folder of posts."""
+    path = tmp_path / "linkaudit.yaml"
+    path.write_text(_minimal_config(), encoding="utf-8")
+    assert load_config(path, environ={}).scan.roots == ("_posts",)
 
 
 @pytest.fixture
