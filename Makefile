@@ -1,27 +1,35 @@
-# Every target creates the virtual environment when it is missing.
+# Every target creates the virtual environment when it is missing. `demo` installs only
+# what running linkaudit needs; `test` and `lint` add the dev extras (pytest, ruff, mypy...).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench cassettes clean
+.PHONY: demo test lint clean
 
-$(BIN)/linkaudit: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
 	touch $@
 
-# Run linkaudit (offline scan) over the bundled example notes, with the reference config.
-demo: $(BIN)/linkaudit
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed-run
+
+# Run linkaudit (offline scan) over the bundled example notes, with this repository's
+# reference config.yaml (a plain config.yaml is only read when named).
+demo: $(VENV)/.installed-run
 	$(BIN)/linkaudit scan --config config.yaml examples/ ; test $$? -le 1
 
 # Lint, type-check, then the test suite (warnings are errors).
-test: $(BIN)/linkaudit
+test: $(VENV)/.installed-dev
 	$(BIN)/ruff check linkaudit tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-lint: $(BIN)/linkaudit
+lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check linkaudit tests benchmarks
 	$(BIN)/mypy
 

@@ -110,7 +110,8 @@ class NetworkConfig:
     max_retry_after: Duration = _field(Duration(60), "cap on a server's Retry-After", min=0)
     max_redirects: int = _field(10, "redirect hops followed", min=0, max=50)
     body_cap: int = _field(65536, "bytes of a body read at most", min=0, max=10_000_000)
-    user_agent: str = _field("linkaudit/0.1 (link checker; +https://pypi.org/project/linkaudit/)",
+    user_agent: str = _field("linkaudit/0.1 (link checker; "
+                             "+https://github.com/linkaudit-md/linkaudit)",
                              "User-Agent header")
     allow_private: bool = _field(False, "allow loopback, private and link-local addresses")
     exclude: tuple[str, ...] = _field((), "regexes; matching URLs are skipped", regex=True)

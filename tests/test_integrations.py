@@ -54,10 +54,10 @@ def test_ci_examples_are_valid_yaml_and_use_real_flags() -> None:
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze absent")
-def test_readme_systemd_units_verify(tmp_path: Path) -> None:
-    """The README's service and timer pass `systemd-analyze verify` (paths moved to tmp)."""
-    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
-    service, timer = re.findall(r"```ini\n(.*?)```", readme, flags=re.S)
+def test_systemd_units_verify(tmp_path: Path) -> None:
+    """The service and timer in docs/ci.md pass `systemd-analyze verify` (paths moved to tmp)."""
+    recipes = (PROJECT / "docs" / "ci.md").read_text(encoding="utf-8")
+    service, timer = re.findall(r"```ini\n(.*?)```", recipes, flags=re.S)
     blog = tmp_path / "blog"
     (blog / ".venv" / "bin").mkdir(parents=True)
     (blog / ".venv" / "bin" / "linkaudit").symlink_to(shutil.which("linkaudit") or sys.executable)
@@ -70,10 +70,10 @@ def test_readme_systemd_units_verify(tmp_path: Path) -> None:
     assert done.returncode == 0 and not done.stderr.strip(), done.stderr
 
 
-def test_readme_crontab_line_runs_a_real_command() -> None:
-    """The README's crontab line has five time fields and calls a real check option."""
-    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
-    (line,) = re.findall(r"```crontab\n(.*?)\n```", readme, flags=re.S)
+def test_crontab_line_runs_a_real_command() -> None:
+    """The crontab line in docs/ci.md has five time fields and calls a real check option."""
+    recipes = (PROJECT / "docs" / "ci.md").read_text(encoding="utf-8")
+    (line,) = re.findall(r"```crontab\n(.*?)\n```", recipes, flags=re.S)
     fields = line.split()
     assert all(re.fullmatch(r"[\d*/,-]+", field) for field in fields[:5])
     command = line.split("&&", 1)[1].split()

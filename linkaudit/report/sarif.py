@@ -17,7 +17,7 @@ from linkaudit.models import Finding, Location, Report, Severity
 from linkaudit.report.common import display_path, message_with_url, sorted_findings
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/linkaudit/"
+INFORMATION_URI = "https://github.com/linkaudit-md/linkaudit"
 SOURCE_ROOT = "%SRCROOT%"
 
 _LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
