@@ -7,6 +7,8 @@ Only this module and ``cli_online`` (check, report, fix) print or decide exit co
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import sys
 import time
@@ -116,6 +118,21 @@ def build_parser() -> argparse.ArgumentParser:
         fix.add_argument(f"--no-{action}", action="store_true",
                          help=f"do not apply the {action} action")
     return parser
+
+
+def partial_run(arguments: Sequence[str]) -> bool:
+    """Whether a recorded command line looked at some notes only: a gate
+    (``--changed-since``), a file list (``--files-from``) or paths given. The store keeps
+    the command line, not the scope, so the scope is read back from it with this parser;
+    a line it cannot parse (an older version's) counts as a full run."""
+    parser = build_parser()
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            args, _ = parser.parse_known_args(list(arguments))
+    except SystemExit:
+        return False
+    return bool(getattr(args, "changed_since", None) or getattr(args, "files_from", None)
+                or getattr(args, "paths", None))
 
 
 def _gate_options(parser: argparse.ArgumentParser) -> None:

@@ -30,14 +30,31 @@ from linkaudit.audit.findings import (
 from linkaudit.check.checker import Checker
 from linkaudit.check.client import make_client
 from linkaudit.clean.strip import clean_url
-from linkaudit.cli.main import Console, emit, exit_code, lists_links, note_paths, selection
+from linkaudit.cli.main import (
+    Console,
+    emit,
+    exit_code,
+    lists_links,
+    note_paths,
+    partial_run,
+    selection,
+)
 from linkaudit.config import Config
 from linkaudit.errors import ExitCode, NetworkUnavailable, StoreError, UsageError, WriteError
 from linkaudit.fix.archive import Snapshots, find_snapshots, snapshot_requests
 from linkaudit.fix.plan import plan_edits
 from linkaudit.fix.rewrite import apply_edits, summarize, unified_diff, write_file
 from linkaudit.history.store import DAY, Store
-from linkaudit.models import CheckResult, CleanedLink, Edit, Finding, Note, Report, Verdict
+from linkaudit.models import (
+    CheckResult,
+    CleanedLink,
+    Edit,
+    Finding,
+    Note,
+    Report,
+    RunSummary,
+    Verdict,
+)
 from linkaudit.report.common import plural
 from linkaudit.run.check import CheckRun, check_targets, only_changes
 from linkaudit.run.scan import fail_level, iter_cleaned, load_rule_set, scan_tree
@@ -51,7 +68,7 @@ def _open_store(config: Config, *, readonly: bool = False) -> Store:
 
 
 class Progress:
-    """``checked 120/500 (35/s), 3 failing`` on a terminal; nothing anywhere else."""
+    """``checked 120/500 (35/s), 3 not ok`` on a terminal; nothing anywhere else."""
 
     def __init__(self, total: int, console: Console) -> None:
         self.total, self.done, self.failing = total, 0, 0
@@ -66,7 +83,7 @@ class Progress:
         if self.enabled:
             rate = self.done / max(time.monotonic() - self.started, 1e-6)
             self.console.stderr.write(f"\rchecked {self.done}/{self.total} ({rate:.0f}/s), "
-                                      f"{self.failing} failing ")
+                                      f"{self.failing} not ok ")
             self.console.stderr.flush()
 
     def close(self) -> None:
@@ -121,7 +138,10 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
                         findings=tuple(findings),
                         results=tuple(sorted(run.results, key=lambda r: r.key)),
                         fail_on=fail_level(config.report.fail_on), started_at=started,
-                        finished_at=time.time(), interrupted=interrupted)
+                        finished_at=time.time(), interrupted=interrupted,
+                        failing=frozenset(key for key, seen in standing.items()
+                                          if not seen.confirmed),
+                        dead_after=_dead_after(config))
         code = exit_code(report)
         store.set_citations(run_id, ((key, outcome.citations.urls[key], place.path, place.line)
                                      for key, places in outcome.citations.places.items()
@@ -129,7 +149,7 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
         store.record_findings(run_id, findings)
         store.finish_run(run_id, exit_code=code, counts=run.counts(standing),
                          status="interrupted" if interrupted else "finished")
-        report = dataclasses.replace(report, history=tuple(store.runs(limit=HISTORY_RUNS)))
+        report = dataclasses.replace(report, history=_history(store))
         changes = None
         if args.changes_only and not interrupted:
             changes = store.changes(run_id, failures_needed=config.dead_after.failures,
@@ -161,11 +181,23 @@ def cmd_report(args: argparse.Namespace, config: Config, console: Console) -> Ex
                                      min_days=config.dead_after.days / DAY)
         report = Report(command="report", notes_scanned=len({c.path for s in states
                                                              for c in s.citations}),
-                        links=(), findings=tuple(state_findings(states)),
+                        links=(), findings=tuple(state_findings(
+                            states, min_days=config.dead_after.days / DAY)),
                         fail_on=fail_level(config.report.fail_on),
-                        history=tuple(store.runs(limit=HISTORY_RUNS)))
+                        history=_history(store), dead_after=_dead_after(config))
     emit(report, config, args, console)
     return exit_code(report)
+
+
+def _history(store: Store) -> tuple[RunSummary, ...]:
+    """The recorded runs for the health chart, each marked full or partial."""
+    return tuple(dataclasses.replace(run, partial=partial_run(run.arguments))
+                 for run in store.runs(limit=HISTORY_RUNS))
+
+
+def _dead_after(config: Config) -> tuple[int, float]:
+    """The dead-after rule as the report words it: failed checks, and days they span."""
+    return config.dead_after.failures, config.dead_after.days / DAY
 
 
 def _since(value: str | None, store: Store) -> float | None:

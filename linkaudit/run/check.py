@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from linkaudit.audit.findings import Standing, day
+from linkaudit.audit.findings import Standing, failed, standing_of
 from linkaudit.check.checker import NO_NETWORK_REASONS, Checker, network_unavailable
 from linkaudit.config import Config
 from linkaudit.history.store import DAY, Changes, Store
@@ -90,17 +90,13 @@ class CheckRun:
         standing: dict[str, Standing] = {}
         rule = self.config.dead_after
         for result in self.results:
-            failed = result.verdict is Verdict.DEAD or result.final_verdict is Verdict.DEAD
-            if not failed or self.store is None:
+            if not failed(result) or self.store is None:
                 continue
             if self.confirm_now is True or (self.confirm_now and result.key in self.confirm_now):
                 standing[result.key] = Standing(confirmed=True)
                 continue
             seen = self.store.confirm(result.key, rule.failures, rule.days / DAY)
-            first = day(seen.first_failure)
-            standing[result.key] = Standing(
-                confirmed=seen.state == "dead",
-                detail=f"failing ({seen.failures} of {seen.needed}, first seen {first})")
+            standing[result.key] = standing_of(seen, rule.days / DAY)
         return standing
 
     def counts(self, standing: Mapping[str, Standing]) -> dict[str, int]:
@@ -124,6 +120,6 @@ def only_changes(report: Report, changes: Changes) -> Report:
             if (f.kind, f.url or "") in new or (f.url in new_urls and f.kind in
                                                   ("dead", "redirected"))]
     kept += [Finding(kind="recovered", severity=Severity.INFO, path=Path("-"), line=1,
-                     column=1, url=change.url, message=f"recovered: {change.detail}")
+                     column=1, url=change.url, message=change.detail)
              for change in changes.recovered]
     return replace(report, findings=tuple(kept))
