@@ -45,12 +45,12 @@ KINDS: Mapping[str, tuple[Severity, str]] = {
     "malformed-url": (Severity.ERROR, "URL cannot be used as written"),
     "undefined-reference": (Severity.ERROR, "Reference used but never defined"),
     "tracking": (Severity.WARNING, "Link carries tracking parameters"),
-    "duplicate": (Severity.WARNING, "Same source cited twice in one note"),
+    "duplicate": (Severity.WARNING, "Same source defined twice in one note"),
     "translation-drift": (Severity.WARNING, "Translations cite different sources"),
     "unused-definition": (Severity.WARNING, "Reference defined but never used"),
     "signed-url": (Severity.WARNING, "Signed URL: expires, never rewritten"),
     "redirect-wrapper": (Severity.WARNING, "Link goes through a redirect wrapper"),
-    "same-page": (Severity.INFO, "Two sections of one page cited in one note"),
+    "same-page": (Severity.INFO, "Two sections of one page defined in one note"),
     "locale-variant": (Severity.INFO, "Translations cite language versions of one source"),
     "dead": (Severity.ERROR, "Link is dead"),
     "failing": (Severity.WARNING, "Link failed, not yet confirmed dead"),
@@ -129,27 +129,37 @@ def tracking_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]
     return found
 
 
+def _fragment(link: CleanedLink) -> str:
+    """The cited fragment (``#…``) as the citation key has it, or ""."""
+    return link.citation_key[len(link.check_key):] \
+        if link.citation_key.startswith(link.check_key) else ""
+
+
 def duplicate_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]:
-    """Two references (or links) to one source in one note; same page with another
-    fragment is only info."""
+    """Two reference definitions of one source in one note (docs/cleaning.md, "Duplicates
+    and drift"): the same source is the same aggressive key; with the same fragment it is
+    a duplicate, with another fragment only info (same-page). Links of every other form
+    are uses in the text, and using a source twice is ordinary prose."""
     found = []
     first_by_citation: dict[str, CleanedLink] = {}
     first_by_page: dict[str, CleanedLink] = {}
     for link in links:
-        if link.malformed is not None or link.link.kind is LinkKind.IMAGE:
+        if link.malformed is not None or link.link.kind is not LinkKind.DEFINITION:
             continue
-        earlier = first_by_citation.get(link.citation_key)
+        earlier = first_by_citation.get(link.aggressive_key + _fragment(link))
         if earlier is not None:
-            both_definitions = earlier.link.kind is link.link.kind is LinkKind.DEFINITION
-            if both_definitions or earlier.link.kind is not link.link.kind:
-                found.append(_at(
-                    link, note, "duplicate",
-                    f"{_label(link)} cites the same source as {_label(earlier)} on line "
-                    f"{earlier.link.line}",
-                    related=(Location(note.path, earlier.link.line, earlier.link.column),)))
+            message = f"{_label(link)} cites the same source as {_label(earlier)} on line " \
+                      f"{earlier.link.line}"
+            if earlier.citation_key != link.citation_key:
+                forms = sorted(set(earlier.heuristics) ^ set(link.heuristics))
+                message += f" (the URLs differ only by {', '.join(forms) or 'their form'}; " \
+                           "fix merges identical URLs only)"
+            found.append(_at(
+                link, note, "duplicate", message,
+                related=(Location(note.path, earlier.link.line, earlier.link.column),)))
             continue
-        first_by_citation[link.citation_key] = link
-        same_page = first_by_page.get(link.check_key)
+        first_by_citation[link.aggressive_key + _fragment(link)] = link
+        same_page = first_by_page.get(link.aggressive_key)
         if same_page is not None:
             found.append(_at(
                 link, note, "same-page",
@@ -157,7 +167,7 @@ def duplicate_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding
                 f"{_label(same_page)} on line {same_page.link.line}",
                 related=(Location(note.path, same_page.link.line, same_page.link.column),)))
         else:
-            first_by_page[link.check_key] = link
+            first_by_page[link.aggressive_key] = link
     return found
 
 
@@ -194,8 +204,8 @@ class _Citation:
     line: int
     column: int
     url: str
-    check_key: str
-    variant_key: str
+    source_key: str  # the aggressive key: equivalent forms of one URL are one source
+    variant_key: str  # the source key without language segments and parameters
 
 
 @dataclass
@@ -230,7 +240,8 @@ class OfflineAudit:
             if link.malformed is not None or not link.check_key.startswith("http"):
                 continue
             citation = _Citation(note.path, lang, link.link.line, link.link.column,
-                                 link.url, link.check_key, self._variant_key(link.check_key))
+                                 link.url, link.aggressive_key,
+                                 self._variant_key(link.aggressive_key))
             family.citations.append(citation)
             if link.link.kind is LinkKind.DEFINITION and link.link.label is not None:
                 family.labels[normalize_label(link.link.label)].setdefault(lang, citation)
@@ -251,10 +262,12 @@ def _langs(citations: Iterable[_Citation]) -> set[str]:
 
 
 def _source_drift(family: _Family) -> list[Finding]:
+    """Sources some translations cite and others do not; language versions of one page
+    (differing only by a language segment or parameter) are locale variants instead."""
     by_key: dict[str, list[_Citation]] = defaultdict(list)
     by_variant: dict[str, list[_Citation]] = defaultdict(list)
     for citation in family.citations:
-        by_key[citation.check_key].append(citation)
+        by_key[citation.source_key].append(citation)
         by_variant[citation.variant_key].append(citation)
     findings = []
     reported_variants: set[str] = set()
@@ -266,7 +279,7 @@ def _source_drift(family: _Family) -> list[Finding]:
         variants = by_variant[citations[0].variant_key]
         first = min(citations, key=lambda c: (str(c.path), c.line))
         related = tuple(Location(c.path, c.line, c.column) for c in variants if c is not first)
-        if _langs(variants) == family.langs and len({c.check_key for c in variants}) > 1:
+        if _langs(variants) == family.langs and len({c.source_key for c in variants}) > 1:
             if citations[0].variant_key in reported_variants:
                 continue
             reported_variants.add(citations[0].variant_key)
