@@ -20,13 +20,8 @@ from pathlib import Path
 
 import httpx
 
-from linkaudit.audit.findings import (
-    apply_policy,
-    online_findings,
-    severity_overrides,
-    state_findings,
-    unchecked_findings,
-)
+from linkaudit.audit.findings import apply_policy, severity_overrides
+from linkaudit.audit.online import online_findings, state_findings, unchecked_findings
 from linkaudit.check.checker import Checker
 from linkaudit.check.client import make_client
 from linkaudit.clean.strip import clean_url

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from linkaudit.audit.findings import STATES, link_state
+from linkaudit.audit.online import STATES, link_state
 from linkaudit.models import CheckResult, Finding, Report, Severity
 
 SEVERITIES_DESCENDING = (Severity.ERROR, Severity.WARNING, Severity.INFO)

@@ -13,7 +13,7 @@ from collections import defaultdict
 from html import escape
 from urllib.parse import urlsplit
 
-from linkaudit.audit.findings import STATES
+from linkaudit.audit.online import STATES
 from linkaudit.models import CheckResult, Finding, LinkRecord, Report, RunSummary
 from linkaudit.report.common import (
     SEVERITIES_DESCENDING,

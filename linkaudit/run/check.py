@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from linkaudit.audit.findings import Standing, failed, standing_of
+from linkaudit.audit.online import Standing, failed, standing_of
 from linkaudit.check.checker import NO_NETWORK_REASONS, Checker, network_unavailable
 from linkaudit.config import Config
 from linkaudit.history.store import DAY, Changes, Store
