@@ -242,6 +242,9 @@ class RunSummary:
     failing: int
     dead: int
     status: str = "finished"  # "finished" | "interrupted" | "running"
+    command: str = ""  # as recorded: "check", ...
+    arguments: tuple[str, ...] = ()  # the command line as recorded
+    partial: bool = False  # it looked at some notes only (a gate, a file list, paths)
 
 
 @dataclass(frozen=True)
@@ -260,3 +263,5 @@ class Report:
     interrupted: bool = False
     history: tuple[RunSummary, ...] = ()  # recorded runs, oldest first (from the store)
     link_count: int | None = None  # links found, when ``links`` is not filled in
+    failing: frozenset[str] = frozenset()  # check keys that failed, not yet called dead
+    dead_after: tuple[int, float] | None = None  # (failed checks, days) before "dead"

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from linkaudit.audit.findings import KINDS, OfflineAudit, apply_policy, severity_overrides
-from linkaudit.config import IgnoreRule
+from linkaudit.clean.keys import clean_links, locale_variant_key
+from linkaudit.clean.rules import load_rules
+from linkaudit.config import CleaningConfig, IgnoreRule, ScanConfig
 from linkaudit.errors import ConfigError
 from linkaudit.models import (
     CleanedLink,
@@ -22,6 +24,7 @@ from linkaudit.models import (
     Severity,
     Span,
 )
+from linkaudit.scan.note import parse_note
 
 
 def variant_key(url: str) -> str:
@@ -212,3 +215,70 @@ def test_every_finding_kind_is_documented() -> None:
     for kind in KINDS:
         assert f"`{kind}`" in readme, f"README does not explain {kind}"
         assert f"`{kind}`" in formats, f"docs/formats.md does not list {kind}"
+
+
+# ---------------------------------------------------------------- one rule for every form
+
+RULES = load_rules(CleaningConfig(), Path("."))
+
+
+def audit_texts(*notes: tuple[str, str]) -> list[Finding]:
+    """Offline findings (per note, then drift) for real note texts, as a scan makes them."""
+    audit = OfflineAudit(locale_variant_key)
+    found: list[Finding] = []
+    for path, body in notes:
+        lang = path.split("/")[0]
+        scanned = parse_note(Path(path), f"---\nlang: {lang}\n---\n{body}", ScanConfig())
+        found += audit.note(scanned, clean_links(scanned.links, RULES, "safe"))
+    return found + audit.finish()
+
+
+@pytest.mark.parametrize("body", [
+    "See https://h.io/p and [the page](https://h.io/p).\n",
+    "See [the page](https://h.io/p), later [again](https://h.io/p).\n",
+    "See <https://h.io/p> and ![shot](https://h.io/p).\n",
+    "See [the page][1] and [the page again][1] and [here](https://h.io/p).\n\n"
+    "[1]: https://h.io/p\n",
+])
+def test_uses_in_the_text_are_never_duplicates(body: str) -> None:
+    """Bare, inline, autolink and image uses of a source, and a definition used twice, are
+    ordinary prose: no duplicate, whatever the forms."""
+    assert [f.kind for f in audit_texts(("en/a.md", body))] == []
+
+
+def test_two_definitions_of_one_source_are_a_duplicate_in_any_form() -> None:
+    """Definitions of one source are a duplicate, also when only an equivalent form
+    (trailing slash, www, http) differs, and the message names that difference."""
+    body = ("[a][1] [b][2] [c][3]\n\n[1]: https://h.io/p\n[2]: http://www.h.io/p/\n"
+            "[3]: https://h.io/p?utm_source=chatgpt.com\n")
+    found = [f for f in audit_texts(("en/a.md", body)) if f.kind != "tracking"]
+    assert [(f.kind, f.line) for f in found] == [("duplicate", 7), ("duplicate", 8)]
+    assert "differ only by https, trailing-slash, www" in found[0].message
+    assert "differ only" not in found[1].message  # the same URL once cleaned: fix merges it
+
+
+@pytest.mark.parametrize(("en", "ja"), [
+    ("https://h.io/guide/a", "https://h.io/guide/a/"),
+    ("http://www.h.io/a", "https://h.io/a"),
+    ("https://h.io/a?x=1&y=2", "https://h.io/a?y=2&x=1"),
+])
+def test_equivalent_forms_across_translations_are_one_source(en: str, ja: str) -> None:
+    """A trailing slash or another equivalent form is the same source: neither drift nor
+    a language version."""
+    found = audit_texts(("en/p-en.md", f"[s][1]\n\n[1]: {en}\n"),
+                        ("ja/p-ja.md", f"[s][1]\n\n[1]: {ja}\n"))
+    assert found == []
+
+
+def test_language_segment_across_translations_is_a_locale_variant() -> None:
+    """A real language path segment is a language version, whatever form cites it."""
+    found = audit_texts(("en/p-en.md", "See https://docs.h.io/3/os.html today.\n"),
+                        ("ja/p-ja.md", "[s][1]\n\n[1]: https://docs.h.io/ja/3/os.html/\n"))
+    assert [f.kind for f in found] == ["locale-variant"]
+
+
+def test_drift_compares_sources_whatever_the_form() -> None:
+    """A source cited bare in one translation and as a definition in another is no drift."""
+    found = audit_texts(("en/p-en.md", "See https://h.io/a.\n"),
+                        ("de/p-de.md", "[s][1]\n\n[1]: https://h.io/a\n"))
+    assert found == []

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from linkaudit.cli.args import partial_run
 from linkaudit.cli.main import main
 from tests.cassette import CassetteTransport
 from tests.loopback import LoopbackServer
@@ -198,12 +199,22 @@ def test_check_against_loopback(tree: Path, server: LoopbackServer) -> None:
 
 
 def test_first_failure_is_failing_not_dead(tree: Path, server: LoopbackServer) -> None:
-    """Without --confirm-now a first failure is 'failing (1 of 3)', a warning."""
+    """Without --confirm-now a first failure is failing, a warning, in the findings, the
+    verdicts and the counts alike, and the message says when it will be called dead."""
     write_note(tree, "p", "en", server.url("/ok"), server.url("/status/410"))
     code, out, _ = run("check", "--format", "json")
     assert code == 0
     (failing,) = [f for f in findings(out) if f["kind"] == "failing"]
-    assert "failing (1 of 3" in failing["message"]
+    assert failing["message"].startswith("410 Gone; 1 failed check since ")
+    assert failing["message"].endswith("; called dead after 3 failed checks spanning 3 days, "
+                                       "or now with --confirm-now")
+    document = json.loads(out)
+    assert {r["verdict"] for r in document["results"]} == {"ok", "failing"}
+    assert (document["summary"]["by_verdict"]["failing"],
+            document["summary"]["by_verdict"]["dead"]) == (1, 0)
+    code, out, _ = run("check")
+    assert "0 errors, 1 warning" in out and "1 failing" in out and " dead," not in out
+    assert "1 link failed but is not called dead yet" in out and "--confirm-now" in out
 
 
 def test_cache_reuses_successes(tree: Path, server: LoopbackServer) -> None:
@@ -258,7 +269,8 @@ def test_check_prunes_history_older_than_store_keep(
         rows = dict(db.execute("SELECT url, count(*) FROM checks GROUP BY url").fetchall())
     assert rows == {server.url("/status/404"): 2, server.url("/ok"): 2}
     (failing,) = [f for f in findings(out) if f["kind"] == "failing"]
-    assert "failing (3 of 3" in failing["message"]
+    assert "; 3 failed checks since " in failing["message"]  # never "3 of 3" yet failing
+    assert "called dead once the failures span 3 days" in failing["message"]
 
 
 def test_network_unavailable_exit_three(tree: Path) -> None:
@@ -469,3 +481,18 @@ def test_changed_since_unknown_ref_exit_two(tree: Path) -> None:
     git(tree, "init", "-q")
     code, _, err = run("scan", "--changed-since", "no-such-ref")
     assert code == 2 and "unknown git revision 'no-such-ref'" in err
+
+
+@pytest.mark.parametrize(("arguments", "partial"), [
+    (["check"], False),
+    (["check", "--format", "json", "--no-cache"], False),
+    (["check", "--changed-since", "origin/main"], True),
+    (["check", "--files-from=-"], True),
+    (["check", "--config", "c.yaml", "_posts/en"], True),
+    (["fix", "--check", "notes"], True),
+    (["check", "--no-such-flag", "--format"], False),  # unreadable: counted as full
+])
+def test_partial_run_read_back_from_the_recorded_command_line(arguments: list[str],
+                                                               partial: bool) -> None:
+    """A run is partial when its command line named a gate, a file list or paths."""
+    assert partial_run(arguments) is partial

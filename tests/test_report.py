@@ -114,6 +114,8 @@ def sample_report(**changes: Any) -> Report:
         RunSummary(2, 1_789_660_000.0, ok=38, redirected=4, failing=3, dead=1,
                    status="interrupted"),
         RunSummary(3, 1_790_000_000.0, ok=41, redirected=2, failing=1, dead=1),
+        RunSummary(4, 1_790_000_500.0, ok=2, redirected=0, failing=0, dead=0, command="check",
+                   arguments=("check", "--changed-since", "origin/main"), partial=True),
     )
     report = Report(command="check", notes_scanned=4, links=links, findings=findings,
                     results=results, started_at=1_790_000_000.0, finished_at=1_790_000_400.0,
@@ -251,7 +253,7 @@ def test_json_is_versioned_and_round_trips() -> None:
     """The JSON names its schema and version and keeps non-ASCII text readable."""
     text = render(sample_report(), "json")
     document = json.loads(text)
-    assert (document["schema"], document["version"]) == ("linkaudit-report", 1)
+    assert (document["schema"], document["version"]) == ("linkaudit-report", 2)
     assert "日本語メモ" in text
     assert document["summary"]["by_verdict"]["dead"] == 1
 
@@ -517,3 +519,85 @@ def test_html_without_history_says_so() -> None:
     """Without recorded runs the chart is replaced by a plain sentence."""
     output = render(empty_report(), "html")
     assert "no recorded runs yet" in output and "<svg" not in output
+
+
+# ---------------------------------------------------------------- one vocabulary
+
+GONE = "https://gone.example/post"
+DE = Path("_posts/de/2024-05-01-gpu-de.md")
+
+
+def first_check_report() -> Report:
+    """A first check: a 410 cited by three translations, failed once, not yet dead."""
+    gone = CheckResult(GONE, GONE, Verdict.DEAD, "410 Gone", reason="410", status=410,
+                       chain=(Hop(GONE, 410),), checked_at=1_790_000_000.0)
+    ok = CheckResult("https://example.com/a", "https://example.com/a", Verdict.OK, "200 OK",
+                     status=200, checked_at=1_790_000_000.0)
+    failing = Finding("failing", Severity.WARNING, DE, 4, 5,
+                      "410 Gone; 1 failed check since 2026-09-21; called dead after 3 failed "
+                      "checks spanning 3 days, or now with --confirm-now", url=GONE,
+                      related=(Location(EN, 4, 5), Location(JA, 6, 5)))
+    return Report(command="check", notes_scanned=3, links=(), link_count=6,
+                  findings=(failing,), results=(gone, ok), failing=frozenset({GONE}),
+                  dead_after=(3, 3.0), started_at=1_790_000_000.0)
+
+
+def test_golden_text_first_check() -> None:
+    """A first check with a 404 says failing everywhere and tells when it will be dead."""
+    _check_golden("first-check.txt", render(first_check_report(), "text"))
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html", "json"])
+def test_failing_is_never_called_dead_before_the_rule(fmt: str) -> None:
+    """Counts, verdicts and findings agree: a failing link is "failing", nowhere "dead"."""
+    output = render(first_check_report(), fmt)
+    assert "failing" in output
+    assert not re.search(r"\b1 dead\b|\"dead\": 1|<td class=\"verdict-dead\"", output)
+
+
+def test_failing_note_tells_the_rule_and_confirm_now() -> None:
+    """The summary says plainly the link failed, when it will be dead, and --confirm-now."""
+    for fmt in ("text", "markdown", "html"):
+        output = render(first_check_report(), fmt)
+        assert "1 link failed but is not called dead yet" in output, fmt
+        assert "3 failed checks spanning 3 days" in output and "--confirm-now" in output, fmt
+
+
+def test_json_counts_failing_apart_from_dead() -> None:
+    """The JSON counts and result verdicts say failing for a failure not yet called dead."""
+    document = report_document(first_check_report())
+    assert document["summary"]["by_verdict"]["failing"] == 1
+    assert document["summary"]["by_verdict"]["dead"] == 0
+    assert document["summary"]["failed"] is False
+    assert [r["verdict"] for r in document["results"]] == ["ok", "failing"]
+
+
+def test_junit_fails_every_note_citing_a_dead_url() -> None:
+    """A failing finding cited by three translations fails all three cases, each at its line."""
+    report = dataclasses.replace(first_check_report(), fail_on=Severity.WARNING)
+    suite = ET.fromstring(render(report, "junit"))
+    failures = {str(case.get("name")): [f.get("message") for f in case.iter("failure")]
+                for case in suite.iter("testcase")}
+    assert suite.get("failures") == "3"
+    assert {name: [m.split(":", 2)[:2] for m in messages]  # type: ignore[union-attr]
+            for name, messages in failures.items()} == {
+        DE.as_posix(): [["4", "5"]], EN.as_posix(): [["4", "5"]], JA.as_posix(): [["6", "5"]]}
+
+
+def test_html_chart_leaves_partial_runs_out_of_the_bars() -> None:
+    """A gate over 2 links is listed under the chart, not drawn beside full runs of 60."""
+    full = RunSummary(1, 1_789_400_000.0, ok=57, redirected=2, failing=1, dead=0)
+    gate = RunSummary(2, 1_789_500_000.0, ok=2, redirected=0, failing=0, dead=0,
+                      command="check", arguments=("check", "--files-from", "-"), partial=True)
+    output = render(dataclasses.replace(empty_report(), history=(full, gate)), "html")
+    assert len(re.findall(r'<rect class="bar-', output)) == 4  # the full run only
+    assert "1 partial run not drawn" in output and "check --files-from -: 2 ok" in output
+
+
+def test_html_chart_with_partial_runs_only_says_so() -> None:
+    """With gate runs only, the chart is replaced by a sentence and the list of runs."""
+    gate = RunSummary(1, 1_789_500_000.0, ok=2, redirected=0, failing=0, dead=0,
+                      command="check", arguments=("check", "notes/a.md"), partial=True)
+    output = render(dataclasses.replace(empty_report(), history=(gate,)), "html")
+    assert "no full runs recorded yet" in output and "<svg" not in output
+    assert 'id="partial-runs"' in output

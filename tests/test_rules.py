@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -232,3 +235,22 @@ def test_real_clearurls_file_loads_and_cleans(tmp_path: Path) -> None:
     github = clean_url("https://github.com/lycheeverse/lychee/issues/1248?utm_source=chatgpt.com"
                        "&plain=1", rules, "aggressive")
     assert github.url == "https://github.com/lycheeverse/lychee/issues/1248?plain=1"
+
+
+def test_every_builtin_site_rule_has_a_spec_case() -> None:
+    """Each site rule of the data file (hosts sharing one rule count once) is exercised by
+    a spec cleaning case on one of its hosts, showing what goes and what stays."""
+    data = yaml.safe_load(resources.files("linkaudit.data").joinpath("tracking.yaml")
+                          .read_text(encoding="utf-8"))
+    spec = yaml.safe_load((Path(__file__).parent / "spec_cases.yaml").read_text(encoding="utf-8"))
+    case_hosts = {urlsplit(case["input"]).hostname or "" for case in spec["cleaning"]}
+    bodies: list[tuple[dict[str, Any], list[str]]] = []
+    for host, body in data["sites"].items():
+        same = next((hosts for known, hosts in bodies if known == body), None)
+        if same is None:
+            bodies.append((body, [host]))
+        else:
+            same.append(host)
+    untested = [hosts for _body, hosts in bodies
+                if not any(host_matches(case, host) for case in case_hosts for host in hosts)]
+    assert untested == []

@@ -1,9 +1,9 @@
-"""Audit: cleaned links (and check results) → findings.
+"""Audit: cleaned links → findings; every finding kind; the reporting policy.
 
 Offline findings are made note by note as the scan streams (``OfflineAudit.note``), keeping
 only a small per-family summary, so memory stays flat in the number of notes; drift across
 translations is decided once every note is seen (``OfflineAudit.finish``). Online findings
-turn one ``CheckResult`` per URL into one finding listing every place that cites it.
+(check results → findings) are ``linkaudit.audit.online``.
 """
 
 from __future__ import annotations
@@ -12,15 +12,12 @@ import difflib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from linkaudit.audit.suppression import Suppressions
 from linkaudit.config import IgnoreRule
 from linkaudit.errors import ConfigError
 from linkaudit.models import (
-    CheckResult,
     CleanedLink,
     FileProblem,
     Finding,
@@ -30,12 +27,8 @@ from linkaudit.models import (
     Protection,
     ReferenceForm,
     Severity,
-    Verdict,
     normalize_label,
 )
-
-if TYPE_CHECKING:  # the offline scan does not import the store
-    from linkaudit.history.changes import UrlState
 
 # Every finding kind: its default severity (configurable per kind) and what it means.
 KINDS: Mapping[str, tuple[Severity, str]] = {
@@ -45,12 +38,12 @@ KINDS: Mapping[str, tuple[Severity, str]] = {
     "malformed-url": (Severity.ERROR, "URL cannot be used as written"),
     "undefined-reference": (Severity.ERROR, "Reference used but never defined"),
     "tracking": (Severity.WARNING, "Link carries tracking parameters"),
-    "duplicate": (Severity.WARNING, "Same source cited twice in one note"),
+    "duplicate": (Severity.WARNING, "Same source defined twice in one note"),
     "translation-drift": (Severity.WARNING, "Translations cite different sources"),
     "unused-definition": (Severity.WARNING, "Reference defined but never used"),
     "signed-url": (Severity.WARNING, "Signed URL: expires, never rewritten"),
     "redirect-wrapper": (Severity.WARNING, "Link goes through a redirect wrapper"),
-    "same-page": (Severity.INFO, "Two sections of one page cited in one note"),
+    "same-page": (Severity.INFO, "Two sections of one page defined in one note"),
     "locale-variant": (Severity.INFO, "Translations cite language versions of one source"),
     "dead": (Severity.ERROR, "Link is dead"),
     "failing": (Severity.WARNING, "Link failed, not yet confirmed dead"),
@@ -129,27 +122,37 @@ def tracking_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]
     return found
 
 
+def _fragment(link: CleanedLink) -> str:
+    """The cited fragment (``#…``) as the citation key has it, or ""."""
+    return link.citation_key[len(link.check_key):] \
+        if link.citation_key.startswith(link.check_key) else ""
+
+
 def duplicate_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]:
-    """Two references (or links) to one source in one note; same page with another
-    fragment is only info."""
+    """Two reference definitions of one source in one note (docs/cleaning.md, "Duplicates
+    and drift"): the same source is the same aggressive key; with the same fragment it is
+    a duplicate, with another fragment only info (same-page). Links of every other form
+    are uses in the text, and using a source twice is ordinary prose."""
     found = []
     first_by_citation: dict[str, CleanedLink] = {}
     first_by_page: dict[str, CleanedLink] = {}
     for link in links:
-        if link.malformed is not None or link.link.kind is LinkKind.IMAGE:
+        if link.malformed is not None or link.link.kind is not LinkKind.DEFINITION:
             continue
-        earlier = first_by_citation.get(link.citation_key)
+        earlier = first_by_citation.get(link.aggressive_key + _fragment(link))
         if earlier is not None:
-            both_definitions = earlier.link.kind is link.link.kind is LinkKind.DEFINITION
-            if both_definitions or earlier.link.kind is not link.link.kind:
-                found.append(_at(
-                    link, note, "duplicate",
-                    f"{_label(link)} cites the same source as {_label(earlier)} on line "
-                    f"{earlier.link.line}",
-                    related=(Location(note.path, earlier.link.line, earlier.link.column),)))
+            message = f"{_label(link)} cites the same source as {_label(earlier)} on line " \
+                      f"{earlier.link.line}"
+            if earlier.citation_key != link.citation_key:
+                forms = sorted(set(earlier.heuristics) ^ set(link.heuristics))
+                message += f" (the URLs differ only by {', '.join(forms) or 'their form'}; " \
+                           "fix merges identical URLs only)"
+            found.append(_at(
+                link, note, "duplicate", message,
+                related=(Location(note.path, earlier.link.line, earlier.link.column),)))
             continue
-        first_by_citation[link.citation_key] = link
-        same_page = first_by_page.get(link.check_key)
+        first_by_citation[link.aggressive_key + _fragment(link)] = link
+        same_page = first_by_page.get(link.aggressive_key)
         if same_page is not None:
             found.append(_at(
                 link, note, "same-page",
@@ -157,7 +160,7 @@ def duplicate_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding
                 f"{_label(same_page)} on line {same_page.link.line}",
                 related=(Location(note.path, same_page.link.line, same_page.link.column),)))
         else:
-            first_by_page[link.check_key] = link
+            first_by_page[link.aggressive_key] = link
     return found
 
 
@@ -194,8 +197,8 @@ class _Citation:
     line: int
     column: int
     url: str
-    check_key: str
-    variant_key: str
+    source_key: str  # the aggressive key: equivalent forms of one URL are one source
+    variant_key: str  # the source key without language segments and parameters
 
 
 @dataclass
@@ -230,7 +233,8 @@ class OfflineAudit:
             if link.malformed is not None or not link.check_key.startswith("http"):
                 continue
             citation = _Citation(note.path, lang, link.link.line, link.link.column,
-                                 link.url, link.check_key, self._variant_key(link.check_key))
+                                 link.url, link.aggressive_key,
+                                 self._variant_key(link.aggressive_key))
             family.citations.append(citation)
             if link.link.kind is LinkKind.DEFINITION and link.link.label is not None:
                 family.labels[normalize_label(link.link.label)].setdefault(lang, citation)
@@ -251,10 +255,12 @@ def _langs(citations: Iterable[_Citation]) -> set[str]:
 
 
 def _source_drift(family: _Family) -> list[Finding]:
+    """Sources some translations cite and others do not; language versions of one page
+    (differing only by a language segment or parameter) are locale variants instead."""
     by_key: dict[str, list[_Citation]] = defaultdict(list)
     by_variant: dict[str, list[_Citation]] = defaultdict(list)
     for citation in family.citations:
-        by_key[citation.check_key].append(citation)
+        by_key[citation.source_key].append(citation)
         by_variant[citation.variant_key].append(citation)
     findings = []
     reported_variants: set[str] = set()
@@ -266,7 +272,7 @@ def _source_drift(family: _Family) -> list[Finding]:
         variants = by_variant[citations[0].variant_key]
         first = min(citations, key=lambda c: (str(c.path), c.line))
         related = tuple(Location(c.path, c.line, c.column) for c in variants if c is not first)
-        if _langs(variants) == family.langs and len({c.check_key for c in variants}) > 1:
+        if _langs(variants) == family.langs and len({c.source_key for c in variants}) > 1:
             if citations[0].variant_key in reported_variants:
                 continue
             reported_variants.add(citations[0].variant_key)
@@ -325,113 +331,3 @@ def apply_policy(
         reason = suppressions.reason(finding)
         result.append(replace(finding, suppressed=reason) if reason else finding)
     return sorted(result, key=lambda f: (str(f.path), f.line, f.column, f.kind))
-
-
-# ---------------------------------------------------------------- online
-
-
-@dataclass(frozen=True)
-class Standing:
-    """What the history says of a failing URL: dead now, or still on probation."""
-
-    confirmed: bool
-    detail: str = ""  # "failing (1 of 3, first seen 2026-11-28)"
-
-
-def online_findings(
-    results: Iterable[CheckResult],
-    places: Mapping[str, Sequence[Location]],
-    standing: Mapping[str, Standing] | None = None,
-) -> list[Finding]:
-    """One finding per checked URL that needs attention, at its first citation.
-
-    A dead URL without a confirmed ``standing`` is reported as ``failing`` (a warning):
-    the history store calls a link dead only after repeated failures over days.
-    """
-    standing = standing or {}
-    findings = []
-    for result in results:
-        kind, message = _online_kind(result, standing.get(result.key))
-        cited = sorted(places.get(result.key, ()), key=lambda p: (str(p.path), p.line))
-        if kind is None or not cited:
-            continue
-        severity = DEFAULT_SEVERITY[kind]
-        if kind == "redirected" and not result.permanent:
-            severity = Severity.INFO
-        first = cited[0]
-        findings.append(Finding(kind=kind, severity=severity, path=first.path,
-                                line=first.line, column=first.column, url=result.url,
-                                message=message, related=tuple(cited[1:])))
-    return findings
-
-
-def _online_kind(result: CheckResult, standing: Standing | None) -> tuple[str | None, str]:
-    cached = " (cached)" if result.from_cache else ""
-    if result.verdict is Verdict.OK:
-        return None, ""
-    if result.verdict is Verdict.DEAD or (result.verdict is Verdict.REDIRECTED
-                                          and result.final_verdict is Verdict.DEAD):
-        if standing is not None and not standing.confirmed:
-            return "failing", f"{standing.detail}: {result.detail}"
-        return "dead", f"dead: {result.detail}{cached}"
-    if result.verdict is Verdict.REDIRECTED:
-        if result.permanent:
-            return "redirected", f"moved permanently; update to {result.final_url}"
-        return "redirected", f"redirects temporarily to {result.final_url}{cached}"
-    if result.verdict is Verdict.UNREACHABLE:
-        return "unreachable", f"unreachable: {result.detail}"
-    if result.verdict is Verdict.BLOCKED:
-        return "blocked", f"blocked: {result.detail} (the page may exist)"
-    if result.reason == "scheme":
-        return None, ""
-    return "skipped", f"not checked: {result.detail}"
-
-
-def unchecked_findings(keys: Iterable[str], places: Mapping[str, Sequence[Location]]
-                       ) -> list[Finding]:
-    """Offline gate: URLs the store has never seen are listed, not guessed at."""
-    findings = []
-    for key in keys:
-        cited = sorted(places.get(key, ()), key=lambda p: (str(p.path), p.line))
-        if cited:
-            findings.append(Finding(
-                kind="unchecked", severity=DEFAULT_SEVERITY["unchecked"], path=cited[0].path,
-                line=cited[0].line, column=cited[0].column, url=key,
-                message="not checked: the history store has no verdict for it yet",
-                related=tuple(cited[1:])))
-    return findings
-
-
-_STATE_KIND = {"dead": "dead", "failing": "failing", "recovered": "recovered",
-               "redirected": "redirected"}
-
-
-def state_findings(states: Iterable[UrlState]) -> list[Finding]:
-    """What the history store knows, as findings at each URL's first citation."""
-    findings = []
-    for state in states:
-        kind = _STATE_KIND[state.state]
-        seen = (f"first seen {day(state.first_seen)}, last seen {day(state.last_seen)}, "
-                f"last checked {day(state.last_checked)}")
-        if state.state == "failing":
-            c = state.confirmation
-            message = f"failing ({c.failures} of {c.needed}, first failed " \
-                      f"{day(c.first_failure)}): {state.detail}; {seen}"
-        elif state.state == "redirected":
-            message = f"redirects to {state.final_url}; {seen}"
-        else:
-            message = f"{state.state}: {state.detail}; {seen}"
-        severity = DEFAULT_SEVERITY[kind]
-        if state.state == "redirected" and state.verdict is not Verdict.REDIRECTED:
-            severity = Severity.INFO
-        cited = [Location(c.path, c.line, 1) for c in state.citations] or \
-            [Location(Path("-"), 1, 1)]
-        findings.append(Finding(kind=kind, severity=severity, path=cited[0].path,
-                                line=cited[0].line, column=1, url=state.url, message=message,
-                                related=tuple(cited[1:])))
-    return findings
-
-
-def day(epoch: float | None) -> str:
-    """A UTC calendar day for messages; "?" when unknown."""
-    return "?" if epoch is None else datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d")

@@ -7,12 +7,18 @@ else); the rest become the frozen option values ``linkaudit.run`` takes.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import functools
+import io
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from linkaudit import __version__
 from linkaudit.errors import UsageError
+from linkaudit.models import Report
 from linkaudit.report import REPORTERS
 from linkaudit.run import gate
 from linkaudit.run.gate import GateOptions
@@ -133,3 +139,30 @@ def gate_options(args: argparse.Namespace) -> GateOptions:
     except UnicodeDecodeError:
         raise UsageError(f"--files-from {args.files_from}: not UTF-8 text") from None
     return GateOptions(changed_since=args.changed_since, files=files)
+
+
+@functools.lru_cache(maxsize=1)
+def _recorded_runs_parser() -> argparse.ArgumentParser:
+    """One parser for reading back every recorded run (building one takes ~3 ms)."""
+    return build_parser()
+
+
+def partial_run(arguments: Sequence[str]) -> bool:
+    """Whether a recorded command line looked at some notes only: a gate
+    (``--changed-since``), a file list (``--files-from``) or paths given. The store keeps
+    the command line, not the scope, so the scope is read back from it with this parser;
+    a line it cannot parse (an older version's) counts as a full run."""
+    parser = _recorded_runs_parser()
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            args, _ = parser.parse_known_args(list(arguments))
+    except SystemExit:
+        return False
+    return bool(getattr(args, "changed_since", None) or getattr(args, "files_from", None)
+                or getattr(args, "paths", None))
+
+
+def with_partial_runs(report: Report) -> Report:
+    """The report with each recorded run of its history marked full or partial."""
+    return dataclasses.replace(report, history=tuple(
+        dataclasses.replace(run, partial=partial_run(run.arguments)) for run in report.history))

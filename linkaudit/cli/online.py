@@ -12,7 +12,7 @@ import time
 
 import httpx
 
-from linkaudit.cli.args import gate_options
+from linkaudit.cli.args import gate_options, with_partial_runs
 from linkaudit.cli.output import Console, emit, lists_links
 from linkaudit.config import Config
 from linkaudit.errors import ExitCode
@@ -66,7 +66,7 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
     outcome = run_check(config, options, transport=transport, progress=Progress(console))
     if outcome.nothing_changed:
         return outcome.exit_code
-    emit(outcome.report, config, args.output, console)
+    emit(with_partial_runs(outcome.report), config, args.output, console)
     if outcome.report.interrupted:
         console.error(f"interrupted: {outcome.judged} of {outcome.targets} URLs checked; "
                       "the report is partial")
@@ -75,7 +75,7 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
 
 def cmd_report(args: argparse.Namespace, config: Config, console: Console) -> ExitCode:
     report = history_report(config, ReportOptions(since=args.since))
-    emit(report, config, args.output, console)
+    emit(with_partial_runs(report), config, args.output, console)
     return exit_code(report)
 
 

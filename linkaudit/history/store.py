@@ -52,6 +52,7 @@ from linkaudit.models import CheckResult, Finding, Hop, RunSummary, Verdict
 
 _BUSY_TIMEOUT_MS = 10_000  # readers and the writer wait this long for each other
 _NO_BOUND = 2**62  # above every run id
+_RUN_COLUMNS = "id, started_at, status, counts, command, arguments"  # what RunSummary reads
 
 
 class Store:
@@ -243,7 +244,7 @@ class Store:
     def runs(self, limit: int | None = None) -> list[RunSummary]:
         """The last ``limit`` runs (all when None), oldest first."""
         rows = self._db.execute(
-            "SELECT * FROM (SELECT id, started_at, status, counts FROM runs "
+            f"SELECT * FROM (SELECT {_RUN_COLUMNS} FROM runs "
             "ORDER BY id DESC LIMIT ?) ORDER BY id",
             (-1 if limit is None else limit,)).fetchall()
         return [_run_summary(row) for row in rows]
@@ -252,7 +253,7 @@ class Store:
     def last_run(self, before: int | None = None) -> RunSummary | None:
         """The latest finished run (with an id below ``before``, when given)."""
         row = self._db.execute(
-            "SELECT id, started_at, status, counts FROM runs "
+            f"SELECT {_RUN_COLUMNS} FROM runs "
             "WHERE status = 'finished' AND id < ? ORDER BY id DESC LIMIT 1",
             (_NO_BOUND if before is None else before,)).fetchone()
         return None if row is None else _run_summary(row)
@@ -458,6 +459,7 @@ def _run_summary(row: sqlite3.Row) -> RunSummary:
         run_id=row["id"], started_at=row["started_at"], status=row["status"],
         ok=int(counts.get("ok", 0)), redirected=int(counts.get("redirected", 0)),
         failing=int(counts.get("failing", 0)), dead=int(counts.get("dead", 0)),
+        command=row["command"], arguments=tuple(json.loads(row["arguments"])),
     )
 
 

@@ -1,7 +1,8 @@
 """What every reporter needs to agree on: order, failing rule, counts, paths and times.
 
 Kept in one place so that the text summary, the JSON counts and the exit decision can
-never disagree about what "failing" or "an error" means.
+never disagree about what "failing" or "an error" means. Link states use the words of
+``audit.findings.STATES``, the same words as the finding kinds.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from linkaudit.models import Finding, Report, Severity, Verdict
+from linkaudit.audit.online import STATES, link_state
+from linkaudit.models import CheckResult, Finding, Report, Severity
 
 SEVERITIES_DESCENDING = (Severity.ERROR, Severity.WARNING, Severity.INFO)
 SEVERITY_HEADINGS = {Severity.ERROR: "errors", Severity.WARNING: "warnings", Severity.INFO: "info"}
@@ -80,13 +82,14 @@ class Counts:
     by_severity: dict[Severity, int]
     by_kind: dict[str, int]
     suppressed: int
-    by_verdict: dict[Verdict, int]
+    by_verdict: dict[str, int]
     checked: int
     failed: bool
+    failing_note: str  # what "failing" means and when those links will be dead; "" if none
 
     def verdicts(self) -> str:
-        """Checked URLs by verdict, e.g. ``3 ok, 1 dead``; verdicts with none are left out."""
-        return ", ".join(f"{n} {verdict}" for verdict, n in self.by_verdict.items() if n)
+        """Checked URLs by state, e.g. ``3 ok, 1 failing``; states with none are left out."""
+        return ", ".join(f"{n} {state}" for state, n in self.by_verdict.items() if n)
 
     def line(self, interrupted: bool) -> str:
         """The one-line summary: notes, links, severities, then URLs checked by verdict."""
@@ -103,17 +106,40 @@ class Counts:
         return text
 
 
+def verdict_of(report: Report, result: CheckResult) -> str:
+    """The verdict of one checked URL in this report: its state word (a failed link not
+    yet called dead by the history rule is `failing`)."""
+    return link_state(result, report.failing)
+
+
+def _failing_note(failing: int, dead_after: tuple[int, float] | None) -> str:
+    """Tells plainly that failing links failed and when they will be called dead."""
+    if not failing:
+        return ""
+    links = "1 link failed" if failing == 1 else f"{failing} links failed"
+    rule = "repeated failures over days (dead_after in config.yaml)"
+    if dead_after is not None:
+        checks, days = dead_after
+        rule = f"{plural(checks, 'failed check')} spanning {days:g} " \
+               f"day{'' if days == 1 else 's'} (dead_after)"
+    return f"{links} but {'is' if failing == 1 else 'are'} not called dead yet: " \
+           f"a link is dead after {rule}; run check --confirm-now to call " \
+           f"{'it' if failing == 1 else 'them'} dead now"
+
+
 def count(report: Report) -> Counts:
     active = [finding for finding in report.findings if finding.suppressed is None]
     severities = Counter(finding.severity for finding in active)
-    verdicts = Counter(result.verdict for result in report.results)
+    verdicts = Counter(verdict_of(report, result) for result in report.results)
+    kinds = Counter(finding.kind for finding in active)
     return Counts(
         notes=report.notes_scanned,
         links=len(report.links) if report.link_count is None else report.link_count,
         by_severity={severity: severities[severity] for severity in SEVERITIES_DESCENDING},
-        by_kind=dict(sorted(Counter(finding.kind for finding in active).items())),
+        by_kind=dict(sorted(kinds.items())),
         suppressed=len(report.findings) - len(active),
-        by_verdict={verdict: verdicts[verdict] for verdict in Verdict},
+        by_verdict={word: verdicts[word] for word in STATES},
         checked=len(report.results),
         failed=report_failed(report),
+        failing_note=_failing_note(kinds["failing"], report.dead_after),
     )

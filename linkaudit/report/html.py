@@ -13,7 +13,8 @@ from collections import defaultdict
 from html import escape
 from urllib.parse import urlsplit
 
-from linkaudit.models import CheckResult, Finding, LinkRecord, Report, RunSummary, Verdict
+from linkaudit.audit.online import STATES
+from linkaudit.models import CheckResult, Finding, LinkRecord, Report, RunSummary
 from linkaudit.report.common import (
     SEVERITIES_DESCENDING,
     SEVERITY_HEADINGS,
@@ -24,6 +25,7 @@ from linkaudit.report.common import (
     note_paths,
     plural,
     sorted_findings,
+    verdict_of,
 )
 
 _SERIES = (  # (RunSummary field, legend label, colour), stacked bottom to top
@@ -65,6 +67,7 @@ td.num { text-align: right; } td.url { word-break: break-all; }
 .sev-info { color: #0969da; } tr.suppressed td { color: var(--muted); }
 .verdict-ok { color: #2e7d32; } .verdict-redirected { color: #1565c0; }
 .verdict-dead, .verdict-unreachable { color: #c62828; font-weight: 600; }
+.verdict-failing { color: #ef6c00; font-weight: 600; }
 .verdict-blocked { color: #9a6700; }
 svg text { font: 12px system-ui, sans-serif; fill: #1f2328; }
 svg .grid { stroke: #e5e7eb; } svg .axis { stroke: #57606a; }
@@ -233,7 +236,7 @@ def _note_rows(report: Report) -> list[str]:
     return rows
 
 
-def _result_row(result: CheckResult, citations: list[LinkRecord]) -> str:
+def _result_row(result: CheckResult, verdict: str, citations: list[LinkRecord]) -> str:
     detail = _e(result.detail)
     if result.final_url and result.final_url != result.url:
         detail += f" → {_url(result.final_url)}"
@@ -242,7 +245,6 @@ def _result_row(result: CheckResult, citations: list[LinkRecord]) -> str:
     cited = f"<details><summary>{len(citations)}</summary><ul>{places}</ul></details>" \
         if citations else "0"
     checked = _e(format_time(result.checked_at)) + (" (cached)" if result.from_cache else "")
-    verdict = str(result.verdict)
     return (
         f'<tr data-verdict="{verdict}">' + _cell(_url(result.url), css="url")
         + _cell(_e(verdict), css=f"verdict-{verdict}")
@@ -256,7 +258,7 @@ def _result_rows(report: Report) -> list[str]:
     citations: dict[str, list[LinkRecord]] = defaultdict(list)
     for link in sorted(report.links, key=lambda link: (display_path(link.path), link.line)):
         citations[link.check_key].append(link)
-    return [_result_row(result, citations[result.key])
+    return [_result_row(result, verdict_of(report, result), citations[result.key])
             for result in sorted(report.results, key=lambda result: result.key)]
 
 
@@ -343,22 +345,46 @@ def _legend(history: tuple[RunSummary, ...]) -> list[str]:
 
 
 def _chart(history: tuple[RunSummary, ...]) -> str:
-    """Stacked bars of link health per recorded run, as inline SVG."""
+    """Stacked bars of link health per full run, as inline SVG; partial runs listed below.
+
+    A partial run (a gate, a file list, chosen paths) counts only the links it looked at:
+    drawn beside a full run it would look like a collapse of health, so it is not drawn.
+    """
     if not history:
         return '<p class="empty" id="no-history">no recorded runs yet</p>'
-    largest = max(sum(getattr(run, field) for field, _, _ in _SERIES) for run in history)
+    full = tuple(run for run in history if not run.partial)
+    partial = _partial_runs([run for run in history if run.partial])
+    if not full:
+        return '<p class="empty" id="no-history">no full runs recorded yet</p>' + partial
+    largest = max(sum(getattr(run, field) for field, _, _ in _SERIES) for run in full)
     step = _nice_step(largest)
     top = max(step * math.ceil(largest / step), step)
     return "\n".join([
         f'<svg id="health-chart" role="img" aria-labelledby="chart-title" '
         f'viewBox="0 0 {_CHART_WIDTH} {_CHART_HEIGHT}" width="100%" '
         f'style="max-width:{_CHART_WIDTH}px" xmlns="http://www.w3.org/2000/svg">',
-        '<title id="chart-title">Link health per recorded run</title>',
+        '<title id="chart-title">Link health per full run</title>',
         *_axes(top, step),
-        *_bars(history, top),
-        *_legend(history),
+        *_bars(full, top),
+        *_legend(full),
         "</svg>",
-    ])
+    ]) + partial
+
+
+def _partial_runs(runs: list[RunSummary]) -> str:
+    """The partial runs as a folded list: when, what they looked at, what they found."""
+    if not runs:
+        return ""
+    items = "".join(
+        f"<li>run {run.run_id} ({_e(format_time(run.started_at) or 'time unknown')}"
+        f"{'' if run.status == 'finished' else ', ' + _e(run.status)}): "
+        f"{_e(' '.join(run.arguments) or run.command)}: "
+        + _e(", ".join(f"{getattr(run, field)} {label}" for field, label, _ in _SERIES
+                       if getattr(run, field)) or "no links checked")
+        + "</li>" for run in runs)
+    return (f'<details id="partial-runs"><summary>{plural(len(runs), "partial run")} not '
+            "drawn: a gate, a file list or chosen paths counts only the links it looked "
+            f"at</summary><ul>{items}</ul></details>")
 
 
 def _summary(report: Report, counts: Counts) -> str:
@@ -374,12 +400,14 @@ def _summary(report: Report, counts: Counts) -> str:
         outcome = f'<p class="outcome-passed">Passed: nothing at or above {report.fail_on}.</p>'
     verdicts = f"<p>Checked {plural(counts.checked, 'URL')}: {_e(counts.verdicts())}.</p>" \
         if counts.checked else ""
+    if counts.failing_note:
+        verdicts += f'<p class="banner" id="failing-note">{_e(counts.failing_note)}.</p>'
     return f'<section id="summary">{outcome}<ul class="cards">{items}</ul>{verdicts}</section>'
 
 
 def _filters() -> str:
     severities = "".join(f'<option value="{s}">{s}</option>' for s in SEVERITIES_DESCENDING)
-    verdicts = "".join(f'<option value="{v}">{v}</option>' for v in Verdict)
+    verdicts = "".join(f'<option value="{v}">{v}</option>' for v in STATES)
     return (
         '<section class="filters" aria-label="filters">'
         '<label>Filter <input id="filter" type="search" placeholder="text in any column">'

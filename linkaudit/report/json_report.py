@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from linkaudit.models import CheckResult, Finding, LinkRecord, Report, RunSummary
-from linkaudit.report.common import count, display_path, sorted_findings
+from linkaudit.models import CheckResult, Finding, LinkRecord, Report, RunSummary, Verdict
+from linkaudit.report.common import count, display_path, sorted_findings, verdict_of
 
 SCHEMA_NAME = "linkaudit-report"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _summary(report: Report) -> dict[str, Any]:
@@ -25,7 +25,7 @@ def _summary(report: Report) -> dict[str, Any]:
         "by_kind": counts.by_kind,
         "suppressed": counts.suppressed,
         "checked": counts.checked,
-        "by_verdict": {str(verdict): n for verdict, n in counts.by_verdict.items()},
+        "by_verdict": counts.by_verdict,
         "fail_on": None if report.fail_on is None else str(report.fail_on),
         "failed": counts.failed,
     }
@@ -65,18 +65,21 @@ def _finding(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _result(result: CheckResult) -> dict[str, Any]:
+def _result(result: CheckResult, report: Report) -> dict[str, Any]:
+    verdict = verdict_of(report, result)
+    final = result.final_verdict
     return {
         "key": result.key,
         "url": result.url,
-        "verdict": str(result.verdict),
+        "verdict": verdict,
         "reason": result.reason,
         "status": result.status,
         "detail": result.detail,
         "chain": [{"url": hop.url, "status": hop.status} for hop in result.chain],
         "final_url": result.final_url,
         "permanent": result.permanent,
-        "final_verdict": None if result.final_verdict is None else str(result.final_verdict),
+        "final_verdict": None if final is None else verdict if final is Verdict.DEAD
+        else str(final),
         "attempts": result.attempts,
         "checked_at": result.checked_at,
         "from_cache": result.from_cache,
@@ -92,6 +95,8 @@ def _run(run: RunSummary) -> dict[str, Any]:
         "failing": run.failing,
         "dead": run.dead,
         "status": run.status,
+        "command": run.command,
+        "partial": run.partial,
     }
 
 
@@ -109,7 +114,8 @@ def report_document(report: Report) -> dict[str, Any]:
         "summary": _summary(report),
         "links": [_link(link) for link in links],
         "findings": [_finding(finding) for finding in sorted_findings(report.findings)],
-        "results": [_result(result) for result in sorted(report.results, key=lambda r: r.key)],
+        "results": [_result(result, report)
+                    for result in sorted(report.results, key=lambda r: r.key)],
         "history": [_run(run) for run in report.history],
     }
 

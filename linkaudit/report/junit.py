@@ -2,16 +2,19 @@
 
 Only findings at or above ``fail_on`` are ``<failure>`` elements; lower ones are listed
 in the case's ``<system-out>`` so they are visible without turning the build red, and
-suppressed findings are left out.
+suppressed findings are left out. A finding about a URL cited by several notes (a dead
+source cited by every translation) is listed in each of those notes' cases, at the place
+that note cites it: a dashboard shows one row per note, and a note whose citation is dead
+is broken whichever translation happened to be reported first.
 """
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from itertools import groupby
+from collections import defaultdict
 
-from linkaudit.models import Finding, Report
+from linkaudit.models import Finding, Location, Report
 from linkaudit.report.common import (
     display_path,
     is_failing,
@@ -28,11 +31,37 @@ def _xml_text(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
-def _describe(finding: Finding) -> str:
-    lines = [f"{location_text(finding)}: {finding.severity} {finding.kind}: {finding.message}"]
+def _describe(finding: Finding, place: Location | None) -> str:
+    where = location_text(finding) if place is None \
+        else f"{display_path(place.path)}:{place.line}:{place.column}"
+    lines = [f"{where}: {finding.severity} {finding.kind}: {finding.message}"]
+    if place is not None:
+        lines.append(f"    (cited here too; reported once, at {location_text(finding)})")
     if finding.url is not None:
         lines.append(f"    {finding.url}")
     return _xml_text("\n".join(lines))
+
+
+def _by_note(findings: list[Finding]) -> dict[str, list[tuple[Finding, Location | None]]]:
+    """Each note's findings: its own (place None) and those citing it among the related."""
+    by_path: dict[str, list[tuple[Finding, Location | None]]] = defaultdict(list)
+    for finding in findings:
+        own = display_path(finding.path)
+        by_path[own].append((finding, None))
+        seen = {own}
+        for place in finding.related:
+            path = display_path(place.path)
+            if path not in seen:
+                seen.add(path)
+                by_path[path].append((finding, place))
+    for entries in by_path.values():
+        entries.sort(key=lambda entry: _line_column(*entry))
+    return by_path
+
+
+def _line_column(finding: Finding, place: Location | None) -> tuple[int, int, str]:
+    where = finding if place is None else place
+    return where.line, where.column, finding.kind
 
 
 class JunitReporter:
@@ -41,22 +70,24 @@ class JunitReporter:
 
     def render(self, report: Report, *, color: bool = False) -> str:
         active = [f for f in sorted_findings(report.findings) if f.suppressed is None]
-        by_path = {path: list(group) for path, group in
-                   groupby(active, key=lambda finding: display_path(finding.path))}
+        by_path = _by_note(active)
         suite = ET.Element("testsuite", name="linkaudit")
         failed_cases = 0
-        for path in note_paths(report):
+        for path in sorted({*note_paths(report), *by_path}):
             case = ET.SubElement(suite, "testcase", classname="linkaudit",
                                  name=_xml_text(path))
-            failing = [f for f in by_path.get(path, []) if is_failing(f, report.fail_on)]
-            for finding in failing:
+            entries = by_path.get(path, [])
+            failing = [(f, place) for f, place in entries if is_failing(f, report.fail_on)]
+            for finding, place in failing:
+                where = finding if place is None else place
                 failure = ET.SubElement(case, "failure", type=_xml_text(finding.kind),
-                                        message=_xml_text(f"{finding.line}:{finding.column}: "
+                                        message=_xml_text(f"{where.line}:{where.column}: "
                                                           f"{finding.message}"))
-                failure.text = _describe(finding)
-            others = [f for f in by_path.get(path, []) if not is_failing(f, report.fail_on)]
+                failure.text = _describe(finding, place)
+            others = [_describe(f, place) for f, place in entries
+                      if not is_failing(f, report.fail_on)]
             if others:
-                ET.SubElement(case, "system-out").text = "\n".join(map(_describe, others))
+                ET.SubElement(case, "system-out").text = "\n".join(others)
             failed_cases += bool(failing)
         suite.set("tests", str(len(suite)))
         suite.set("failures", str(failed_cases))

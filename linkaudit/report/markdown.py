@@ -70,9 +70,11 @@ def _summary_table(counts: Counts) -> list[str]:
 
 
 def _verdict_line(counts: Counts) -> list[str]:
-    if not counts.checked:
-        return []
-    return ["", f"Checked {plural(counts.checked, 'URL')}: {counts.verdicts()}."]
+    lines = ["", f"Checked {plural(counts.checked, 'URL')}: {counts.verdicts()}."] \
+        if counts.checked else []
+    if counts.failing_note:
+        lines += ["", f"> **Failing:** {_cell(counts.failing_note)}."]
+    return lines
 
 
 def _outcome(report: Report, counts: Counts) -> str:

@@ -71,5 +71,8 @@ class TextReporter:
             lines.append("")
         if all(finding.suppressed is not None for finding in findings):
             lines += ["no problems found", ""]
-        lines.append(count(report).line(report.interrupted))
+        counts = count(report)
+        if counts.failing_note:
+            lines.append(f"note: {counts.failing_note}")
+        lines.append(counts.line(report.interrupted))
         return "\n".join(lines) + "\n"

@@ -17,12 +17,12 @@ from typing import Protocol
 
 import httpx
 
-from linkaudit.audit.findings import (
+from linkaudit.audit.findings import apply_policy, severity_overrides
+from linkaudit.audit.online import (
     Standing,
-    apply_policy,
-    day,
+    failed,
     online_findings,
-    severity_overrides,
+    standing_of,
     unchecked_findings,
 )
 from linkaudit.check import NO_NETWORK_REASONS, Checker, make_client, network_unavailable
@@ -132,7 +132,10 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
                         findings=tuple(findings),
                         results=tuple(sorted(run.results, key=lambda r: r.key)),
                         fail_on=fail_level(config.report.fail_on), started_at=started,
-                        finished_at=time.time(), interrupted=interrupted)
+                        finished_at=time.time(), interrupted=interrupted,
+                        failing=frozenset(key for key, seen in standing.items()
+                                          if not seen.confirmed),
+                        dead_after=(store.rule.failures_needed, store.rule.min_days))
         code = exit_code(report)
         partial = bool(options.paths) or options.gate.active
         store.set_citations(run_id, ((key, outcome.citations.urls[key], place.path, place.line)
@@ -277,17 +280,13 @@ class CheckRun:
         """For each dead URL: confirmed dead, or failing k of N (the store's dead rule)."""
         standing: dict[str, Standing] = {}
         for result in self.results:
-            failed = result.verdict is Verdict.DEAD or result.final_verdict is Verdict.DEAD
-            if not failed or self.store is None:
+            if not failed(result) or self.store is None:
                 continue
             if self.confirm_now is True or (self.confirm_now and result.key in self.confirm_now):
                 standing[result.key] = Standing(confirmed=True)
                 continue
             seen = self.store.confirm(result.key)
-            first = day(seen.first_failure)
-            standing[result.key] = Standing(
-                confirmed=seen.state == "dead",
-                detail=f"failing ({seen.failures} of {seen.needed}, first seen {first})")
+            standing[result.key] = standing_of(seen, self.store.rule.min_days)
         return standing
 
     def counts(self, standing: Mapping[str, Standing]) -> dict[str, int]:
@@ -311,6 +310,6 @@ def only_changes(report: Report, changes: Changes) -> Report:
             if (f.kind, f.url or "") in new or (f.url in new_urls and f.kind in
                                                   ("dead", "redirected"))]
     kept += [Finding(kind="recovered", severity=Severity.INFO, path=Path("-"), line=1,
-                     column=1, url=change.url, message=f"recovered: {change.detail}")
+                     column=1, url=change.url, message=change.detail)
              for change in changes.recovered]
     return replace(report, findings=tuple(kept))

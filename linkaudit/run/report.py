@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from linkaudit.audit.findings import state_findings
+from linkaudit.audit.online import state_findings
 from linkaudit.config import Config
 from linkaudit.errors import UsageError
 from linkaudit.history import Store
@@ -28,9 +28,11 @@ def history_report(config: Config, options: ReportOptions = ReportOptions()) -> 
         states = store.latest_states(since)
         return Report(command="report",
                       notes_scanned=len({c.path for s in states for c in s.citations}),
-                      links=(), findings=tuple(state_findings(states)),
+                      links=(), findings=tuple(state_findings(
+                          states, min_days=store.rule.min_days)),
                       fail_on=fail_level(config.report.fail_on),
-                      history=tuple(store.runs(limit=HISTORY_RUNS)))
+                      history=tuple(store.runs(limit=HISTORY_RUNS)),
+                      dead_after=(store.rule.failures_needed, store.rule.min_days))
 
 
 def _since(value: str | None, store: Store) -> float | None:
