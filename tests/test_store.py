@@ -297,6 +297,22 @@ def test_second_writer_waits_then_fails_with_holder(db_path: Path, clock: Clock)
         assert len(second.runs()) == 1
 
 
+def test_readers_create_no_lock_file_and_do_not_block_a_writer(
+    db_path: Path, clock: Clock
+) -> None:
+    """A read-only open creates no lock file, and a writer works while it is open."""
+    with Store.open(db_path, lock_timeout=1, now=clock) as writer:
+        run_with(writer, ok(A, clock.now))
+    for lock_file in db_path.parent.glob("*.lock*"):
+        lock_file.unlink()
+    with Store.open(db_path, readonly=True) as reader:
+        assert len(reader.runs()) == 1
+        assert list(db_path.parent.glob("*.lock*")) == []
+        with Store.open(db_path, lock_timeout=0, now=clock) as writer:
+            run_with(writer, ok(B, clock.now))
+        assert len(reader.runs()) == 2
+
+
 def test_unfinished_run_is_interrupted_on_close(db_path: Path, clock: Clock) -> None:
     """A run still open when the store closes (Ctrl-C) is kept, marked interrupted."""
     with pytest.raises(KeyboardInterrupt), Store.open(db_path, lock_timeout=1, now=clock) as s:
