@@ -146,8 +146,9 @@ def build_tree(farm: Farm, families: int, per_family: int, popular: int,
     """Four translations per post citing the same sources; the ``ja`` one adds one of its
     own, and the ``de`` one writes every fifth source with an extra tracking parameter
     (one URL, two spellings: only a checker that cleans before deduplicating sees one).
-    Every note also cites ``popular`` sources drawn from the whole tree, as blogs cite the
-    same few references again and again. Hanging URLs never sit on a rate-limited host."""
+    Every post also cites ``popular`` sources drawn from the whole tree (the same in each
+    language), as blogs cite the same references again and again. Hanging URLs never sit
+    on a rate-limited host."""
     root = WORK / "tree"
     shutil.rmtree(root, ignore_errors=True)
     rng = random.Random(SEED)
@@ -169,11 +170,12 @@ def build_tree(farm: Farm, families: int, per_family: int, popular: int,
     for family in range(families):
         shared = urls[family * per_family:(family + 1) * per_family]
         own = urls[families * per_family + family]
+        cited_often = rng.sample(urls, min(popular, len(urls)))  # the same in every language
         for lang in LANGS:
             sources = [cited(u, lang == "de" and n % 5 == 0) for n, u in enumerate(shared)]
             if lang == "ja":
                 sources.append(cited(own, False))
-            sources += [cited(u, False) for u in rng.sample(urls, min(popular, len(urls)))]
+            sources += [cited(u, False) for u in cited_often]
             slug = f"2025-{1 + family % 12:02d}-{1 + family % 28:02d}-post-{family:03d}"
             write_note(root / "_posts" / lang / f"{slug}-{lang}.md",
                        f"Post {family} ({lang})", lang, sources)
