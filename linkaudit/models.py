@@ -9,7 +9,7 @@ offset 0, CRLF stays two characters), so an offset is valid for rewriting the fi
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -253,9 +253,10 @@ class Report:
 
     command: str  # "scan" | "check" | "report"
     notes_scanned: int
-    links: tuple[LinkRecord, ...]  # empty when the format does not list links
+    # Links and findings may be a spill on disk (``linkaudit.spill``): iterate, never index.
+    links: Collection[LinkRecord]  # empty when the format does not list links
 
-    findings: tuple[Finding, ...]
+    findings: Collection[Finding]
     results: tuple[CheckResult, ...] = ()
     fail_on: Severity | None = Severity.ERROR  # None: never fail
     started_at: float = 0.0

@@ -122,14 +122,18 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
                 "connected to; nothing was recorded and no link is called dead")
         standing = run.standing()
         unchecked = [key for key, _url in remaining] if options.offline else []
-        findings = [*outcome.findings, *apply_policy(
-            [*online_findings(run.results, outcome.citations.places, standing),
-             *unchecked_findings(unchecked, outcome.citations.places)],
+        places = outcome.citations.places(
+            {result.key for result in run.results if result.verdict is not Verdict.OK}
+            | set(unchecked))
+        findings = outcome.findings.plus(apply_policy(
+            [*online_findings(run.results, places, standing),
+             *unchecked_findings(unchecked, places)],
             severities=severity_overrides(config.report.severities), ignore=config.ignore,
-            ignored_lines=outcome.ignored_lines)]
+            ignored_lines=outcome.ignored_lines))
+        del places
         report = Report(command="check", notes_scanned=outcome.notes_scanned,
-                        links=tuple(outcome.links), link_count=outcome.link_count,
-                        findings=tuple(findings),
+                        links=outcome.links, link_count=outcome.link_count,
+                        findings=findings,
                         results=tuple(sorted(run.results, key=lambda r: r.key)),
                         fail_on=fail_level(config.report.fail_on), started_at=started,
                         finished_at=time.time(), interrupted=interrupted,
@@ -138,9 +142,7 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
                         dead_after=(store.rule.failures_needed, store.rule.min_days))
         code = exit_code(report)
         partial = bool(options.paths) or options.gate.active
-        store.set_citations(run_id, ((key, outcome.citations.urls[key], place.path, place.line)
-                                     for key, places in outcome.citations.places.items()
-                                     for place in places),
+        store.set_citations(run_id, outcome.citations.rows(),
                             scope=selection.paths if partial else None)
         store.record_findings(run_id, findings)
         store.finish_run(run_id, exit_code=code, counts=run.counts(standing),

@@ -1,7 +1,9 @@
 """A scan run: the offline pipeline, stage after stage (scan → clean → audit).
 
 Kept out of the CLI so that library users and tests run exactly what the command runs.
-Notes stream through one at a time; what outlives a note is its small link records.
+Notes stream through one at a time; what outlives a note (its links, findings and
+citations) is spilled to disk in sorted runs (``linkaudit.spill``), so memory does not
+grow with the tree.
 Offline by construction: nothing here imports the HTTP client, asyncio or the store, so
 ``linkaudit scan`` (run by pre-commit hooks on every commit) starts fast.
 """
@@ -12,7 +14,7 @@ import multiprocessing
 import os
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,30 +39,53 @@ from linkaudit.models import (
     Report,
     Severity,
 )
-from linkaudit.report.common import report_failed
+from linkaudit.report.common import display_path, report_failed
 from linkaudit.run.gate import GateOptions, select
 from linkaudit.scan import family_key, iter_note_paths, read_note, scan_paths
+from linkaudit.spill import Runs, SpillDir, Spilled, SpillWriter
+
+_Place = tuple[str, Path, int, int]  # (check key, note, line, column) of one citation
+
+
+def _place_key(place: _Place) -> str:
+    return place[0]
+
+
+def _path_key(item: Finding | LinkRecord) -> str:
+    return display_path(item.path)
 
 
 @dataclass
 class Citations:
-    """Every place each check key is cited, and the URL as first written."""
+    """The URL each check key was first written as (in memory: one per distinct URL), and
+    every place each key is cited (spilled to disk: one per link occurrence)."""
 
-    places: dict[str, list[Location]] = field(default_factory=lambda: defaultdict(list))
-    urls: dict[str, str] = field(default_factory=dict)
+    urls: dict[str, str]
+    spilled: Collection[_Place] = ()  # by check key, then in reading order
 
-    def add(self, note: Note, link: CleanedLink) -> None:
-        self.places[link.check_key].append(Location(note.path, link.link.line,
-                                                    link.link.column))
-        self.urls.setdefault(link.check_key, link.clean_url)
+    def rows(self) -> Iterator[tuple[str, str, Path, int]]:
+        """``(key, url as first written, note, line)`` of every citation, by key."""
+        for key, path, line, _column in self.spilled:
+            yield key, self.urls[key], path, line
+
+    def places(self, keys: Collection[str] | None = None) -> dict[str, list[Location]]:
+        """Where each of ``keys`` (every key when None) is cited, in reading order."""
+        found: dict[str, list[Location]] = defaultdict(list)
+        for key, path, line, column in self.spilled:
+            if keys is None or key in keys:
+                found[key].append(Location(path, line, column))
+        return found
 
 
 @dataclass
 class ScanOutcome:
+    """What a scan found. Links, findings (the policy applied) and citations are spilled:
+    they are read back from disk, in path (citations: key) order, not held in memory."""
+
     notes_scanned: int
     link_count: int
-    links: list[LinkRecord]
-    findings: list[Finding]
+    links: Collection[LinkRecord]  # empty unless asked for
+    findings: Spilled[Finding]
     citations: Citations
     ignored_lines: dict[Path, frozenset[int]]
 
@@ -104,6 +129,21 @@ class _ScanJob:
     rules: RuleSet
     keep_links: bool
     keep_citations: bool
+    severities: Mapping[str, Severity]  # validated in the parent, before any fork
+    spill: SpillDir
+
+
+@dataclass
+class _Part:
+    """One batch's outcome: counts and run files, small enough to hand back to the parent."""
+
+    notes_scanned: int
+    link_count: int
+    links: Runs
+    findings: Runs
+    places: Runs
+    urls: dict[str, str]
+    ignored_lines: dict[Path, frozenset[int]]
 
 
 _job: _ScanJob | None = None  # set in the parent just before forking scan workers
@@ -115,28 +155,39 @@ def scan_tree(paths: Sequence[Path], config: Config, rules: RuleSet | None = Non
 
     ``keep_links`` lists every link for the report (JSON, HTML, JUnit need them);
     ``keep_citations`` remembers where each URL is cited (network checks need it).
-    Large trees are read by ``scan.workers`` processes, a batch of families each.
+    Large trees are read by ``scan.workers`` processes, a batch of families each; each
+    batch spills its links, findings and citations to disk, so memory follows a batch.
     """
     global _job
-    job = _ScanJob(config, rules or load_rule_set(config), keep_links, keep_citations)
-    groups = list(family_groups(paths, config))
-    batches = _batches(groups)
-    workers = min(config.scan.workers or os.cpu_count() or 1, len(batches))
+    job = _ScanJob(config, rules or load_rule_set(config), keep_links, keep_citations,
+                   severity_overrides(config.report.severities), SpillDir())
+    tasks = list(enumerate(_batches(list(family_groups(paths, config)))))
+    workers = min(config.scan.workers or os.cpu_count() or 1, len(tasks))
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         _job = job
         try:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                parts = list(pool.map(_scan_batch, batches))
+                parts = list(pool.map(_scan_batch, tasks))
         finally:
             _job = None
-        outcome = _merge(parts)
     else:
-        outcome = _scan_groups(groups, job)
-    outcome.findings = apply_policy(outcome.findings,
-                                    severities=severity_overrides(config.report.severities),
-                                    ignore=config.ignore, ignored_lines=outcome.ignored_lines)
-    return outcome
+        parts = [_scan_groups(index, groups, job) for index, groups in tasks]
+    urls: dict[str, str] = {}
+    ignored_lines: dict[Path, frozenset[int]] = {}
+    for part in parts:
+        for key, url in part.urls.items():
+            urls.setdefault(key, url)
+        ignored_lines.update(part.ignored_lines)
+    return ScanOutcome(
+        notes_scanned=sum(part.notes_scanned for part in parts),
+        link_count=sum(part.link_count for part in parts),
+        links=Spilled.of(job.spill, _path_key, (part.links for part in parts))
+        if keep_links else (),
+        findings=Spilled.of(job.spill, _path_key, (part.findings for part in parts)),
+        citations=Citations(urls, Spilled.of(job.spill, _place_key,
+                                             (part.places for part in parts))),
+        ignored_lines=ignored_lines)
 
 
 _BATCH_NOTES = 400  # notes per worker task: big enough to pay for the hand-over
@@ -155,55 +206,51 @@ def _batches(groups: list[list[Path]]) -> list[list[list[Path]]]:
     return batches
 
 
-def _scan_batch(groups: list[list[Path]]) -> ScanOutcome:
+def _scan_batch(task: tuple[int, list[list[Path]]]) -> _Part:
     assert _job is not None, "scan workers are forked after the job is set"
-    return _scan_groups(groups, _job)
+    return _scan_groups(*task, _job)
 
 
-def _scan_groups(groups: Iterable[list[Path]], job: _ScanJob) -> ScanOutcome:
-    """Read, clean and audit families one at a time (no policy applied yet)."""
+def _scan_groups(index: int, groups: Iterable[list[Path]], job: _ScanJob) -> _Part:
+    """Read, clean and audit families one at a time; spill what the batch found.
+
+    Findings wait for the end of the batch (drift is decided per family, and the policy
+    needs the batch's ignore comments); links and citations are spilled as they come.
+    """
     audit = OfflineAudit(locale_variant_key)
     cleaner = LinkCleaner(job.rules, job.config.cleaning.level)
-    outcome = ScanOutcome(0, 0, [], [], Citations(), {})
+    links: SpillWriter[LinkRecord] = SpillWriter(job.spill, f"links-{index}", _path_key)
+    places: SpillWriter[_Place] = SpillWriter(job.spill, f"places-{index}", _place_key)
+    findings: list[Finding] = []
+    part = _Part(0, 0, Runs(), Runs(), Runs(), {}, {})
     for group in groups:
         for path in group:
             item = _cleaned(read_note(path, job.config.scan), cleaner)
             if isinstance(item, Finding):
-                outcome.findings.append(item)
+                findings.append(item)
                 continue
-            note, links = item
-            outcome.notes_scanned += 1
-            outcome.link_count += len(links)
+            note, cleaned = item
+            part.notes_scanned += 1
+            part.link_count += len(cleaned)
             if note.ignored_lines:
-                outcome.ignored_lines[note.path] = note.ignored_lines
-            outcome.findings += audit.note(note, links)
-            for link in links:
+                part.ignored_lines[note.path] = note.ignored_lines
+            findings += audit.note(note, cleaned)
+            for link in cleaned:
                 if job.keep_links:
-                    outcome.links.append(LinkRecord(
+                    links.add(LinkRecord(
                         path=note.path, line=link.link.line, column=link.link.column,
                         kind=link.link.kind, url=link.url, clean_url=link.clean_url,
                         check_key=link.check_key, family=note.family, lang=note.lang,
                         label=link.link.label))
                 if job.keep_citations and link.malformed is None:
-                    outcome.citations.add(note, link)
-        outcome.findings += audit.finish()
-    return outcome
-
-
-def _merge(parts: Iterable[ScanOutcome]) -> ScanOutcome:
-    """Worker outcomes in batch order, as one."""
-    merged = ScanOutcome(0, 0, [], [], Citations(), {})
-    for part in parts:
-        merged.notes_scanned += part.notes_scanned
-        merged.link_count += part.link_count
-        merged.links += part.links
-        merged.findings += part.findings
-        merged.ignored_lines.update(part.ignored_lines)
-        for key, places in part.citations.places.items():
-            merged.citations.places[key] += places
-        for key, url in part.citations.urls.items():
-            merged.citations.urls.setdefault(key, url)
-    return merged
+                    places.add((link.check_key, note.path, link.link.line, link.link.column))
+                    part.urls.setdefault(link.check_key, link.clean_url)
+        findings += audit.finish()
+    spilled: SpillWriter[Finding] = SpillWriter(job.spill, f"findings-{index}", _path_key)
+    spilled.extend(apply_policy(findings, severities=job.severities, ignore=job.config.ignore,
+                                ignored_lines=part.ignored_lines))
+    part.links, part.findings, part.places = links.finish(), spilled.finish(), places.finish()
+    return part
 
 
 def fail_level(name: str) -> Severity | None:
@@ -234,7 +281,7 @@ def run_scan(config: Config, options: ScanOptions = ScanOptions()) -> Report:
     selection = select(config, options.paths, options.gate)
     outcome = scan_tree(selection.paths, config, rules, keep_links=options.keep_links)
     return Report(command="scan", notes_scanned=outcome.notes_scanned,
-                  links=tuple(outcome.links), link_count=outcome.link_count,
-                  findings=tuple(outcome.findings),
+                  links=outcome.links, link_count=outcome.link_count,
+                  findings=outcome.findings,
                   fail_on=fail_level(config.report.fail_on), started_at=started,
                   finished_at=time.time())

@@ -1,0 +1,157 @@
+"""Items too many to hold in memory: kept on disk in sorted runs, merged back when read.
+
+A report lists every link and finding of a tree, and a check needs every place a URL is
+cited, while notes are read in family order by several processes. Holding them all would
+cost memory in proportion to the tree. Instead each batch of items is sorted by a coarse
+key (a note's path, a URL's check key) and pickled to a temporary file, a "run"; reading
+merges the runs. Sorting and merging are stable, so items with one key come in the order
+they were added: any later sort whose key starts with the coarse key (path, line, column)
+gives exactly what sorting the items in production order would, one key's items at a time
+(``in_order``). Memory follows the size of a batch and the number of runs, not the tree.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import pickle
+import shutil
+import tempfile
+import weakref
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+SortKey = Callable[[Any], Any]
+
+_RUN_ITEMS = 20_000  # items sorted in memory before a run is written
+_MERGE_FAN_IN = 128  # runs read at once; more are merged a group at a time first
+
+
+class SpillDir:
+    """A private temporary folder for runs; removed when the last user lets go of it."""
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="linkaudit-spill-"))
+        self._names = itertools.count()
+        weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
+
+    def new_run(self, tag: str) -> Path:
+        """A fresh run file name; ``tag`` keeps names unique across forked workers."""
+        return self.path / f"{tag}-{next(self._names):06d}.run"
+
+
+@dataclass(frozen=True)
+class Runs:
+    """What a writer wrote: its run files in order and how many items they hold."""
+
+    paths: tuple[Path, ...] = ()
+    count: int = 0
+
+
+class SpillWriter(Generic[T]):
+    """Collects items, writing each ``_RUN_ITEMS`` of them as one sorted run."""
+
+    def __init__(self, folder: SpillDir, tag: str, key: SortKey) -> None:
+        self.folder, self.tag, self.key = folder, tag, key
+        self.runs: list[Path] = []
+        self.count = 0
+        self._pending: list[T] = []
+
+    def add(self, item: T) -> None:
+        self._pending.append(item)
+        self.count += 1
+        if len(self._pending) >= _RUN_ITEMS:
+            self.flush()
+
+    def extend(self, items: Iterable[T]) -> None:
+        for item in items:
+            self.add(item)
+
+    def flush(self) -> None:
+        """Write what is pending as one run (nothing when nothing is)."""
+        if self._pending:
+            self._pending.sort(key=self.key)
+            path = self.folder.new_run(self.tag)
+            _write_run(path, self._pending)
+            self.runs.append(path)
+            self._pending = []
+
+    def finish(self) -> Runs:
+        """Flush, and tell what was written (picklable: a worker hands it to its parent)."""
+        self.flush()
+        return Runs(tuple(self.runs), self.count)
+
+
+def _write_run(path: Path, items: Iterable[object]) -> None:
+    # One pickle per item, so a reader holds one item of each run at a time.
+    with path.open("wb") as out:
+        for item in items:
+            out.write(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _read_run(path: Path) -> Iterator[Any]:
+    with path.open("rb") as source:
+        while True:
+            try:
+                yield pickle.load(source)  # our own file, written by this run
+            except EOFError:
+                return
+
+
+class Spilled(Collection[T]):
+    """Items on disk, read back sorted by ``key`` (stable: runs in the order given)."""
+
+    def __init__(self, folder: SpillDir, key: SortKey, runs: Sequence[Path], count: int
+                 ) -> None:
+        self.folder, self.key, self.count = folder, key, count  # folder: kept alive with us
+        self.runs = list(runs)
+        while len(self.runs) > _MERGE_FAN_IN:
+            self.runs = [self._merge_runs(self.runs[start:start + _MERGE_FAN_IN])
+                         for start in range(0, len(self.runs), _MERGE_FAN_IN)]
+
+    @classmethod
+    def of(cls, folder: SpillDir, key: SortKey, parts: Iterable[Runs]) -> Spilled[T]:
+        """The runs of ``parts``, in that order, as one collection."""
+        parts = list(parts)
+        return cls(folder, key, [path for part in parts for path in part.paths],
+                   sum(part.count for part in parts))
+
+    def plus(self, items: Iterable[T]) -> Spilled[T]:
+        """These items and then ``items`` (as if added after them), as a new collection."""
+        writer: SpillWriter[T] = SpillWriter(self.folder, "more", self.key)
+        writer.extend(items)
+        return Spilled.of(self.folder, self.key, [Runs(tuple(self.runs), self.count),
+                                                  writer.finish()])
+
+    def _merge_runs(self, runs: Sequence[Path]) -> Path:
+        merged = self.folder.new_run("merged")
+        _write_run(merged, heapq.merge(*map(_read_run, runs), key=self.key))
+        for run in runs:
+            os.unlink(run)
+        return merged
+
+    def __iter__(self) -> Iterator[T]:
+        return heapq.merge(*map(_read_run, self.runs), key=self.key)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __contains__(self, item: object) -> bool:
+        return any(item == mine for mine in self)
+
+
+def in_order(items: Collection[T], key: SortKey) -> Iterator[T]:
+    """``items`` sorted by ``key``, whose first part is the coarse key a spill sorts by.
+
+    A spill is read one coarse key at a time and only that key's items are sorted, so the
+    whole collection is never in memory; anything else is simply sorted.
+    """
+    if not isinstance(items, Spilled):
+        yield from sorted(items, key=key)
+        return
+    for _coarse, group in itertools.groupby(items, key=items.key):
+        yield from sorted(group, key=key)
