@@ -9,9 +9,15 @@ as it was, and no temporary file behind.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 TEMP_SUFFIX = ".linkaudit-tmp"
 
@@ -21,16 +27,29 @@ def replace_file(target: Path, data: bytes, mode: int | None = None) -> None:
 
     ``mode`` defaults to the existing file's permissions, or what the umask gives a new file.
     """
+    with replacing(target, mode) as out:
+        out.write(data)
+
+
+@contextlib.contextmanager
+def replacing(target: Path, mode: int | None = None) -> Iterator[BinaryIO]:
+    """A file to write ``target``'s new content into, piece by piece (a streamed report).
+
+    It replaces ``target`` when the block ends; an error in the block or while writing
+    leaves ``target`` untouched and no temporary file behind (the error is raised).
+    """
     temp_name: str | None = None
     try:
         fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
                                          suffix=TEMP_SUFFIX)
+        raw = _Descriptor(fd)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            out = io.BufferedWriter(raw)
+            yield out
+            out.flush()
             os.fsync(fd)
         finally:
+            raw.close()  # what a failed block left buffered is dropped, never written later
             os.close(fd)
         os.chmod(temp_name, _mode_for(target) if mode is None else mode)
         os.replace(temp_name, target)
@@ -40,6 +59,20 @@ def replace_file(target: Path, data: bytes, mode: int | None = None) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(temp_name)
     _sync_folder(target.parent)
+
+
+class _Descriptor(io.RawIOBase):
+    """A file descriptor as a raw stream, written through ``os.write`` (partial writes are
+    completed by the buffered writer on top)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: ReadableBuffer, /) -> int:
+        return os.write(self.fd, data)
 
 
 def _mode_for(target: Path) -> int:

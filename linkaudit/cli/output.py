@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 from typing import TextIO
 
-from linkaudit.atomic import replace_file
+from linkaudit.atomic import replacing
 from linkaudit.config import Config
 from linkaudit.errors import LinkauditError
 from linkaudit.models import Report
-from linkaudit.report import REPORTERS, render
+from linkaudit.report import REPORTERS, write
 
 
 class Console:
@@ -39,21 +40,23 @@ def lists_links(config: Config) -> bool:
 
 
 def emit(report: Report, config: Config, output: Path | None, console: Console) -> None:
-    """Render the report in the configured format to ``output`` or standard output."""
+    """Write the report in the configured format to ``output`` or standard output.
+
+    Streamed formats (JSON) are written as their items are read, never whole in memory.
+    """
     fmt = config.report.format
     color = (output is None and fmt == "text" and console.stdout.isatty()
              and "NO_COLOR" not in os.environ)
-    text = render(report, fmt, color=color)
     if output is None:
-        console.stdout.write(text)
+        write(report, fmt, console.stdout, color=color)
         return
-    write_output(output, text)
-
-
-def write_output(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` whole or not at all (a full disk leaves the old file)."""
     try:
-        replace_file(path, text.encode("utf-8"))
+        with replacing(output) as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            write(report, fmt, text, color=color)
+            text.flush()
+            text.detach()  # ``replacing`` closes the file once it is safely on disk
     except OSError as exc:
-        raise LinkauditError(f"cannot write {path}: {exc.strerror or exc}; "
+        raise LinkauditError(f"cannot write {output}: {exc.strerror or exc}; "
                              "nothing was written") from None
+

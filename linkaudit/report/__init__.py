@@ -1,4 +1,5 @@
-"""Reporters: each renders a ``Report`` to a string; the CLI decides where it goes.
+"""Reporters: each renders a ``Report`` to a string (JSON also streams it); the CLI decides
+where it goes.
 
 The registry is an explicit mapping (no plugin discovery) so the list of formats is
 visible in one place and an unknown name can be answered with the known ones.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Protocol
+from typing import Protocol, TextIO, runtime_checkable
 
 from linkaudit.errors import UsageError
 from linkaudit.models import Report
@@ -30,6 +31,14 @@ class Reporter(Protocol):
     def render(self, report: Report, *, color: bool = False) -> str: ...
 
 
+@runtime_checkable
+class StreamingReporter(Protocol):
+    """A reporter that can write a report to a stream as it goes (a spilled report's items
+    are read from disk one at a time and never held whole)."""
+
+    def write(self, report: Report, out: TextIO, *, color: bool = False) -> None: ...
+
+
 def _registry(*reporters: Reporter) -> Mapping[str, Reporter]:
     return MappingProxyType({reporter.name: reporter for reporter in reporters})
 
@@ -45,13 +54,26 @@ REPORTERS: Mapping[str, Reporter] = _registry(
 )
 
 
-def render(report: Report, fmt: str, *, color: bool = False) -> str:
-    """Render ``report`` in format ``fmt``; an unknown format is a usage error."""
+def _reporter(fmt: str) -> Reporter:
     reporter = REPORTERS.get(fmt)
     if reporter is None:
         known = ", ".join(REPORTERS)
         raise UsageError(f"unknown report format {fmt!r} (known formats: {known})")
-    return reporter.render(report, color=color)
+    return reporter
 
 
-__all__ = ["REPORTERS", "Reporter", "render"]
+def render(report: Report, fmt: str, *, color: bool = False) -> str:
+    """Render ``report`` in format ``fmt``; an unknown format is a usage error."""
+    return _reporter(fmt).render(report, color=color)
+
+
+def write(report: Report, fmt: str, out: TextIO, *, color: bool = False) -> None:
+    """Write ``report`` in format ``fmt`` to ``out``, streamed when the format can be."""
+    reporter = _reporter(fmt)
+    if isinstance(reporter, StreamingReporter):
+        reporter.write(report, out, color=color)
+    else:
+        out.write(reporter.render(report, color=color))
+
+
+__all__ = ["REPORTERS", "Reporter", "StreamingReporter", "render", "write"]

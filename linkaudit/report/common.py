@@ -128,18 +128,26 @@ def _failing_note(failing: int, dead_after: tuple[int, float] | None) -> str:
 
 
 def count(report: Report) -> Counts:
-    active = [finding for finding in report.findings if finding.suppressed is None]
-    severities = Counter(finding.severity for finding in active)
+    """The counts, in one pass over the findings (a spilled report is read once)."""
+    severities: Counter[Severity] = Counter()
+    kinds: Counter[str] = Counter()
+    total = 0
+    for finding in report.findings:
+        total += 1
+        if finding.suppressed is None:
+            severities[finding.severity] += 1
+            kinds[finding.kind] += 1
     verdicts = Counter(verdict_of(report, result) for result in report.results)
-    kinds = Counter(finding.kind for finding in active)
+    fail_on = report.fail_on
     return Counts(
         notes=report.notes_scanned,
         links=len(report.links) if report.link_count is None else report.link_count,
         by_severity={severity: severities[severity] for severity in SEVERITIES_DESCENDING},
         by_kind=dict(sorted(kinds.items())),
-        suppressed=len(report.findings) - len(active),
+        suppressed=total - sum(severities.values()),
         by_verdict={word: verdicts[word] for word in STATES},
         checked=len(report.results),
-        failed=report_failed(report),
+        failed=fail_on is not None and any(n for severity, n in severities.items()
+                                           if severity >= fail_on),
         failing_note=_failing_note(kinds["failing"], report.dead_after),
     )

@@ -6,11 +6,14 @@ added within a version, so readers must ignore keys they do not know.
 
 from __future__ import annotations
 
+import io
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, TextIO
 
 from linkaudit.models import CheckResult, Finding, LinkRecord, Report, RunSummary, Verdict
-from linkaudit.report.common import count, display_path, sorted_findings, verdict_of
+from linkaudit.report.common import count, display_path, finding_sort_key, verdict_of
+from linkaudit.spill import in_order
 
 SCHEMA_NAME = "linkaudit-report"
 SCHEMA_VERSION = 2
@@ -100,10 +103,8 @@ def _run(run: RunSummary) -> dict[str, Any]:
     }
 
 
-def report_document(report: Report) -> dict[str, Any]:
-    """The report as plain JSON-ready data, in the documented schema."""
-    links = sorted(report.links, key=lambda link: (display_path(link.path), link.line,
-                                                   link.column))
+def _sections(report: Report) -> dict[str, Any]:
+    """The document with its long lists as iterators, produced as they are written."""
     return {
         "schema": SCHEMA_NAME,
         "version": SCHEMA_VERSION,
@@ -112,12 +113,22 @@ def report_document(report: Report) -> dict[str, Any]:
         "finished_at": report.finished_at,
         "interrupted": report.interrupted,
         "summary": _summary(report),
-        "links": [_link(link) for link in links],
-        "findings": [_finding(finding) for finding in sorted_findings(report.findings)],
-        "results": [_result(result, report)
-                    for result in sorted(report.results, key=lambda r: r.key)],
+        "links": map(_link, in_order(report.links, _link_order)),
+        "findings": map(_finding, in_order(report.findings, finding_sort_key)),
+        "results": (_result(result, report)
+                    for result in sorted(report.results, key=lambda r: r.key)),
         "history": [_run(run) for run in report.history],
     }
+
+
+def _link_order(link: LinkRecord) -> tuple[str, int, int]:
+    return display_path(link.path), link.line, link.column
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    """The report as plain JSON-ready data, in the documented schema."""
+    return {key: list(value) if isinstance(value, Iterator) else value
+            for key, value in _sections(report).items()}
 
 
 class JsonReporter:
@@ -125,23 +136,42 @@ class JsonReporter:
     lists_links = True
 
     def render(self, report: Report, *, color: bool = False) -> str:
-        return dumps(report_document(report))
+        text = io.StringIO()
+        self.write(report, text)
+        return text.getvalue()
+
+    def write(self, report: Report, out: TextIO, *, color: bool = False) -> None:
+        """Write the document to ``out`` item by item: a spilled report is never whole in
+        memory, neither as data nor as text."""
+        write_document(_sections(report), out)
 
 
-def dumps(document: dict[str, Any]) -> str:
+def _encode(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def write_document(document: dict[str, Any], out: TextIO) -> None:
     """One top-level key per line and one list item per line.
 
     Readable and diffable like an indented dump, but every piece goes through the C
     encoder (``indent`` forces the pure-Python one, 5x slower on a large tree).
     """
-    def encode(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    out.write("{\n")
+    for index, (key, value) in enumerate(document.items()):
+        out.write(f",\n  {_encode(key)}: " if index else f"  {_encode(key)}: ")
+        if not isinstance(value, list | Iterator):
+            out.write(_encode(value))
+            continue
+        items = iter(value)
+        first = next(items, _NOTHING)
+        if first is _NOTHING:
+            out.write("[]")
+            continue
+        out.write(f"[\n    {_encode(first)}")
+        for item in items:
+            out.write(f",\n    {_encode(item)}")
+        out.write("\n  ]")
+    out.write("\n}\n")
 
-    lines = []
-    for key, value in document.items():
-        if isinstance(value, list) and value:
-            items = ",\n".join(f"    {encode(item)}" for item in value)
-            lines.append(f"  {encode(key)}: [\n{items}\n  ]")
-        else:
-            lines.append(f"  {encode(key)}: {encode(value)}")
-    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+_NOTHING = object()

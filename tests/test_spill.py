@@ -1,0 +1,117 @@
+"""Spilled collections and streamed reports: flat memory without changing a byte of output."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import io
+from pathlib import Path
+
+import pytest
+
+from linkaudit import spill
+from linkaudit.atomic import replacing
+from linkaudit.config import Config, ScanConfig
+from linkaudit.models import Report
+from linkaudit.report import render, write
+from linkaudit.run import scan as pipeline
+from linkaudit.spill import SpillDir, Spilled, SpillWriter, in_order
+from tests.test_pipeline import make_tree
+
+
+def first(item: tuple[str, int]) -> str:
+    return item[0]
+
+
+def spilled(items: list[tuple[str, int]], per_writer: int) -> Spilled[tuple[str, int]]:
+    folder = SpillDir()
+    writers = []
+    for start in range(0, len(items), per_writer):
+        writer: SpillWriter[tuple[str, int]] = SpillWriter(folder, f"w{start}", first)
+        writer.extend(items[start:start + per_writer])
+        writers.append(writer.finish())
+    return Spilled.of(folder, first, writers)
+
+
+ITEMS = [(name, n) for n, name in enumerate("cabcabbacbca" * 3)]
+
+
+def test_spill_reads_back_stably_sorted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Items come back sorted by the coarse key, equal keys in the order they were added."""
+    monkeypatch.setattr(spill, "_RUN_ITEMS", 4)
+    items = spilled(ITEMS, per_writer=7)
+    assert len(items) == len(ITEMS)
+    assert list(items) == sorted(ITEMS, key=first)
+    assert ("b", 2) in items and ("a", 2) not in items
+
+
+def test_in_order_matches_a_full_sort(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sorting a spill one coarse key at a time gives what sorting all the items gives."""
+    monkeypatch.setattr(spill, "_RUN_ITEMS", 5)
+
+    def key(item: tuple[str, int]) -> tuple[str, int]:
+        return item[0], -item[1] % 4
+
+    assert list(in_order(spilled(ITEMS, per_writer=9), key)) == sorted(ITEMS, key=key)
+    assert list(in_order(tuple(ITEMS), key)) == sorted(ITEMS, key=key)
+
+
+def test_many_runs_are_merged_a_group_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """More runs than can be read at once are merged first, and the order stays the same."""
+    monkeypatch.setattr(spill, "_RUN_ITEMS", 1)
+    monkeypatch.setattr(spill, "_MERGE_FAN_IN", 3)
+    items = spilled(ITEMS, per_writer=2)
+    assert len(items.runs) <= 3
+    assert list(items.plus([("a", 99)])) == sorted([*ITEMS, ("a", 99)], key=first)
+
+
+def test_spill_folder_goes_with_its_last_user() -> None:
+    """The temporary folder is removed once nothing refers to the spilled items."""
+    items = spilled(ITEMS, per_writer=5)
+    folder = items.folder.path
+    assert any(folder.iterdir())
+    del items
+    gc.collect()
+    assert not folder.exists()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_spilled_report_renders_like_one_in_memory(tmp_path: Path, workers: int,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every format gives the same bytes for a spilled report (many small runs, workers)
+    as for the same items held in memory in reading order."""
+    make_tree(tmp_path)
+    monkeypatch.setattr(spill, "_RUN_ITEMS", 3)
+    monkeypatch.setattr(pipeline, "_BATCH_NOTES", 3)
+    config = Config(scan=dataclasses.replace(ScanConfig(), workers=workers))
+    report = pipeline.run_scan(config, pipeline.ScanOptions(paths=(tmp_path,)))
+    assert isinstance(report.findings, Spilled)
+    held = dataclasses.replace(report, links=tuple(report.links),
+                               findings=tuple(report.findings))
+    for fmt in ("json", "text", "markdown", "junit", "sarif", "github", "html"):
+        streamed = io.StringIO()
+        write(report, fmt, streamed)
+        assert streamed.getvalue() == render(held, fmt), fmt
+
+
+def test_replacing_keeps_the_old_file_when_the_block_fails(tmp_path: Path) -> None:
+    """A streamed write that fails half-way leaves the target as it was and no temp file."""
+    target = tmp_path / "report.json"
+    target.write_text("old", encoding="utf-8")
+    with pytest.raises(RuntimeError), replacing(target) as out:
+        out.write(b"new, half")
+        raise RuntimeError("failed while writing")
+    assert target.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+    with replacing(target) as out:
+        out.write(b"new")
+    assert target.read_text(encoding="utf-8") == "new"
+
+
+def test_empty_report_streams_like_it_renders() -> None:
+    """A report with no items writes empty lists, as the rendered string has them."""
+    report = Report(command="scan", notes_scanned=0, links=(), findings=())
+    streamed = io.StringIO()
+    write(report, "json", streamed)
+    assert streamed.getvalue() == render(report, "json")
+    assert '"links": []' in streamed.getvalue()
