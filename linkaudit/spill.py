@@ -12,6 +12,7 @@ gives exactly what sorting the items in production order would, one key's items 
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import os
@@ -87,10 +88,23 @@ class SpillWriter(Generic[T]):
 
 
 def _write_run(path: Path, items: Iterable[object]) -> None:
-    # One pickle per item, so a reader holds one item of each run at a time.
+    # One pickle per item (the memo cleared), so a reader holds one item of each run at a
+    # time; paths go as strings and come back shared (``_path``): most items carry one.
     with path.open("wb") as out:
+        pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.dispatch_table = _PATHS_AS_TEXT
         for item in items:
-            out.write(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+            pickler.dump(item)
+            pickler.clear_memo()
+
+
+@functools.lru_cache(maxsize=4096)
+def _path(text: str) -> Path:
+    """A path read back from a run: parsed once and shared while recently seen."""
+    return Path(text)
+
+
+_PATHS_AS_TEXT = {type(Path()): lambda path: (_path, (str(path),))}
 
 
 def _read_run(path: Path) -> Iterator[Any]:
