@@ -222,7 +222,8 @@ def check_targets(citations: Citations, only: Collection[str] | None = None
 class CheckRun:
     """One run of network checks against the history store.
 
-    Results are recorded as they arrive, so Ctrl-C keeps what was checked. Failures that
+    Results are recorded as they arrive, a batch at a time (one transaction per batch, see
+    ``Store.batch``), so Ctrl-C keeps what was checked. Failures that
     could mean "this machine has no network" (DNS, connect) are held back until the end:
     when every URL failed that way, nothing is recorded and nothing is called dead.
     """
@@ -261,14 +262,20 @@ class CheckRun:
 
     async def run(self, checker: Checker, targets: Sequence[tuple[str, str]],
                   on_result: Callable[[CheckResult], None] | None = None) -> None:
-        async for result in checker.results(targets):
-            self.results.append(result)
-            if result.status is None and result.reason in NO_NETWORK_REASONS:
-                self._held.append(result)
-            elif self.store is not None and self.run_id is not None:
-                self.store.record(self.run_id, result)
-            if on_result is not None:
-                on_result(result)
+        batch = None if self.store is None or self.run_id is None \
+            else self.store.batch(self.run_id)
+        try:
+            async for result in checker.results(targets):
+                self.results.append(result)
+                if result.status is None and result.reason in NO_NETWORK_REASONS:
+                    self._held.append(result)
+                elif batch is not None:
+                    batch.add(result)
+                if on_result is not None:
+                    on_result(result)
+        finally:  # Ctrl-C too: what was checked is recorded
+            if batch is not None:
+                batch.flush()
 
     def settle(self) -> bool:
         """Record held-back failures unless the network was down; True when it was."""
