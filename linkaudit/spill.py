@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 SortKey = Callable[[Any], Any]
 
-_RUN_ITEMS = 20_000  # items sorted in memory before a run is written
+_RUN_ITEMS = 5_000  # items sorted in memory before a run is written
 _MERGE_FAN_IN = 128  # runs read at once; more are merged a group at a time first
 
 

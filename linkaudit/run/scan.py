@@ -166,9 +166,7 @@ def scan_tree(paths: Sequence[Path], config: Config, rules: RuleSet | None = Non
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
         _job = job
         try:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                parts = list(pool.map(_scan_batch, tasks))
+            parts = _scan_in_parallel(tasks, job, workers)
         finally:
             _job = None
     else:
@@ -188,6 +186,25 @@ def scan_tree(paths: Sequence[Path], config: Config, rules: RuleSet | None = Non
         citations=Citations(urls, Spilled.of(job.spill, _place_key,
                                              (part.places for part in parts))),
         ignored_lines=ignored_lines)
+
+
+def _scan_in_parallel(tasks: Sequence[tuple[int, list[list[Path]]]], job: _ScanJob,
+                      workers: int) -> list[_Part]:
+    """``workers - 1`` forked processes and this one read the batches together.
+
+    This process takes, from the end, batches no worker has started, instead of waiting
+    idle: the same speed with one copy of the interpreter fewer in memory.
+    """
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
+        futures = [pool.submit(_scan_batch, task) for task in tasks]
+        mine: dict[int, _Part] = {}
+        for index in reversed(range(len(tasks))):
+            if not futures[index].cancel():
+                break
+            mine[index] = _scan_groups(*tasks[index], job)
+        return [mine[index] if index in mine else futures[index].result()
+                for index in range(len(tasks))]
 
 
 _BATCH_NOTES = 400  # notes per worker task: big enough to pay for the hand-over
@@ -212,18 +229,19 @@ def _scan_batch(task: tuple[int, list[list[Path]]]) -> _Part:
 
 
 def _scan_groups(index: int, groups: Iterable[list[Path]], job: _ScanJob) -> _Part:
-    """Read, clean and audit families one at a time; spill what the batch found.
+    """Read, clean and audit families one at a time; spill what each family gave.
 
-    Findings wait for the end of the batch (drift is decided per family, and the policy
-    needs the batch's ignore comments); links and citations are spilled as they come.
+    A family's findings wait for its end (drift is decided per family, and the policy
+    needs its ignore comments); links and citations are spilled as they come.
     """
     audit = OfflineAudit(locale_variant_key)
     cleaner = LinkCleaner(job.rules, job.config.cleaning.level)
     links: SpillWriter[LinkRecord] = SpillWriter(job.spill, f"links-{index}", _path_key)
     places: SpillWriter[_Place] = SpillWriter(job.spill, f"places-{index}", _place_key)
-    findings: list[Finding] = []
+    spilled: SpillWriter[Finding] = SpillWriter(job.spill, f"findings-{index}", _path_key)
     part = _Part(0, 0, Runs(), Runs(), Runs(), {}, {})
     for group in groups:
+        findings: list[Finding] = []
         for path in group:
             item = _cleaned(read_note(path, job.config.scan), cleaner)
             if isinstance(item, Finding):
@@ -246,9 +264,8 @@ def _scan_groups(index: int, groups: Iterable[list[Path]], job: _ScanJob) -> _Pa
                     places.add((link.check_key, note.path, link.link.line, link.link.column))
                     part.urls.setdefault(link.check_key, link.clean_url)
         findings += audit.finish()
-    spilled: SpillWriter[Finding] = SpillWriter(job.spill, f"findings-{index}", _path_key)
-    spilled.extend(apply_policy(findings, severities=job.severities, ignore=job.config.ignore,
-                                ignored_lines=part.ignored_lines))
+        spilled.extend(apply_policy(findings, severities=job.severities,
+                                    ignore=job.config.ignore, ignored_lines=part.ignored_lines))
     part.links, part.findings, part.places = links.finish(), spilled.finish(), places.finish()
     return part
 
