@@ -30,6 +30,7 @@ SortKey = Callable[[Any], Any]
 
 _RUN_ITEMS = 5_000  # items sorted in memory before a run is written
 _MERGE_FAN_IN = 128  # runs read at once; more are merged a group at a time first
+_BLOCK_ITEMS = 256  # items pickled together: fewer, larger reads; one block per run in memory
 
 
 class SpillDir:
@@ -88,13 +89,14 @@ class SpillWriter(Generic[T]):
 
 
 def _write_run(path: Path, items: Iterable[object]) -> None:
-    # One pickle per item (the memo cleared), so a reader holds one item of each run at a
-    # time; paths go as strings and come back shared (``_path``): most items carry one.
+    # Pickled a block of ``_BLOCK_ITEMS`` at a time (the memo cleared), so a reader holds
+    # one block of each run; paths go as strings and come back shared (``_path``).
     with path.open("wb") as out:
         pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
         pickler.dispatch_table = _PATHS_AS_TEXT
-        for item in items:
-            pickler.dump(item)
+        source = iter(items)
+        while block := list(itertools.islice(source, _BLOCK_ITEMS)):
+            pickler.dump(block)
             pickler.clear_memo()
 
 
@@ -111,9 +113,10 @@ def _read_run(path: Path) -> Iterator[Any]:
     with path.open("rb") as source:
         while True:
             try:
-                yield pickle.load(source)  # our own file, written by this run
+                block = pickle.load(source)  # our own file, written by this run
             except EOFError:
                 return
+            yield from block
 
 
 class Spilled(Collection[T]):

@@ -130,7 +130,6 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
              *unchecked_findings(unchecked, places)],
             severities=severity_overrides(config.report.severities), ignore=config.ignore,
             ignored_lines=outcome.ignored_lines))
-        del places
         report = Report(command="check", notes_scanned=outcome.notes_scanned,
                         links=outcome.links, link_count=outcome.link_count,
                         findings=findings,
@@ -223,9 +222,9 @@ class CheckRun:
     """One run of network checks against the history store.
 
     Results are recorded as they arrive, a batch at a time (one transaction per batch, see
-    ``Store.batch``), so Ctrl-C keeps what was checked. Failures that
-    could mean "this machine has no network" (DNS, connect) are held back until the end:
-    when every URL failed that way, nothing is recorded and nothing is called dead.
+    ``Store.batch``), so Ctrl-C keeps what was checked. Failures that could mean "this
+    machine has no network" (DNS, connect) are held back until the end: when every URL
+    failed that way, nothing is recorded and nothing is called dead.
     """
 
     def __init__(self, config: Config, store: Store | None, run_id: int | None, *,
