@@ -3,11 +3,13 @@
 A report lists every link and finding of a tree, and a check needs every place a URL is
 cited, while notes are read in family order by several processes. Holding them all would
 cost memory in proportion to the tree. Instead each batch of items is sorted by a coarse
-key (a note's path, a URL's check key) and pickled to a temporary file, a "run"; reading
-merges the runs. Sorting and merging are stable, so items with one key come in the order
-they were added: any later sort whose key starts with the coarse key (path, line, column)
-gives exactly what sorting the items in production order would, one key's items at a time
-(``in_order``). Memory follows the size of a batch and the number of runs, not the tree.
+key (a note's path, a URL's check key) and pickled to a temporary file, a "run". Sorting
+is stable, so reading the runs one after the other gives each key's items in the order
+they were added (enough to count, or to sort again by a key that starts with the coarse
+key); merging the runs brings each key's items together, and then any sort whose key
+starts with the coarse key (path, line, column) gives exactly what sorting the items in
+production order would, one coarse key at a time (``in_order``). Memory follows the size
+of a batch and the number of runs, not the tree.
 """
 
 from __future__ import annotations
@@ -152,6 +154,12 @@ class Spilled(Collection[T]):
         return merged
 
     def __iter__(self) -> Iterator[T]:
+        """Run after run: each coarse key's items in the order they were added, but one
+        key's items not necessarily together (``merged`` brings them together)."""
+        return itertools.chain.from_iterable(map(_read_run, self.runs))
+
+    def merged(self) -> Iterator[T]:
+        """Sorted by the coarse key, stably: the runs merged."""
         return heapq.merge(*map(_read_run, self.runs), key=self.key)
 
     def __len__(self) -> int:
@@ -170,5 +178,5 @@ def in_order(items: Collection[T], key: SortKey) -> Iterator[T]:
     if not isinstance(items, Spilled):
         yield from sorted(items, key=key)
         return
-    for _coarse, group in itertools.groupby(items, key=items.key):
+    for _coarse, group in itertools.groupby(items.merged(), key=items.key):
         yield from sorted(group, key=key)

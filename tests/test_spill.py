@@ -37,11 +37,13 @@ ITEMS = [(name, n) for n, name in enumerate("cabcabbacbca" * 3)]
 
 
 def test_spill_reads_back_stably_sorted(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Items come back sorted by the coarse key, equal keys in the order they were added."""
+    """Merged, items come back sorted by the coarse key, equal keys in the order they were
+    added; run after run, each key's items keep that order too."""
     monkeypatch.setattr(spill, "_RUN_ITEMS", 4)
     items = spilled(ITEMS, per_writer=7)
     assert len(items) == len(ITEMS)
-    assert list(items) == sorted(ITEMS, key=first)
+    assert list(items.merged()) == sorted(ITEMS, key=first)
+    assert [item for item in items if item[0] == "b"] == [i for i in ITEMS if i[0] == "b"]
     assert ("b", 2) in items and ("a", 2) not in items
 
 
@@ -62,7 +64,7 @@ def test_many_runs_are_merged_a_group_at_a_time(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(spill, "_MERGE_FAN_IN", 3)
     items = spilled(ITEMS, per_writer=2)
     assert len(items.runs) <= 3
-    assert list(items.plus([("a", 99)])) == sorted([*ITEMS, ("a", 99)], key=first)
+    assert list(items.plus([("a", 99)]).merged()) == sorted([*ITEMS, ("a", 99)], key=first)
 
 
 def test_spill_folder_goes_with_its_last_user() -> None:
