@@ -13,12 +13,11 @@ import time
 import httpx
 
 from linkaudit.cli.args import gate_options
-from linkaudit.cli.output import Console, emit, lists_links
+from linkaudit.cli.fix_output import left_alone_lines, render_plan, summary_line
+from linkaudit.cli.output import Console, emit, lists_links, write_output
 from linkaudit.config import Config
 from linkaudit.errors import ExitCode
-from linkaudit.fix.rewrite import summarize
 from linkaudit.models import CheckResult, Verdict
-from linkaudit.report.common import plural
 from linkaudit.run.check import CheckOptions, run_check
 from linkaudit.run.fix import FixOptions, apply_fix, plan_fix
 from linkaudit.run.report import ReportOptions, history_report
@@ -81,23 +80,25 @@ def cmd_report(args: argparse.Namespace, config: Config, console: Console) -> Ex
 
 def cmd_fix(args: argparse.Namespace, config: Config, console: Console,
             transport: httpx.AsyncBaseTransport | None = None) -> ExitCode:
-    plan = plan_fix(config, FixOptions(paths=tuple(args.paths), online=args.check),
-                    transport=transport)
-    failures = 0
+    """Dry run (a diff, exit 0), --check (exit 1 with edits pending) or --write."""
+    options = FixOptions(paths=tuple(args.paths), online=args.online,
+                         arguments=tuple(sys.argv[1:]))
+    plan = plan_fix(config, options, transport=transport)
+    mode = "write" if args.write else "check" if args.check else "dry-run"
+    failures: tuple[str, ...] = ()
     if args.write:
         outcome = apply_fix(plan)
         for message in (*outcome.failures, *outcome.unchanged):
             console.error(message)
-        failures = len(outcome.failures)
-    else:
-        for change in plan.files:
-            console.stdout.write(change.diff())
-    for skipped in plan.skipped:
-        console.info(f"{skipped.path}:{skipped.line}:{skipped.column}: {skipped.message}")
-    summary = summarize(plan.edits)
-    kinds = ", ".join(f"{n} {reason}" for reason, n in sorted(summary.by_reason.items()))
-    verb = "applied" if args.write else "planned (dry run; --write applies them)"
-    console.note(f"linkaudit fix: {plural(summary.total, 'edit')} in "
-                 f"{plural(len(summary.by_file), 'file')} "
-                 f"{verb}{': ' + kinds if kinds else ''}; {len(plan.skipped)} skipped")
-    return ExitCode.RUNTIME if failures else ExitCode.OK
+        failures = outcome.failures
+    text = render_plan(plan, args.fix_format, applied=args.write)
+    if args.output is not None:
+        write_output(args.output, text)
+    elif args.fix_format == "json" or not args.write:
+        console.stdout.write(text)
+    for line in left_alone_lines(plan):
+        console.note(line)
+    console.note(summary_line(plan, mode))
+    if failures:
+        return ExitCode.RUNTIME
+    return ExitCode.FINDINGS if args.check and plan.edits else ExitCode.OK

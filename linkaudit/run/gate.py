@@ -26,7 +26,7 @@ class GateOptions:
     """A gate run: notes changed since a git revision, or the files of a list; else neither."""
 
     changed_since: str | None = None
-    files: tuple[Path, ...] | None = None  # ``--files-from``: the listed paths
+    files: tuple[Path, ...] | None = None  # ``--files-from``: the listed paths (must exist)
 
     @property
     def active(self) -> bool:
@@ -64,6 +64,11 @@ def select(config: Config, paths: Sequence[Path], gate: GateOptions) -> Selectio
     if gate.changed_since is not None:
         changed = changed_since(gate.changed_since, Path.cwd())
     elif gate.files is not None:
+        missing = [str(path) for path in gate.files if not path.exists()]
+        if missing:  # a typo would pass the gate having checked nothing
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more"
+                                              if len(missing) > 5 else "")
+            raise UsageError(f"--files-from: no such file: {shown}")
         changed = list(gate.files)
     else:
         return Selection(roots)
