@@ -63,9 +63,8 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
         changes_only=args.changes_only, offline=args.offline,
         arguments=tuple(sys.argv[1:]))
     outcome = run_check(config, options, transport=transport, progress=Progress(console))
-    if outcome.nothing_changed:
-        return outcome.exit_code
-    emit(outcome.report, config, args.output, console)
+    emit(outcome.report, config, args.output, console,
+         nothing_to_report=outcome.nothing_changed)
     if outcome.report.interrupted:
         console.error(f"interrupted: {outcome.judged} of {outcome.targets} URLs checked; "
                       "the report is partial")
