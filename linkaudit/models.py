@@ -260,3 +260,5 @@ class Report:
     interrupted: bool = False
     history: tuple[RunSummary, ...] = ()  # recorded runs, oldest first (from the store)
     link_count: int | None = None  # links found, when ``links`` is not filled in
+    # gate runs: findings already in notes outside the change, counted and not listed
+    outside_change: int | None = None

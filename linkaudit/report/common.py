@@ -83,6 +83,7 @@ class Counts:
     by_verdict: dict[Verdict, int]
     checked: int
     failed: bool
+    outside_change: int | None = None  # gate runs: findings outside the change, not listed
 
     def verdicts(self) -> str:
         """Checked URLs by verdict, e.g. ``3 ok, 1 dead``; verdicts with none are left out."""
@@ -98,9 +99,16 @@ class Counts:
             text += f" ({self.suppressed} suppressed)"
         if self.checked:
             text += f"; checked {plural(self.checked, 'URL')}: {self.verdicts()}"
+        if self.outside_change:
+            text += f"; {self.outside_text()}"
         if interrupted:
             text += "; interrupted: partial results"
         return text
+
+    def outside_text(self) -> str:
+        """What a gate run left out: ``12 findings already in notes outside the change``."""
+        return (f"{plural(self.outside_change or 0, 'finding')} already in notes outside "
+                "the change, not listed")
 
 
 def count(report: Report) -> Counts:
@@ -116,4 +124,5 @@ def count(report: Report) -> Counts:
         by_verdict={verdict: verdicts[verdict] for verdict in Verdict},
         checked=len(report.results),
         failed=report_failed(report),
+        outside_change=report.outside_change,
     )
