@@ -4,6 +4,7 @@ valid document, never last night's file."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -71,3 +72,11 @@ def test_changes_only_json_on_stdout_is_an_empty_document(tree: Path) -> None:
     code, out, _ = run("check", "--changes-only", "--format", "json", transport=WEB)
     assert code == 0
     empty_document_is_valid("json", out)
+
+
+def test_run_records_the_command_line_given(tree: Path) -> None:
+    """The store records the arguments main() was given (the run's scope), not sys.argv."""
+    run("check", "notes", "--format", "json", transport=WEB)
+    with sqlite3.connect(tree / ".linkaudit" / "history.sqlite") as db:
+        (arguments,) = db.execute("SELECT arguments FROM runs").fetchone()
+    assert json.loads(arguments) == ["check", "notes", "--format", "json"]

@@ -46,6 +46,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse has printed the usage message
         return int(exit_.code or 0)
+    args.arguments = tuple(sys.argv[1:] if argv is None else argv)  # recorded with a run
     console.quiet = getattr(args, "quiet", False)
     console.verbose = getattr(args, "verbose", False) and not console.quiet
     try:

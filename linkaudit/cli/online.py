@@ -7,7 +7,6 @@ asyncio or sqlite3.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import httpx
@@ -61,7 +60,7 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
         paths=tuple(args.paths), gate=gate_options(args), keep_links=lists_links(config),
         use_cache=not args.no_cache, confirm_now=args.confirm_now,
         changes_only=args.changes_only, offline=args.offline,
-        arguments=tuple(sys.argv[1:]))
+        arguments=args.arguments)
     outcome = run_check(config, options, transport=transport, progress=Progress(console))
     emit(outcome.report, config, args.output, console,
          nothing_to_report=outcome.nothing_changed)
@@ -81,7 +80,7 @@ def cmd_fix(args: argparse.Namespace, config: Config, console: Console,
             transport: httpx.AsyncBaseTransport | None = None) -> ExitCode:
     """Dry run (a diff, exit 0), --check (exit 1 with edits pending) or --write."""
     options = FixOptions(paths=tuple(args.paths), online=args.online,
-                         arguments=tuple(sys.argv[1:]))
+                         arguments=args.arguments)
     plan = plan_fix(config, options, transport=transport)
     mode = "write" if args.write else "check" if args.check else "dry-run"
     failures: tuple[str, ...] = ()
