@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from linkaudit.cli.output import Console
-from linkaudit.config import CONFIG_NAMES
+from linkaudit.config_files import CONFIG_NAMES
 from linkaudit.errors import ExitCode, LinkauditError, UsageError
 
 NOTE_FOLDERS = ("_posts", "content", "posts", "notes", "docs")  # first found is the root
