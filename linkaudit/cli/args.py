@@ -94,11 +94,6 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--since", metavar="DATE|last-run",
                         help="only what happened since DATE (YYYY-MM-DD) or the last run")
 
-    init = commands.add_parser("init", help="write a minimal commented linkaudit.yaml here "
-                                            "(never overwrites) and say what to git-ignore")
-    init.add_argument("--debug", action="store_true",
-                      help="show the traceback of an internal error")
-
     fix = commands.add_parser(
         "fix", help="rewrite links in place (dry run: a diff)",
         epilog="Exit codes: 0 done (a dry run, even with edits pending), 1 edits pending "
@@ -118,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     for action in FIX_ACTIONS:
         fix.add_argument(f"--no-{action}", action="store_true",
                          help=f"do not apply the {action} action")
+
+    init = commands.add_parser("init", help="write a minimal commented linkaudit.yaml here "
+                                            "(never overwrites) and say what to git-ignore")
+    init.add_argument("--debug", action="store_true",
+                      help="show the traceback of an internal error")
     return parser
 
 
