@@ -265,3 +265,5 @@ class Report:
     link_count: int | None = None  # links found, when ``links`` is not filled in
     failing: frozenset[str] = frozenset()  # check keys that failed, not yet called dead
     dead_after: tuple[int, float] | None = None  # (failed checks, days) before "dead"
+    # gate runs: findings already in notes outside the change, counted and not listed
+    outside_change: int | None = None

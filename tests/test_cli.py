@@ -413,7 +413,7 @@ def fake_web(request: httpx.Request) -> httpx.Response:
 
 
 def test_fix_updates_redirects_and_archives_dead_links(tree: Path) -> None:
-    """fix --check rewrites a permanent redirect to its target and a dead link to a snapshot,
+    """fix --online rewrites a permanent redirect to its target and a dead link to a snapshot,
     in every translation citing them."""
     config = tree / "linkaudit.yaml"
     config.write_text(config.read_text(encoding="utf-8")
@@ -422,7 +422,7 @@ def test_fix_updates_redirects_and_archives_dead_links(tree: Path) -> None:
                       encoding="utf-8")
     paths = [write_note(tree, "2024-05-01-p", lang, "https://site.test/gone",
                         "https://site.test/moved?utm_source=chatgpt.com") for lang in ("en", "de")]
-    code, _, err = run("fix", "--check", "--write", transport=httpx.MockTransport(fake_web))
+    code, _, err = run("fix", "--online", "--write", transport=httpx.MockTransport(fake_web))
     assert code == 0, err
     for path in paths:
         text = path.read_text(encoding="utf-8")

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from linkaudit.cli.args import build_parser, config_overrides
+from linkaudit.cli.init import cmd_init
 from linkaudit.cli.offline import cmd_scan
 from linkaudit.cli.output import Console
 from linkaudit.config import load_config
@@ -45,8 +46,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse has printed the usage message
         return int(exit_.code or 0)
-    console.quiet, console.verbose = args.quiet, args.verbose and not args.quiet
+    args.arguments = tuple(sys.argv[1:] if argv is None else argv)  # recorded with a run
+    console.quiet = getattr(args, "quiet", False)
+    console.verbose = getattr(args, "verbose", False) and not console.quiet
     try:
+        if args.command == "init":  # reads no configuration: it writes the first one
+            return int(cmd_init(args, console))
         config = load_config(args.config, overrides=config_overrides(args))
         command = _command(args.command)
         if args.command in NETWORK_COMMANDS:

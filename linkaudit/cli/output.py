@@ -38,12 +38,24 @@ def lists_links(config: Config) -> bool:
     return REPORTERS[config.report.format].lists_links
 
 
-def emit(report: Report, config: Config, output: Path | None, console: Console) -> None:
-    """Render the report in the configured format to ``output`` or standard output."""
+# Formats whose document with nothing to report is no text at all: cron mails nothing.
+BLANK_WHEN_EMPTY = frozenset({"text", "markdown", "github"})
+
+
+def emit(report: Report, config: Config, output: Path | None, console: Console, *,
+         nothing_to_report: bool = False) -> None:
+    """Render the report in the configured format to ``output`` or standard output.
+
+    With ``nothing_to_report`` the output is the format's empty document: no text for
+    text, Markdown and GitHub annotations, a valid document with no entries for JSON,
+    SARIF, JUnit and HTML. ``output`` is rewritten either way, so last night's file never
+    stays in place.
+    """
     fmt = config.report.format
     color = (output is None and fmt == "text" and console.stdout.isatty()
              and "NO_COLOR" not in os.environ)
-    text = render(report, fmt, color=color)
+    blank = nothing_to_report and fmt in BLANK_WHEN_EMPTY
+    text = "" if blank else render(report, fmt, color=color)
     if output is None:
         console.stdout.write(text)
         return

@@ -18,6 +18,7 @@ SCHEMA_VERSION = 2
 
 def _summary(report: Report) -> dict[str, Any]:
     counts = count(report)
+    gate = {} if counts.outside_change is None else {"outside_change": counts.outside_change}
     return {
         "notes": counts.notes,
         "links": counts.links,
@@ -28,6 +29,7 @@ def _summary(report: Report) -> dict[str, Any]:
         "by_verdict": counts.by_verdict,
         "fail_on": None if report.fail_on is None else str(report.fail_on),
         "failed": counts.failed,
+        **gate,
     }
 
 

@@ -26,12 +26,14 @@ from linkaudit.audit.online import (
     unchecked_findings,
 )
 from linkaudit.check import NO_NETWORK_REASONS, Checker, make_client, network_unavailable
+from linkaudit.clean.keys import clean_links
 from linkaudit.clean.rules import RuleSet
 from linkaudit.config import Config
 from linkaudit.errors import ExitCode, NetworkUnavailable
 from linkaudit.history import Changes, Store
 from linkaudit.models import CheckResult, Finding, Report, Severity, Verdict
-from linkaudit.run.gate import GateOptions, Selection, keys_at, select
+from linkaudit.run.change import base_notes, in_change
+from linkaudit.run.gate import GateOptions, Selection, select
 from linkaudit.run.history import HISTORY_RUNS, open_store
 from linkaudit.run.scan import (
     Citations,
@@ -90,7 +92,7 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
     started = time.time()
     rules = load_rule_set(config)
     selection = select(config, options.paths, options.gate)
-    wanted = new_keys(selection, options.gate, config, rules)
+    wanted = new_keys(selection, config, rules)
     outcome = scan_tree(selection.paths, config, rules, keep_links=options.keep_links,
                         keep_citations=True)
     targets = check_targets(outcome.citations, wanted)
@@ -122,7 +124,8 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
                 "connected to; nothing was recorded and no link is called dead")
         standing = run.standing()
         unchecked = [key for key, _url in remaining] if options.offline else []
-        findings = [*outcome.findings, *apply_policy(
+        offline, outside = in_change(outcome.findings, selection, config, rules)
+        findings = [*offline, *apply_policy(
             [*online_findings(run.results, outcome.citations.places, standing),
              *unchecked_findings(unchecked, outcome.citations.places)],
             severities=severity_overrides(config.report.severities), ignore=config.ignore,
@@ -135,7 +138,8 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
                         finished_at=time.time(), interrupted=interrupted,
                         failing=frozenset(key for key, seen in standing.items()
                                           if not seen.confirmed),
-                        dead_after=(store.rule.failures_needed, store.rule.min_days))
+                        dead_after=(store.rule.failures_needed, store.rule.min_days),
+                        outside_change=outside)
         code = exit_code(report)
         partial = bool(options.paths) or options.gate.active
         store.set_citations(run_id, ((key, outcome.citations.urls[key], place.path, place.line)
@@ -161,8 +165,7 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
     return CheckOutcome(report, exit_code(report), len(targets), judged)
 
 
-def new_keys(selection: Selection, gate: GateOptions, config: Config, rules: RuleSet
-             ) -> set[str] | None:
+def new_keys(selection: Selection, config: Config, rules: RuleSet) -> set[str] | None:
     """Check keys the changed notes cite and did not cite at the base revision.
 
     None when this is not a gate run (every key counts). With ``--files-from`` there is no
@@ -170,14 +173,16 @@ def new_keys(selection: Selection, gate: GateOptions, config: Config, rules: Rul
     """
     if selection.touched is None:
         return None
+    level = config.cleaning.level
     found: set[str] = set()
     for item in iter_cleaned(selection.touched, config, rules):
         if isinstance(item, Finding):
             continue
         note, links = item
-        before = keys_at(gate.changed_since, note.path, config.scan, rules,
-                         config.cleaning.level) if gate.changed_since is not None else None
-        found |= {link.check_key for link in links} - (before or set())
+        found |= {link.check_key for link in links}
+    if selection.base is not None:
+        for note in base_notes(selection.touched, selection.base, config):
+            found -= {link.check_key for link in clean_links(note.links, rules, level)}
     return found
 
 

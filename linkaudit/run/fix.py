@@ -23,6 +23,7 @@ from linkaudit.errors import StoreError, WriteError
 from linkaudit.fix.archive import Snapshots, find_snapshots, snapshot_requests
 from linkaudit.fix.plan import Skipped, plan_edits
 from linkaudit.fix.rewrite import apply_edits, unified_diff, write_file
+from linkaudit.history import Confirmation
 from linkaudit.models import CheckResult, CleanedLink, Edit, Finding, Note
 from linkaudit.run.check import CheckOptions, run_check
 from linkaudit.run.gate import root_paths
@@ -36,6 +37,7 @@ class FixOptions:
 
     paths: tuple[Path, ...] = ()
     online: bool = False  # run a check first, so the store's verdicts are fresh
+    arguments: tuple[str, ...] = ()  # recorded with that check run (the command line)
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,8 @@ def plan_fix(config: Config, options: FixOptions = FixOptions(), *,
              if not isinstance(item, Finding)]
     if options.online:
         run_check(config, CheckOptions(paths=options.paths, keep_links=False,
-                                       arguments=("fix", "--online")), transport=transport)
-    results, dead = stored_verdicts(config, items)
+                                       arguments=options.arguments), transport=transport)
+    results, dead, unconfirmed = stored_verdicts(config, items)
     archived: Mapping[str, str] = {}
     missing: Mapping[str, str] = {}
     if config.fix.archive and dead:
@@ -94,7 +96,24 @@ def plan_fix(config: Config, options: FixOptions = FixOptions(), *,
     texts = {note.path: note.text for note, _links in items}
     files = tuple(FileChange(path, texts[path], apply_edits(path, texts[path], edits))
                   for path, edits in sorted(by_file.items()))
-    return FixPlan(plan.edits, files, plan.skipped)
+    waiting = _unconfirmed_skips(items, unconfirmed) if config.fix.archive else []
+    return FixPlan(plan.edits, files, (*plan.skipped, *waiting))
+
+
+def _unconfirmed_skips(items: Sequence[tuple[Note, Sequence[CleanedLink]]],
+                       unconfirmed: Mapping[str, Confirmation]) -> list[Skipped]:
+    """Each failing link not yet confirmed dead, once, at its first citation."""
+    skips: dict[str, Skipped] = {}
+    for note, links in items:
+        for item in links:
+            seen = unconfirmed.get(item.check_key)
+            if seen is None or item.check_key in skips:
+                continue
+            skips[item.check_key] = Skipped(
+                note.path, item.link.line, item.link.column, item.url,
+                f"failing ({seen.failures} of {seen.needed} checks), not confirmed dead yet; "
+                "left as is until the dead_after rule confirms it")
+    return list(skips.values())
 
 
 def apply_fix(plan: FixPlan) -> FixOutcome:
@@ -116,24 +135,28 @@ def apply_fix(plan: FixPlan) -> FixOutcome:
 
 
 def stored_verdicts(config: Config, items: Sequence[tuple[Note, Sequence[CleanedLink]]]
-                    ) -> tuple[dict[str, CheckResult], set[str]]:
+                    ) -> tuple[dict[str, CheckResult], set[str], dict[str, Confirmation]]:
     """What the history store says of the cited URLs: last successes (redirects among
-    them), and the keys confirmed dead."""
+    them), the keys confirmed dead, and those failing but not confirmed yet."""
     keys = {link.check_key for _note, links in items for link in links}
     try:
         store = open_store(config, readonly=True)
     except StoreError:
-        return {}, set()
+        return {}, set(), {}
     with store:
         results: dict[str, CheckResult] = {}
         dead: set[str] = set()
+        unconfirmed: dict[str, Confirmation] = {}
         for key in keys:
             success = store.cached(key, math.inf)
             if success is not None:
                 results[key] = success
-            if store.confirm(key).state == "dead":
+            seen = store.confirm(key)
+            if seen.state == "dead":
                 dead.add(key)
-    return results, dead
+            elif seen.state == "failing":
+                unconfirmed[key] = seen
+    return results, dead, unconfirmed
 
 
 async def _snapshots(config: Config, items: Sequence[tuple[Note, Sequence[CleanedLink]]],

@@ -1,5 +1,5 @@
 """Which notes a run reads: the roots, or for a pre-publish gate the changed notes, their
-families, and the URLs new in the change.
+families, and the changed notes' text at the base revision.
 
 Git is asked through its command line without a shell. Family lookup reads file names
 only (no note is opened), so a 5-note change in a 10,000-note tree scans a handful of
@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from linkaudit.clean.keys import clean_links
-from linkaudit.clean.rules import RuleSet
 from linkaudit.config import Config, ScanConfig
 from linkaudit.errors import UsageError
-from linkaudit.scan import family_key, iter_note_paths, parse_note
+from linkaudit.scan import family_key, iter_note_paths
 
 
 @dataclass(frozen=True)
@@ -26,7 +24,7 @@ class GateOptions:
     """A gate run: notes changed since a git revision, or the files of a list; else neither."""
 
     changed_since: str | None = None
-    files: tuple[Path, ...] | None = None  # ``--files-from``: the listed paths
+    files: tuple[Path, ...] | None = None  # ``--files-from``: the listed paths (must exist)
 
     @property
     def active(self) -> bool:
@@ -39,6 +37,9 @@ class Selection:
 
     paths: list[Path]
     touched: list[Path] | None = None  # None: not a gate run
+    # --changed-since: each changed note's text at the base revision (None: it was not
+    # there), keyed by absolute path. None without a base (not a gate, or --files-from).
+    base: Mapping[str, str | None] | None = None
 
 
 def root_paths(config: Config, paths: Sequence[Path] = ()) -> list[Path]:
@@ -62,8 +63,18 @@ def select(config: Config, paths: Sequence[Path], gate: GateOptions) -> Selectio
     """What a run reads: the roots, or the changed notes under them with their families."""
     roots = root_paths(config, paths)
     if gate.changed_since is not None:
-        changed = changed_since(gate.changed_since, Path.cwd())
-    elif gate.files is not None:
+        root = repository_root(Path.cwd())
+        touched, notes = with_families(changed_since(gate.changed_since, root), roots,
+                                       config.scan)
+        base = {os.path.abspath(path): text_at(gate.changed_since, path, root)
+                for path in touched}
+        return Selection(notes, touched, base)
+    if gate.files is not None:
+        missing = [str(path) for path in gate.files if not path.exists()]
+        if missing:  # a typo would pass the gate having checked nothing
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more"
+                                              if len(missing) > 5 else "")
+            raise UsageError(f"--files-from: no such file: {shown}")
         changed = list(gate.files)
     else:
         return Selection(roots)
@@ -89,9 +100,9 @@ def repository_root(cwd: Path) -> Path:
         raise UsageError(f"--changed-since: {cwd} is not inside a git repository") from None
 
 
-def changed_since(ref: str, cwd: Path) -> list[Path]:
-    """Files changed between ``ref`` and the working tree (untracked ones included)."""
-    root = repository_root(cwd)
+def changed_since(ref: str, root: Path) -> list[Path]:
+    """Files of the repository at ``root`` changed between ``ref`` and the working tree
+    (untracked ones included; deleted ones left out)."""
     try:
         _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root)
     except UsageError:
@@ -122,14 +133,10 @@ def with_families(changed: Iterable[Path], roots: Sequence[Path], config: ScanCo
     return touched, [path for path in notes if family_key(path, config) in wanted]
 
 
-def keys_at(ref: str, path: Path, config: ScanConfig, rules: RuleSet, level: str
-            ) -> set[str] | None:
-    """Check keys the note cited at ``ref``; None when it did not exist there."""
-    root = repository_root(path.parent)
+def text_at(ref: str, path: Path, root: Path) -> str | None:
+    """The note's text at ``ref`` in the repository at ``root``; None when not there."""
     relative = path.resolve().relative_to(root.resolve()).as_posix()
     try:
-        text = _git(["show", f"{ref}:{relative}"], root)
+        return _git(["show", f"{ref}:{relative}"], root)
     except UsageError:
         return None
-    links = parse_note(path, text, config).links
-    return {link.check_key for link in clean_links(links, rules, level)}

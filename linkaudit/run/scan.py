@@ -38,6 +38,7 @@ from linkaudit.models import (
     Severity,
 )
 from linkaudit.report.common import report_failed
+from linkaudit.run.change import in_change
 from linkaudit.run.gate import GateOptions, select
 from linkaudit.scan import family_key, iter_note_paths, read_note, scan_paths
 
@@ -233,8 +234,8 @@ def run_scan(config: Config, options: ScanOptions = ScanOptions()) -> Report:
     rules = load_rule_set(config)
     selection = select(config, options.paths, options.gate)
     outcome = scan_tree(selection.paths, config, rules, keep_links=options.keep_links)
+    findings, outside = in_change(outcome.findings, selection, config, rules)
     return Report(command="scan", notes_scanned=outcome.notes_scanned,
                   links=tuple(outcome.links), link_count=outcome.link_count,
-                  findings=tuple(outcome.findings),
-                  fail_on=fail_level(config.report.fail_on), started_at=started,
-                  finished_at=time.time())
+                  findings=tuple(findings), fail_on=fail_level(config.report.fail_on),
+                  started_at=started, finished_at=time.time(), outside_change=outside)
