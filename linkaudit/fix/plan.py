@@ -12,6 +12,7 @@ for a URL reaches every note citing it, every translation of a family included.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ _NO_RESULTS: Mapping[str, CheckResult] = MappingProxyType({})
 _NOTHING_FAILING: Mapping[str, FailureCounts] = MappingProxyType({})
 _DEAD_AFTER = DeadAfterConfig()
 _DAY = 86400.0
+_MAX_EDITS_CHECKED_ALONE = 16  # bounds the scans when a note's edits fail together
 _WHAT = {"tracking": "cleaned URL", "redirect": "redirect target", "archive": "archived copy"}
 
 
@@ -167,9 +169,12 @@ class _Planner:
         merge = plan_merges(note, self.definitions(cleaned, url_edits)) \
             if self.options.duplicates else Merge()
 
+        lines = sorted((line.start, line.end) for line in merge.removed)
+
         def removed(span: Span) -> bool:
-            return any(line.start <= span.start and span.end <= line.end
-                       for line in merge.removed)
+            """Whether the span lies in a removed definition line."""
+            index = bisect_right(lines, (span.start, len(note.text) + 1)) - 1
+            return index >= 0 and span.end <= lines[index][1]
         for link, message in merge.refused:
             self.skip(note, link, "merge-by-hand", message)
         edits = merge.edits + self.structure_kept(
@@ -199,19 +204,21 @@ class _Planner:
         """The URL edits after which the note, scanned again, has the same links.
 
         Checked all together; when that fails (never, unless ``form`` missed a case),
-        each edit alone, and the ones that change the Markdown are skipped.
+        each edit alone if there are few (each check scans the note twice), and the ones
+        that change the Markdown are skipped; with many, all are.
         """
         if keeps_structure(note, edits):
             return edits
-        kept = [edit for edit in edits if keeps_structure(note, [edit])]
-        if not keeps_structure(note, kept):
-            kept = []
-        for edit in edits:
-            if edit not in kept:
-                link = next(link for link in note.links if link.span == edit.span)
-                self.skip(note, link, "changes-markdown",
-                          f"{_WHAT[edit.reason]} {shown(edit.new)} not written: "
-                          "it would change the note's Markdown; left as is")
+        kept: list[Edit] = []
+        if len(edits) <= _MAX_EDITS_CHECKED_ALONE:
+            kept = [edit for edit in edits if keeps_structure(note, [edit])]
+            if not keeps_structure(note, kept):
+                kept = []
+        links = {link.span: link for link in note.links}
+        for edit in sorted(set(edits).difference(kept), key=lambda edit: edit.span.start):
+            self.skip(note, links[edit.span], "changes-markdown",
+                      f"{_WHAT[edit.reason]} {shown(edit.new)} not written: "
+                      "it would change the note's Markdown; left as is")
         return kept
 
     # ------------------------------------------------------------ one URL
