@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from linkaudit.errors import ConfigError
+from linkaudit.userregex import compile_user_regex
 
 CONFIG_NAME = "config.yaml"
 ENV_PREFIX = "LINKAUDIT_"
@@ -67,6 +68,10 @@ class ScanConfig:
     lang_key: str = _field("lang", "front-matter key holding the note's language")
     workers: int = _field(0, "processes reading a large tree (0: one per CPU; 1: none)",
                           min=0, max=64)
+    max_note_size: int = _field(4_000_000, "bytes; a larger note is reported and not read",
+                                min=1, max=1_000_000_000)
+    follow_symlinks: bool = _field(False, "read symlinked notes whose target is outside the "
+                                   "scanned folders")
 
 
 @dataclass(frozen=True)
@@ -298,10 +303,7 @@ def _convert(tp: Any, value: Any, key: str, where: _Where, meta: Mapping[str, An
             hint = _suggest(text, choices)
             raise _fail(key, where, f"{text!r} is not one of {', '.join(choices)}{hint}")
         if meta.get("regex"):
-            try:
-                re.compile(text)
-            except re.error as exc:
-                raise _fail(key, where, f"not a valid regular expression: {exc}") from None
+            compile_user_regex(text, f"{where}: {key}")
         return text
     raise TypeError(f"unsupported config type {tp!r}")  # a bug in the schema, not user input
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from linkaudit.config import ScanConfig
+from linkaudit.userregex import UserRegex, compile_user_regex
 
 __all__ = ["iter_note_paths"]
 
@@ -38,7 +39,7 @@ def iter_note_paths(paths: Sequence[Path], config: ScanConfig) -> Iterator[Path]
 
 
 def _walk(
-    root: Path, includes: Sequence[re.Pattern[str]], excludes: Sequence[re.Pattern[str]]
+    root: Path, includes: Sequence[UserRegex], excludes: Sequence[UserRegex]
 ) -> Iterator[Path]:
     for folder, dirnames, filenames in os.walk(root, followlinks=False):
         relative_folder = Path(folder).relative_to(root).as_posix()
@@ -53,14 +54,17 @@ def _walk(
                 yield Path(folder) / name
 
 
-def _excluded_folder(relative: str, excludes: Sequence[re.Pattern[str]]) -> bool:
+def _excluded_folder(relative: str, excludes: Sequence[UserRegex]) -> bool:
     """A folder is skipped when a glob matches it or anything inside it (``x/**``)."""
     return any(regex.fullmatch(relative) or regex.fullmatch(relative + "/") for regex in excludes)
 
 
 @functools.lru_cache(maxsize=64)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """A path glob as a regex: ``**/`` spans folders (or none), ``*`` and ``?`` stay in one."""
+def _glob_regex(pattern: str) -> UserRegex:
+    """A path glob as a regex: ``**/`` spans folders (or none), ``*`` and ``?`` stay in one.
+
+    RE2 runs it, so no glob (``**/**/**/…``) can make matching a long path slow.
+    """
     parts: list[str] = []
     index = 0
     while index < len(pattern):
@@ -86,4 +90,4 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
         else:
             parts.append(re.escape(pattern[index]))
             index += 1
-    return re.compile("".join(parts))
+    return compile_user_regex("".join(parts), f"scan glob {pattern!r}")

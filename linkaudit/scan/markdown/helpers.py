@@ -14,6 +14,7 @@ ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 MAX_LABEL = 999
 
 
+@functools.lru_cache(maxsize=4096)
 def stops_bare_url(char: str) -> bool:
     """Whitespace, ``<``, control and format characters, and non-ASCII punctuation (。」，）)."""
     if char.isspace() or char == "<":
