@@ -199,6 +199,24 @@ def test_repeated_snippets_scan_with_spans_intact(piece: str, copies: int) -> No
         assert text[link.span.start:link.span.end] == link.url
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="()\\a \n", max_size=80))
+def test_the_too_deep_shortcut_changes_no_destination(parens: str) -> None:
+    """Refusing 33 open parentheses at once finds exactly what the walk finds."""
+    text = "[a](" + parens + ")"
+    shortcut = extract(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("linkaudit.scan.markdown.links._TOO_DEEP", re.compile(r"(?!)"))
+        assert extract(text) == shortcut
+
+
+def test_deep_parentheses_are_refused_past_32_levels() -> None:
+    """32 nested parentheses make a destination; 33 do not (the limit cmark uses too)."""
+    assert [link.url for link in extract("[a](" + "(" * 32 + ")" * 33).links] == [
+        "(" * 32 + ")" * 32]
+    assert extract("[a](" + "(" * 33 + ")" * 34).links == ()
+
+
 # ---------------------------------------------------------------- user regexes
 
 
