@@ -55,7 +55,8 @@ class ScanConfig:
     roots: tuple[str, ...] = _field((".",), "folders scanned when no path is given")
     include: tuple[str, ...] = _field(("*.md", "*.markdown"), "file-name globs that are notes")
     exclude: tuple[str, ...] = _field(
-        ("**/.git/**", "**/node_modules/**", "**/_site/**", "**/.linkaudit/**", "**/.venv/**"),
+        ("**/.git/**", "**/node_modules/**", "**/_site/**", "**/.linkaudit/**", "**/.venv/**",
+         "**/vendor/**", "**/.jekyll-cache/**", "**/public/**", "**/resources/**"),
         "path globs (relative to the scanned root) never scanned",
     )
     bare_urls: bool = _field(True, "report bare https://... URLs in running text")
@@ -72,6 +73,8 @@ class ScanConfig:
                                 min=1, max=1_000_000_000)
     follow_symlinks: bool = _field(False, "read symlinked notes whose target is outside the "
                                    "scanned folders")
+    gitignore: bool = _field(True, "skip what git ignores (.gitignore files, .git/info/exclude); "
+                             "--include-ignored turns it off")
 
 
 @dataclass(frozen=True)
