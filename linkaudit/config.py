@@ -34,6 +34,7 @@ from linkaudit.config_files import (
 )
 from linkaudit.config_files import read_config_text as read_config_text  # for rule files
 from linkaudit.errors import ConfigError
+from linkaudit.userregex import compile_user_regex
 
 ENV_PREFIX = "LINKAUDIT_"
 
@@ -62,7 +63,8 @@ class ScanConfig:
     roots: tuple[str, ...] = _field((".",), "folders scanned when no path is given")
     include: tuple[str, ...] = _field(("*.md", "*.markdown"), "file-name globs that are notes")
     exclude: tuple[str, ...] = _field(
-        ("**/.git/**", "**/node_modules/**", "**/_site/**", "**/.linkaudit/**", "**/.venv/**"),
+        ("**/.git/**", "**/node_modules/**", "**/_site/**", "**/.linkaudit/**", "**/.venv/**",
+         "**/vendor/**", "**/.jekyll-cache/**", "**/public/**", "**/resources/**"),
         "path globs (relative to the scanned root) never scanned",
     )
     bare_urls: bool = _field(True, "report bare https://... URLs in running text")
@@ -75,6 +77,12 @@ class ScanConfig:
     lang_key: str = _field("lang", "front-matter key holding the note's language")
     workers: int = _field(0, "processes reading a large tree (0: one per CPU; 1: none)",
                           min=0, max=64)
+    max_note_size: int = _field(4_000_000, "bytes; a larger note is reported and not read",
+                                min=1, max=1_000_000_000)
+    follow_symlinks: bool = _field(False, "read symlinked notes whose target is outside the "
+                                   "scanned folders")
+    gitignore: bool = _field(True, "skip what git ignores (.gitignore files, .git/info/exclude); "
+                             "--include-ignored turns it off")
 
 
 @dataclass(frozen=True)
@@ -312,10 +320,7 @@ def _convert(tp: Any, value: Any, key: str, where: _Where, meta: Mapping[str, An
             hint = _suggest(text, choices)
             raise _fail(key, where, f"{text!r} is not one of {', '.join(choices)}{hint}")
         if meta.get("regex"):
-            try:
-                re.compile(text)
-            except re.error as exc:
-                raise _fail(key, where, f"not a valid regular expression: {exc}") from None
+            compile_user_regex(text, f"{where}: {key}")
         return text
     raise TypeError(f"unsupported config type {tp!r}")  # a bug in the schema, not user input
 

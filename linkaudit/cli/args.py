@@ -54,6 +54,8 @@ def _scan_options(parser: argparse.ArgumentParser) -> None:
                         help="tracking-removal level (default: safe)")
     parser.add_argument("--no-bare-urls", action="store_true",
                         help="ignore bare URLs in running text")
+    parser.add_argument("--include-ignored", action="store_const", const=False,
+                        dest="gitignore", help="also scan files git ignores")
 
 
 def _gate_options(parser: argparse.ArgumentParser) -> None:
@@ -130,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
 def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """Flags that stand for config keys, as dotted overrides."""
     table = {"format": "report.format", "fail_on": "report.fail_on",
-             "level": "cleaning.level"}
+             "level": "cleaning.level", "gitignore": "scan.gitignore"}
     overrides = {key: getattr(args, name) for name, key in table.items()
                  if getattr(args, name, None) is not None}
     if getattr(args, "no_bare_urls", False):

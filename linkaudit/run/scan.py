@@ -105,6 +105,7 @@ class _ScanJob:
     rules: RuleSet
     keep_links: bool
     keep_citations: bool
+    roots: tuple[Path, ...] = ()  # the scanned paths: symlinks are followed only inside them
 
 
 _job: _ScanJob | None = None  # set in the parent just before forking scan workers
@@ -119,7 +120,8 @@ def scan_tree(paths: Sequence[Path], config: Config, rules: RuleSet | None = Non
     Large trees are read by ``scan.workers`` processes, a batch of families each.
     """
     global _job
-    job = _ScanJob(config, rules or load_rule_set(config), keep_links, keep_citations)
+    job = _ScanJob(config, rules or load_rule_set(config), keep_links, keep_citations,
+                   tuple(paths))
     groups = list(family_groups(paths, config))
     batches = _batches(groups)
     workers = min(config.scan.workers or os.cpu_count() or 1, len(batches))
@@ -168,7 +170,7 @@ def _scan_groups(groups: Iterable[list[Path]], job: _ScanJob) -> ScanOutcome:
     outcome = ScanOutcome(0, 0, [], [], Citations(), {})
     for group in groups:
         for path in group:
-            item = _cleaned(read_note(path, job.config.scan), cleaner)
+            item = _cleaned(read_note(path, job.config.scan, job.roots), cleaner)
             if isinstance(item, Finding):
                 outcome.findings.append(item)
                 continue

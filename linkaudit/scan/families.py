@@ -10,6 +10,7 @@ from pathlib import Path
 
 from linkaudit.config import ScanConfig
 from linkaudit.languages import ISO_639_1
+from linkaudit.userregex import UserRegex, compile_user_regex
 
 __all__ = ["family_key", "path_language"]
 
@@ -27,16 +28,17 @@ def path_language(path: Path, config: ScanConfig) -> str | None:
 
 
 def _pattern_group(path: Path, config: ScanConfig, group: str) -> str | None:
-    match = _compiled(config.family_pattern).search(path.stem)
-    if match is None or group not in match.re.groupindex:
+    pattern = _compiled(config.family_pattern)
+    match = pattern.search(path.stem)
+    if match is None or group not in pattern.groupindex:
         return None
     value = match.group(group)
     return value.lower() if value and group == "lang" else value or None
 
 
 @functools.lru_cache(maxsize=16)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def _compiled(pattern: str) -> UserRegex:
+    return compile_user_regex(pattern, "scan.family_pattern")
 
 
 def _folder_language(path: Path) -> str | None:
