@@ -9,15 +9,17 @@ import time
 from collections.abc import Iterator
 
 import httpcore
+import httpx
 import pytest
 
 from linkaudit.check.checker import Checker
 from linkaudit.check.client import make_client
 from linkaudit.check.errors import network_unavailable
+from linkaudit.check.fetch import fetch
 from linkaudit.check.guard import GuardedBackend, PrivateAddressRefused
 from linkaudit.config import Duration, HostConfig, NetworkConfig
 from linkaudit.models import CheckResult, Verdict
-from tests.loopback import HUGE_SIZE, FakeTime, LoopbackServer
+from tests.loopback import HUGE_SIZE, FakeTime, LoopbackServer, gzip_bomb
 
 pytestmark = pytest.mark.slow
 
@@ -161,6 +163,30 @@ def test_a_50_mb_body_is_never_downloaded(content_type: str) -> None:
         assert fresh.count("/huge", "GET") == 1
         sent = fresh.bytes_sent("/huge")
     assert sent < HUGE_SIZE // 10
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_a_gzip_bomb_is_read_only_up_to_the_cap(server: LoopbackServer, layers: int) -> None:
+    """A few KB on the wire that decode to a GiB (gzip, or gzip twice): the read stops at
+    the cap of decoded bytes, and the URL is an ordinary ok."""
+    url = server.url(f"/bomb?mb=1024&layers={layers}&head=405")  # so the check GETs too
+    gzip_bomb(1024, layers)  # built once, before the server's read timeout starts
+
+    async def body() -> bytes:
+        async with make_client(CONFIG) as client:
+            attempt = await fetch(client, "GET", httpx.URL(url), {}, CONFIG.body_cap)
+        assert attempt.response is not None
+        return attempt.response.body
+
+    read = asyncio.run(body())
+    assert len(read) == CONFIG.body_cap and read.startswith(b"<p><p>")
+    assert check_one(url).verdict is Verdict.OK
+
+
+def test_a_hostile_title_is_an_ordinary_page(server: LoopbackServer) -> None:
+    """64 KB of unclosed ``<title>`` tags: read to the cap, no title, verdict ok."""
+    result = check_one(server.url("/title?kb=64&head=405"))
+    assert (result.verdict, result.reason) == (Verdict.OK, "200")
 
 
 def test_mailto_location_stops_with_a_clear_reason(server: LoopbackServer) -> None:

@@ -844,3 +844,22 @@ def test_host_headers_belong_to_the_cited_origin(chain: list[str],
     sent = [r.headers.get("authorization") == "Bearer secret" for _, r in run.requests
             if r.method == "HEAD"]
     assert sent == with_header
+
+
+@pytest.mark.parametrize(("location", "reason"), [
+    ("mailto:someone@example.com", "redirect-scheme"),
+    ("javascript:alert(1)", "redirect-scheme"),
+    ("JavaScript:alert(1)", "redirect-scheme"),
+    ("data:text/html,<b>x</b>", "redirect-scheme"),
+    ("file:///etc/passwd", "redirect-scheme"),
+    ("tel:+123", "redirect-scheme"),
+    ("http://[::1", "bad-location"),
+    ("http://a.test:99999/", "bad-location"),
+    ("http:///no-host", "bad-location"),
+    ("http://a.test\x00/", "bad-location"),
+])
+def test_odd_redirect_targets_are_verdicts(location: str, reason: str) -> None:
+    """A Location that is no web address ends that URL's chain with a reason, no exception."""
+    run = Run(_routes({("*", "/a"): (302, {"location": location}, "")}))
+    result = run.one("https://a.test/a")
+    assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, reason)

@@ -168,17 +168,9 @@ class Checker:
             trail = _Trail(tuple(chain), response.status, total_attempts)
             if response.status not in REDIRECT_STATUSES:
                 return self._final(key, url, first, current, response, trail, attempts)
-            location = response.headers.get("location")
-            if not location:
-                return self._result(key, url, Verdict.UNREACHABLE, "no-location",
-                                    f"{phrase(response.status)} without a Location header",
-                                    trail)
-            target_scheme = urllib.parse.urlsplit(location).scheme.lower()
-            if target_scheme not in ("", "http", "https"):
-                return self._result(key, url, Verdict.UNREACHABLE, "redirect-scheme",
-                                    f"redirects to a {target_scheme}: URL ({location}), "
-                                    "not a web page", trail)
-            target = current.join(location)
+            target = _redirect_target(current, response)
+            if isinstance(target, tuple):
+                return self._result(key, url, Verdict.UNREACHABLE, *target, trail)
             if str(target) in seen:
                 return self._result(key, url, Verdict.UNREACHABLE, "loop",
                                     f"redirect loop back to {target}", trail)
@@ -261,6 +253,27 @@ class Checker:
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _redirect_target(current: httpx.URL, response: Response) -> httpx.URL | tuple[str, str]:
+    """Where a redirect leads, or (reason, detail) when nowhere a web request can go: no
+    Location, another scheme (mailto:, javascript:), or no valid URL."""
+    location = response.headers.get("location")
+    if not location:
+        return "no-location", f"{phrase(response.status)} without a Location header"
+    try:
+        scheme = urllib.parse.urlsplit(location).scheme.lower()
+        if scheme not in ("", "http", "https"):
+            return ("redirect-scheme",
+                    f"redirects to a {scheme}: URL ({location}), not a web page")
+        target = current.join(location)
+        if not target.host:
+            raise ValueError("no host")
+        if target.port is not None and not 0 < target.port < 65536:
+            raise ValueError(f"port {target.port} out of range")
+    except (ValueError, httpx.InvalidURL) as exc:
+        return "bad-location", f"redirects to {location!r}, not a valid URL ({exc})"
+    return target
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
+from linkaudit.check.fetch import remember_response
 from linkaudit.check.guard import GuardedBackend
 from linkaudit.check.hosts import host_concurrency
 from linkaudit.config import NetworkConfig
@@ -54,6 +55,7 @@ def make_client(
         timeout=timeout,
         headers={"User-Agent": config.user_agent},
         transport=transport if transport is not None else HostPoolTransport(config),
+        event_hooks={"response": [remember_response]},
     )
 
 
