@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import socket
+import struct
+import threading
 import time
 from collections.abc import Iterator
 
@@ -207,6 +210,47 @@ def test_host_headers_stay_on_their_origin_across_a_redirect(server: LoopbackSer
         assert result.verdict is Verdict.REDIRECTED
         assert server.headers("/redirect")["authorization"] == "Bearer secret"
         assert "authorization" not in other.headers("/headers")
+
+
+def test_a_reset_during_the_tls_handshake_is_a_reset() -> None:
+    """A server that resets the connection after the ClientHello: reason reset, not tls."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(10)
+
+        def reset_both() -> None:  # the HEAD's connection, then the GET's
+            with contextlib.suppress(OSError):
+                for _ in range(2):
+                    connection, _ = listener.accept()
+                    connection.recv(4096)
+                    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                          struct.pack("ii", 1, 0))
+                    connection.close()
+
+        resetter = threading.Thread(target=reset_both, daemon=True)
+        resetter.start()
+        port = listener.getsockname()[1]
+        result = check_one(f"https://127.0.0.1:{port}/",
+                           dataclasses.replace(CONFIG, retries=0))
+        resetter.join(10)
+    assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, "reset")
+
+
+def test_every_url_failing_tls_reads_as_network_down(server: LoopbackServer) -> None:
+    """https to a server that does not speak TLS fails at TLS; a run where every URL does
+    is this machine's TLS setup failing, told apart like a network that is down."""
+    urls = [f"https://127.0.0.1:{server.port}/ok", f"https://127.0.0.1:{server.port}/"]
+
+    async def main() -> list[CheckResult]:
+        config = dataclasses.replace(CONFIG, retries=0)
+        async with make_client(config) as client:
+            return await Checker(client, config).check_all([(u, u) for u in urls])
+
+    results = asyncio.run(main())
+    assert {(r.verdict, r.reason) for r in results} == {(Verdict.UNREACHABLE, "tls")}
+    assert network_unavailable(results)
+    assert not network_unavailable([*results, check_one(server.url("/ok"))])
 
 
 def test_private_address_is_refused_by_default() -> None:

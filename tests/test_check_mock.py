@@ -485,6 +485,10 @@ def _chained(outer: Exception, inner: BaseException) -> Exception:
     (_chained(httpx.ConnectError("x"), ssl.SSLCertVerificationError(1, "bad cert")), "tls"),
     (_chained(httpx.ConnectError("x"), ssl.SSLError(1, "handshake")), "tls"),
     (_chained(httpx.ReadError("x"), ConnectionResetError(104, "reset")), "reset"),
+    (_chained(httpx.ConnectError("x"), _chained(ssl.SSLWantReadError(2, "want read"),
+                                                ConnectionResetError(104, "reset"))), "reset"),
+    (_chained(httpx.ConnectError("x"), _chained(ConnectionResetError(104, "reset"),
+                                                ssl.SSLWantReadError(2, "want read"))), "reset"),
     (httpx.RemoteProtocolError("Server disconnected"), "protocol"),
     (httpx.ConnectTimeout("x"), "connect-timeout"),
     (httpx.ReadTimeout("x"), "read-timeout"),
@@ -634,10 +638,13 @@ def _result(verdict: Verdict, reason: str, status: int | None = None) -> CheckRe
     ([_result(Verdict.DEAD, "dns"), _result(Verdict.UNREACHABLE, "read-timeout")], False),
     ([_result(Verdict.SKIPPED, "private-address")], False),
     ([], False),
+    ([_result(Verdict.UNREACHABLE, "tls"), _result(Verdict.UNREACHABLE, "tls")], True),
+    ([_result(Verdict.UNREACHABLE, "tls"), _result(Verdict.DEAD, "dns")], True),
+    ([_result(Verdict.UNREACHABLE, "tls"), _result(Verdict.OK, "200", 200)], False),
 ])
 def test_network_unavailable_only_when_nothing_got_past_connecting(
         results: list[CheckResult], down: bool) -> None:
-    """Network down means every tried URL failed at DNS or connect, and one was tried."""
+    """Network down means every tried URL failed at DNS, connect or TLS, and one was tried."""
     assert network_unavailable(results) is down
 
 

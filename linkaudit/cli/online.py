@@ -107,8 +107,9 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
         if down and not interrupted:
             store.finish_run(run_id, exit_code=ExitCode.RUNTIME, counts={}, status="finished")
             raise NetworkUnavailable(
-                f"network unavailable: none of {len(remaining)} URLs could be resolved or "
-                "connected to; nothing was recorded and no link is called dead")
+                f"network unavailable: none of {len(remaining)} URLs could be resolved, "
+                "connected to or reached over TLS (check this machine's network, proxy and "
+                "CA certificates); nothing was recorded and no link is called dead")
         standing = run.standing()
         unchecked = [key for key, _url in remaining] if args.offline else []
         findings = [*outcome.findings, *apply_policy(
