@@ -26,6 +26,7 @@ Scenarios (``?head=<code>`` on any path makes HEAD answer that code with no body
     /challenge              403 with cf-mitigated: challenge and a "Just a moment..." page
     /soft-404               200 whose title says "Page not found"
     /headers                200; the request headers are kept (see ``headers()``)
+    /cookie-wall            302 to itself setting a consent cookie; 200 once it is sent
     /bomb?mb=<n>&layers=<k> 200 HTML whose body is gzip applied k times (default 2) over
                             n MiB of "<p>" (default 1024): a few KB on the wire
     /title?kb=<n>           200 with n KB (default 512) of ``<title>`` and nothing else,
@@ -242,6 +243,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(403, title="Just a moment...", headers={"cf-mitigated": "challenge"})
         elif path == "/soft-404":
             self._reply(200, title="Page not found")
+        elif path == "/cookie-wall":
+            if "consent=yes" in self.headers.get("Cookie", ""):
+                self._reply(200, title="The article")
+            else:
+                self._reply(302, location=path,
+                            headers={"Set-Cookie": "consent=yes; Path=/; HttpOnly"})
         elif path == "/bomb":
             layers = int(query.get("layers", "2"))
             body = gzip_bomb(int(query.get("mb", "1024")), layers)

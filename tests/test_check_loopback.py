@@ -177,7 +177,8 @@ def test_a_gzip_bomb_is_read_only_up_to_the_cap(server: LoopbackServer, layers: 
 
     async def body() -> bytes:
         async with make_client(CONFIG) as client:
-            attempt = await fetch(client, "GET", httpx.URL(url), {}, CONFIG.body_cap)
+            attempt = await fetch(client, "GET", httpx.URL(url), {}, CONFIG.body_cap,
+                                  httpx.Cookies())
         assert attempt.response is not None
         return attempt.response.body
 
@@ -251,6 +252,13 @@ def test_every_url_failing_tls_reads_as_network_down(server: LoopbackServer) -> 
     assert {(r.verdict, r.reason) for r in results} == {(Verdict.UNREACHABLE, "tls")}
     assert network_unavailable(results)
     assert not network_unavailable([*results, check_one(server.url("/ok"))])
+
+
+def test_a_cookie_wall_redirecting_to_itself_is_ok(server: LoopbackServer) -> None:
+    """Set a cookie and redirect to the same page: with the cookie the page answers, ok."""
+    result = check_one(server.url("/cookie-wall"))
+    assert (result.verdict, result.status) == (Verdict.OK, 200)
+    assert server.headers("/cookie-wall").get("cookie") == "consent=yes"
 
 
 def test_private_address_is_refused_by_default() -> None:

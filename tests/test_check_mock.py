@@ -870,3 +870,45 @@ def test_odd_redirect_targets_are_verdicts(location: str, reason: str) -> None:
     run = Run(_routes({("*", "/a"): (302, {"location": location}, "")}))
     result = run.one("https://a.test/a")
     assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, reason)
+
+
+# ------------------------------------------------------------------ cookies
+
+
+def _cookie_wall(request: httpx.Request) -> httpx.Response:
+    """/wall sets a session cookie and redirects to itself; with the cookie it is a page.
+    /other and b.test answer 200; /to-b redirects to b.test after setting a cookie."""
+    if request.url.host == "b.test" or request.url.path == "/other":
+        return httpx.Response(200)
+    if request.url.path == "/to-b":
+        return httpx.Response(302, headers={"set-cookie": "s=1; Path=/",
+                                            "location": "https://b.test/"})
+    if "s=1" in request.headers.get("cookie", ""):
+        return httpx.Response(200, headers={"content-type": "text/html"},
+                              text="<title>News</title>")
+    return httpx.Response(302, headers={"set-cookie": "s=1; Path=/", "location": "/wall"})
+
+
+def test_a_cookie_set_then_redirect_to_itself_is_ok() -> None:
+    """A consent or session wall (set a cookie, redirect to the same URL) is the page: ok."""
+    run = Run(_cookie_wall)
+    result = run.one("https://a.test/wall")
+    assert (result.verdict, result.reason, result.status) == (Verdict.OK, "200", 200)
+    assert [hop.status for hop in result.chain] == [302, 200]
+
+
+def test_the_same_cookie_again_is_a_loop() -> None:
+    """A server that keeps redirecting to itself whatever cookie it got is still a loop."""
+    run = Run(lambda request: httpx.Response(
+        302, headers={"set-cookie": "s=1; Path=/", "location": "/wall"}))
+    assert run.one("https://a.test/wall").reason == "loop"
+
+
+def test_cookies_stay_with_one_url_and_one_site() -> None:
+    """A cookie set while checking one URL goes neither with another URL's check nor to
+    another site the chain leads to."""
+    run = Run(_cookie_wall, ONE_AT_A_TIME)
+    run.check("https://a.test/wall", "https://a.test/other", "https://a.test/to-b")
+    sent = {(r.url.host, r.url.path): r.headers.get("cookie") for _, r in run.requests}
+    assert sent[("a.test", "/other")] is None
+    assert sent[("b.test", "/")] is None

@@ -52,10 +52,16 @@ async def remember_response(response: httpx.Response) -> None:
 
 
 async def fetch(client: httpx.AsyncClient, method: str, url: httpx.URL,
-                headers: Mapping[str, str], body_cap: int) -> Attempt:
+                headers: Mapping[str, str], body_cap: int, cookies: httpx.Cookies) -> Attempt:
     """Send one request and read at most ``body_cap`` bytes of its body; never raises for
-    anything the network or the server does."""
+    anything the network or the server does.
+
+    ``cookies`` is the jar of one URL's check: its cookies that match this request go with
+    it (the jar's domain and path rules), and the cookies the response sets are kept in it.
+    """
     request = client.build_request(method, url, headers=headers)
+    if cookies:
+        cookies.set_cookie_header(request)
     received: list[httpx.Response] = []
     token = _RECEIVED.set(received)
     try:
@@ -65,6 +71,7 @@ async def fetch(client: httpx.AsyncClient, method: str, url: httpx.URL,
         # Location is no URL it can request (mailto:, a broken address): the redirect
         # itself is the answer, and the checker judges its Location.
         if received and received[-1].is_redirect:
+            _keep_cookies(cookies, received[-1])
             return Attempt(Response(received[-1].status_code,
                                     dict(received[-1].headers.items())))
         if isinstance(exc, httpx.InvalidURL):
@@ -77,6 +84,7 @@ async def fetch(client: httpx.AsyncClient, method: str, url: httpx.URL,
         return Attempt(reason=reason, detail=detail)
     finally:
         _RECEIVED.reset(token)
+    _keep_cookies(cookies, response)
     try:
         body = await read_body(response, body_cap)
     except httpx.HTTPError:
@@ -84,6 +92,11 @@ async def fetch(client: httpx.AsyncClient, method: str, url: httpx.URL,
     finally:
         await response.aclose()
     return Attempt(Response(response.status_code, dict(response.headers.items()), body))
+
+
+def _keep_cookies(cookies: httpx.Cookies, response: httpx.Response) -> None:
+    if "set-cookie" in response.headers:
+        cookies.extract_cookies(response)
 
 
 async def read_body(response: httpx.Response, cap: int) -> bytes:
