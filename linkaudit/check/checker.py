@@ -145,7 +145,9 @@ class Checker:
         first = current = job.parsed if job.parsed is not None else httpx.URL(url)
         chain: list[Hop] = []
         cookies = httpx.Cookies()  # this URL's own: never sent with another URL's check
-        seen = {(str(current), _cookie_state(cookies))}  # a loop: again, with the same cookies
+        # A loop: the same URL again, with the same cookies.
+        seen: set[tuple[str, _CookieState]] = {(str(current), ())}
+        origin = _origin(first)  # whose configured headers may be sent
         start = self._clock()
         total_attempts = 0  # over every hop: what the result's ``attempts`` reports
         downgraded = False  # an https hop was followed by an http one
@@ -155,7 +157,7 @@ class Checker:
                 verdict = Verdict.DEAD if problem.reason == "dns" else Verdict.SKIPPED
                 return self._result(key, url, verdict, problem.reason, problem.detail,
                                     _Trail(tuple(chain), attempts=max(total_attempts, 1)))
-            own_origin = not downgraded and _origin(current) == _origin(first)
+            own_origin = current is first or (not downgraded and _origin(current) == origin)
             attempt, attempts = await self._hop(current, start, own_origin, cookies)
             total_attempts += attempts
             response = attempt.response
@@ -258,8 +260,13 @@ class Checker:
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _cookie_state(cookies: httpx.Cookies) -> tuple[tuple[str, str, str, str], ...]:
+_CookieState = tuple[tuple[str, str, str, str], ...]
+
+
+def _cookie_state(cookies: httpx.Cookies) -> _CookieState:
     """What a request could carry from the jar: asking again with other cookies is no loop."""
+    if not cookies:
+        return ()
     return tuple(sorted((c.domain, c.path, c.name, c.value or "") for c in cookies.jar))
 
 
