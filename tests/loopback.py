@@ -26,16 +26,24 @@ Scenarios (``?head=<code>`` on any path makes HEAD answer that code with no body
     /challenge              403 with cf-mitigated: challenge and a "Just a moment..." page
     /soft-404               200 whose title says "Page not found"
     /headers                200; the request headers are kept (see ``headers()``)
+    /cookie-wall            302 to itself setting a consent cookie; 200 once it is sent
+    /bomb?mb=<n>&layers=<k> 200 HTML whose body is gzip applied k times (default 2) over
+                            n MiB of "<p>" (default 1024): a few KB on the wire
+    /title?kb=<n>           200 with n KB (default 512) of ``<title>`` and nothing else,
+                            which a backtracking title regex needs seconds for
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import gzip
 import socket
 import struct
 import threading
 import urllib.parse
+import zlib
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -235,6 +243,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(403, title="Just a moment...", headers={"cf-mitigated": "challenge"})
         elif path == "/soft-404":
             self._reply(200, title="Page not found")
+        elif path == "/cookie-wall":
+            if "consent=yes" in self.headers.get("Cookie", ""):
+                self._reply(200, title="The article")
+            else:
+                self._reply(302, location=path,
+                            headers={"Set-Cookie": "consent=yes; Path=/; HttpOnly"})
+        elif path == "/bomb":
+            layers = int(query.get("layers", "2"))
+            body = gzip_bomb(int(query.get("mb", "1024")), layers)
+            self._send(200, body, {"Content-Encoding": ", ".join(["gzip"] * layers)})
+        elif path == "/title":
+            self._send(200, b"<title>" * (int(query.get("kb", "512")) * 1024 // 7), {})
         else:
             self._reply(404, title="Not Found")
 
@@ -242,12 +262,15 @@ class _Handler(BaseHTTPRequestHandler):
                headers: dict[str, str] | None = None) -> None:
         reason = self.responses.get(status, ("Status",))[0]
         body = _PAGE % ((title or f"{status} {reason}").encode(), b"text")
+        extra = {"Location": location} if location is not None else {}
+        self._send(status, body, {**extra, **(headers or {})}, "text/html; charset=utf-8")
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str],
+              content_type: str = "text/html") -> None:
         self.send_response(status)
-        if location is not None:
-            self.send_header("Location", location)
-        for name, value in (headers or {}).items():
+        for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
@@ -270,3 +293,22 @@ class _Handler(BaseHTTPRequestHandler):
                 self.server.owner._add_sent("/huge", len(piece))
         except OSError:
             self.close_connection = True
+
+
+@functools.cache
+def gzip_bomb(mebibytes: int, layers: int) -> bytes:
+    """gzip applied ``layers`` times over ``mebibytes`` MiB of repeated ``<p>``, built
+    without compressing them all: one MiB is deflated once and its full-flush block
+    repeated (each block stands alone), then wrapped with a valid header and trailer."""
+    mib = b"<p>" * ((1 << 20) // 3) + b"<"
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    block = squeeze.compress(mib) + squeeze.flush(zlib.Z_FULL_FLUSH)
+    end = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS).flush()
+    crc = 0
+    for _ in range(mebibytes):
+        crc = zlib.crc32(mib, crc)
+    body = (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + block * mebibytes + end
+            + struct.pack("<II", crc, (mebibytes << 20) & 0xFFFFFFFF))
+    for _ in range(layers - 1):
+        body = gzip.compress(body, 9)
+    return body

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import socket
+import struct
+import threading
 import time
 from collections.abc import Iterator
 
 import httpcore
+import httpx
 import pytest
 
 from linkaudit.check.checker import Checker
 from linkaudit.check.client import make_client
 from linkaudit.check.errors import network_unavailable
+from linkaudit.check.fetch import fetch
 from linkaudit.check.guard import GuardedBackend, PrivateAddressRefused
 from linkaudit.config import Duration, HostConfig, NetworkConfig
 from linkaudit.models import CheckResult, Verdict
-from tests.loopback import HUGE_SIZE, FakeTime, LoopbackServer
+from tests.loopback import HUGE_SIZE, FakeTime, LoopbackServer, gzip_bomb
 
 pytestmark = pytest.mark.slow
 
@@ -163,6 +168,31 @@ def test_a_50_mb_body_is_never_downloaded(content_type: str) -> None:
     assert sent < HUGE_SIZE // 10
 
 
+@pytest.mark.parametrize("layers", [1, 2])
+def test_a_gzip_bomb_is_read_only_up_to_the_cap(server: LoopbackServer, layers: int) -> None:
+    """Bytes on the wire that decode to 256 MiB (gzip, or gzip twice): the read stops at
+    the cap of decoded bytes, and the URL is an ordinary ok."""
+    url = server.url(f"/bomb?mb=256&layers={layers}&head=405")  # so the check GETs too
+    gzip_bomb(256, layers)  # built once, before the server's read timeout starts
+
+    async def body() -> bytes:
+        async with make_client(CONFIG) as client:
+            attempt = await fetch(client, "GET", httpx.URL(url), {}, CONFIG.body_cap,
+                                  httpx.Cookies())
+        assert attempt.response is not None
+        return attempt.response.body
+
+    read = asyncio.run(body())
+    assert len(read) == CONFIG.body_cap and read.startswith(b"<p><p>")
+    assert check_one(url).verdict is Verdict.OK
+
+
+def test_a_hostile_title_is_an_ordinary_page(server: LoopbackServer) -> None:
+    """64 KB of unclosed ``<title>`` tags: read to the cap, no title, verdict ok."""
+    result = check_one(server.url("/title?kb=64&head=405"))
+    assert (result.verdict, result.reason) == (Verdict.OK, "200")
+
+
 def test_mailto_location_stops_with_a_clear_reason(server: LoopbackServer) -> None:
     """A redirect to mailto: is unreachable/redirect-scheme, not a crash."""
     result = check_one(server.url("/to-mailto"))
@@ -181,6 +211,54 @@ def test_host_headers_stay_on_their_origin_across_a_redirect(server: LoopbackSer
         assert result.verdict is Verdict.REDIRECTED
         assert server.headers("/redirect")["authorization"] == "Bearer secret"
         assert "authorization" not in other.headers("/headers")
+
+
+def test_a_reset_during_the_tls_handshake_is_a_reset() -> None:
+    """A server that resets the connection after the ClientHello: reason reset, not tls."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(10)
+
+        def reset_both() -> None:  # the HEAD's connection, then the GET's
+            with contextlib.suppress(OSError):
+                for _ in range(2):
+                    connection, _ = listener.accept()
+                    connection.recv(4096)
+                    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                          struct.pack("ii", 1, 0))
+                    connection.close()
+
+        resetter = threading.Thread(target=reset_both, daemon=True)
+        resetter.start()
+        port = listener.getsockname()[1]
+        result = check_one(f"https://127.0.0.1:{port}/",
+                           dataclasses.replace(CONFIG, retries=0))
+        resetter.join(10)
+    assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, "reset")
+
+
+def test_every_url_failing_tls_reads_as_network_down(server: LoopbackServer) -> None:
+    """https to a server that does not speak TLS fails at TLS; a run where every URL does
+    is this machine's TLS setup failing, told apart like a network that is down."""
+    urls = [f"https://127.0.0.1:{server.port}/ok", f"https://127.0.0.1:{server.port}/"]
+
+    async def main() -> list[CheckResult]:
+        config = dataclasses.replace(CONFIG, retries=0)
+        async with make_client(config) as client:
+            return await Checker(client, config).check_all([(u, u) for u in urls])
+
+    results = asyncio.run(main())
+    assert {(r.verdict, r.reason) for r in results} == {(Verdict.UNREACHABLE, "tls")}
+    assert network_unavailable(results)
+    assert not network_unavailable([*results, check_one(server.url("/ok"))])
+
+
+def test_a_cookie_wall_redirecting_to_itself_is_ok(server: LoopbackServer) -> None:
+    """Set a cookie and redirect to the same page: with the cookie the page answers, ok."""
+    result = check_one(server.url("/cookie-wall"))
+    assert (result.verdict, result.status) == (Verdict.OK, 200)
+    assert server.headers("/cookie-wall").get("cookie") == "consent=yes"
 
 
 def test_private_address_is_refused_by_default() -> None:

@@ -485,6 +485,10 @@ def _chained(outer: Exception, inner: BaseException) -> Exception:
     (_chained(httpx.ConnectError("x"), ssl.SSLCertVerificationError(1, "bad cert")), "tls"),
     (_chained(httpx.ConnectError("x"), ssl.SSLError(1, "handshake")), "tls"),
     (_chained(httpx.ReadError("x"), ConnectionResetError(104, "reset")), "reset"),
+    (_chained(httpx.ConnectError("x"), _chained(ssl.SSLWantReadError(2, "want read"),
+                                                ConnectionResetError(104, "reset"))), "reset"),
+    (_chained(httpx.ConnectError("x"), _chained(ConnectionResetError(104, "reset"),
+                                                ssl.SSLWantReadError(2, "want read"))), "reset"),
     (httpx.RemoteProtocolError("Server disconnected"), "protocol"),
     (httpx.ConnectTimeout("x"), "connect-timeout"),
     (httpx.ReadTimeout("x"), "read-timeout"),
@@ -634,10 +638,13 @@ def _result(verdict: Verdict, reason: str, status: int | None = None) -> CheckRe
     ([_result(Verdict.DEAD, "dns"), _result(Verdict.UNREACHABLE, "read-timeout")], False),
     ([_result(Verdict.SKIPPED, "private-address")], False),
     ([], False),
+    ([_result(Verdict.UNREACHABLE, "tls"), _result(Verdict.UNREACHABLE, "tls")], True),
+    ([_result(Verdict.UNREACHABLE, "tls"), _result(Verdict.DEAD, "dns")], True),
+    ([_result(Verdict.UNREACHABLE, "tls"), _result(Verdict.OK, "200", 200)], False),
 ])
 def test_network_unavailable_only_when_nothing_got_past_connecting(
         results: list[CheckResult], down: bool) -> None:
-    """Network down means every tried URL failed at DNS or connect, and one was tried."""
+    """Network down means every tried URL failed at DNS, connect or TLS, and one was tried."""
     assert network_unavailable(results) is down
 
 
@@ -844,3 +851,64 @@ def test_host_headers_belong_to_the_cited_origin(chain: list[str],
     sent = [r.headers.get("authorization") == "Bearer secret" for _, r in run.requests
             if r.method == "HEAD"]
     assert sent == with_header
+
+
+@pytest.mark.parametrize(("location", "reason"), [
+    ("mailto:someone@example.com", "redirect-scheme"),
+    ("javascript:alert(1)", "redirect-scheme"),
+    ("JavaScript:alert(1)", "redirect-scheme"),
+    ("data:text/html,<b>x</b>", "redirect-scheme"),
+    ("file:///etc/passwd", "redirect-scheme"),
+    ("tel:+123", "redirect-scheme"),
+    ("http://[::1", "bad-location"),
+    ("http://a.test:99999/", "bad-location"),
+    ("http:///no-host", "bad-location"),
+    ("http://a.test\x00/", "bad-location"),
+])
+def test_odd_redirect_targets_are_verdicts(location: str, reason: str) -> None:
+    """A Location that is no web address ends that URL's chain with a reason, no exception."""
+    run = Run(_routes({("*", "/a"): (302, {"location": location}, "")}))
+    result = run.one("https://a.test/a")
+    assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, reason)
+
+
+# ------------------------------------------------------------------ cookies
+
+
+def _cookie_wall(request: httpx.Request) -> httpx.Response:
+    """/wall sets a session cookie and redirects to itself; with the cookie it is a page.
+    /other and b.test answer 200; /to-b redirects to b.test after setting a cookie."""
+    if request.url.host == "b.test" or request.url.path == "/other":
+        return httpx.Response(200)
+    if request.url.path == "/to-b":
+        return httpx.Response(302, headers={"set-cookie": "s=1; Path=/",
+                                            "location": "https://b.test/"})
+    if "s=1" in request.headers.get("cookie", ""):
+        return httpx.Response(200, headers={"content-type": "text/html"},
+                              text="<title>News</title>")
+    return httpx.Response(302, headers={"set-cookie": "s=1; Path=/", "location": "/wall"})
+
+
+def test_a_cookie_set_then_redirect_to_itself_is_ok() -> None:
+    """A consent or session wall (set a cookie, redirect to the same URL) is the page: ok."""
+    run = Run(_cookie_wall)
+    result = run.one("https://a.test/wall")
+    assert (result.verdict, result.reason, result.status) == (Verdict.OK, "200", 200)
+    assert [hop.status for hop in result.chain] == [302, 200]
+
+
+def test_the_same_cookie_again_is_a_loop() -> None:
+    """A server that keeps redirecting to itself whatever cookie it got is still a loop."""
+    run = Run(lambda request: httpx.Response(
+        302, headers={"set-cookie": "s=1; Path=/", "location": "/wall"}))
+    assert run.one("https://a.test/wall").reason == "loop"
+
+
+def test_cookies_stay_with_one_url_and_one_site() -> None:
+    """A cookie set while checking one URL goes neither with another URL's check nor to
+    another site the chain leads to."""
+    run = Run(_cookie_wall, ONE_AT_A_TIME)
+    run.check("https://a.test/wall", "https://a.test/other", "https://a.test/to-b")
+    sent = {(r.url.host, r.url.path): r.headers.get("cookie") for _, r in run.requests}
+    assert sent[("a.test", "/other")] is None
+    assert sent[("b.test", "/")] is None

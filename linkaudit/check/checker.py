@@ -144,7 +144,10 @@ class Checker:
                                 f"{scheme or 'no'} scheme: not checked")
         first = current = job.parsed if job.parsed is not None else httpx.URL(url)
         chain: list[Hop] = []
-        seen = {str(current)}
+        cookies = httpx.Cookies()  # this URL's own: never sent with another URL's check
+        # A loop: the same URL again, with the same cookies.
+        seen: set[tuple[str, _CookieState]] = {(str(current), ())}
+        origin = _origin(first)  # whose configured headers may be sent
         start = self._clock()
         total_attempts = 0  # over every hop: what the result's ``attempts`` reports
         downgraded = False  # an https hop was followed by an http one
@@ -154,8 +157,8 @@ class Checker:
                 verdict = Verdict.DEAD if problem.reason == "dns" else Verdict.SKIPPED
                 return self._result(key, url, verdict, problem.reason, problem.detail,
                                     _Trail(tuple(chain), attempts=max(total_attempts, 1)))
-            own_origin = not downgraded and _origin(current) == _origin(first)
-            attempt, attempts = await self._hop(current, start, own_origin)
+            own_origin = current is first or (not downgraded and _origin(current) == origin)
+            attempt, attempts = await self._hop(current, start, own_origin, cookies)
             total_attempts += attempts
             response = attempt.response
             if response is None:
@@ -168,24 +171,17 @@ class Checker:
             trail = _Trail(tuple(chain), response.status, total_attempts)
             if response.status not in REDIRECT_STATUSES:
                 return self._final(key, url, first, current, response, trail, attempts)
-            location = response.headers.get("location")
-            if not location:
-                return self._result(key, url, Verdict.UNREACHABLE, "no-location",
-                                    f"{phrase(response.status)} without a Location header",
-                                    trail)
-            target_scheme = urllib.parse.urlsplit(location).scheme.lower()
-            if target_scheme not in ("", "http", "https"):
-                return self._result(key, url, Verdict.UNREACHABLE, "redirect-scheme",
-                                    f"redirects to a {target_scheme}: URL ({location}), "
-                                    "not a web page", trail)
-            target = current.join(location)
-            if str(target) in seen:
+            target = _redirect_target(current, response)
+            if isinstance(target, tuple):
+                return self._result(key, url, Verdict.UNREACHABLE, *target, trail)
+            visit = (str(target), _cookie_state(cookies))
+            if visit in seen:
                 return self._result(key, url, Verdict.UNREACHABLE, "loop",
                                     f"redirect loop back to {target}", trail)
             if len(chain) > self._config.max_redirects:
                 return self._result(key, url, Verdict.UNREACHABLE, "too-many-redirects",
                                     f"more than {self._config.max_redirects} redirects", trail)
-            seen.add(str(target))
+            seen.add(visit)
             downgraded = downgraded or (current.scheme == "https" and target.scheme == "http")
             current = target
 
@@ -197,7 +193,7 @@ class Checker:
             detail += f" after {last_hop_attempts} attempts"
         result = self._result(key, url, verdict, reason, detail, trail)
         redirects = trail.chain[:-1]
-        if not redirects:
+        if not redirects or final == first:  # e.g. a cookie set, then back to the page
             return result
         permanent = all(hop.status in PERMANENT_STATUSES for hop in redirects)
         result = dataclasses.replace(result, final_url=str(final), final_verdict=verdict,
@@ -212,8 +208,8 @@ class Checker:
         return dataclasses.replace(result, verdict=Verdict.REDIRECTED, reason=kind,
                                    detail=f"{kind} redirect to {final}")
 
-    async def _hop(self, url: httpx.URL, start: float,
-                   own_origin: bool) -> tuple[Attempt, int]:
+    async def _hop(self, url: httpx.URL, start: float, own_origin: bool,
+                   cookies: httpx.Cookies) -> tuple[Attempt, int]:
         """One hop with retries: HEAD first (unless the host refuses HEAD), then GET for good
         once HEAD is refused. The host's configured headers go only to the cited URL's own
         origin (``own_origin``)."""
@@ -224,10 +220,10 @@ class Checker:
         async def attempt_once() -> Attempt:
             nonlocal use_head
             if use_head:
-                attempt, asked_get = await self._head_first(url, host, headers)
+                attempt, asked_get = await self._head_first(url, host, headers, cookies)
                 use_head = not asked_get
             else:
-                attempt = await self._request("GET", url, host, headers)
+                attempt = await self._request("GET", url, host, headers, cookies)
             self._scheduler.back_off(host, attempt.response)
             return attempt
 
@@ -237,11 +233,11 @@ class Checker:
 
         return await retrying(attempt_once, choose, self._scheduler.pause)
 
-    async def _head_first(self, url: httpx.URL, host: Host,
-                          headers: Mapping[str, str]) -> tuple[Attempt, bool]:
+    async def _head_first(self, url: httpx.URL, host: Host, headers: Mapping[str, str],
+                          cookies: httpx.Cookies) -> tuple[Attempt, bool]:
         """HEAD, then GET when the HEAD answer cannot be believed (see docs/checking.md on
         what a host's HEAD answers teach); True when GET was asked."""
-        head = await self._request("HEAD", url, host, headers)
+        head = await self._request("HEAD", url, host, headers, cookies)
         knowledge = host.head
         pending = knowledge.pending_confirmation(head)
         if pending is not None:
@@ -250,17 +246,49 @@ class Checker:
             return head, False
         knowledge.learn_head(head)
         with knowledge.confirmation(head):
-            get = await self._request("GET", url, host, headers)
+            get = await self._request("GET", url, host, headers, cookies)
             knowledge.learn_get(head, get)
         return get, True
 
     async def _request(self, method: str, url: httpx.URL, host: Host,
-                       headers: Mapping[str, str]) -> Attempt:
+                       headers: Mapping[str, str], cookies: httpx.Cookies) -> Attempt:
         await self._scheduler.start_request(host)
-        return await fetch(self._client, method, url, headers, self._config.body_cap)
+        return await fetch(self._client, method, url, headers, self._config.body_cap,
+                           cookies)
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+_CookieState = tuple[tuple[str, str, str, str], ...]
+
+
+def _cookie_state(cookies: httpx.Cookies) -> _CookieState:
+    """What a request could carry from the jar: asking again with other cookies is no loop."""
+    if not cookies:
+        return ()
+    return tuple(sorted((c.domain, c.path, c.name, c.value or "") for c in cookies.jar))
+
+
+def _redirect_target(current: httpx.URL, response: Response) -> httpx.URL | tuple[str, str]:
+    """Where a redirect leads, or (reason, detail) when nowhere a web request can go: no
+    Location, another scheme (mailto:, javascript:), or no valid URL."""
+    location = response.headers.get("location")
+    if not location:
+        return "no-location", f"{phrase(response.status)} without a Location header"
+    try:
+        scheme = urllib.parse.urlsplit(location).scheme.lower()
+        if scheme not in ("", "http", "https"):
+            return ("redirect-scheme",
+                    f"redirects to a {scheme}: URL ({location}), not a web page")
+        target = current.join(location)
+        if not target.host:
+            raise ValueError("no host")
+        if target.port is not None and not 0 < target.port < 65536:
+            raise ValueError(f"port {target.port} out of range")
+    except (ValueError, httpx.InvalidURL) as exc:
+        return "bad-location", f"redirects to {location!r}, not a valid URL ({exc})"
+    return target
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:

@@ -16,6 +16,7 @@ private addresses are allowed.
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import ssl
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
+from linkaudit.check.fetch import remember_response
 from linkaudit.check.guard import GuardedBackend
 from linkaudit.check.hosts import host_concurrency
 from linkaudit.config import NetworkConfig
@@ -38,7 +40,8 @@ MAX_IDLE_POOLS = 256
 def make_client(
     config: NetworkConfig, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
-    """An httpx client that never follows redirects itself (the checker records each hop).
+    """An httpx client that never follows redirects itself (the checker records each hop)
+    and never keeps cookies itself (each URL's check has its own jar).
 
     ``transport`` (a MockTransport, a cassette) is used as is; without it the client
     sends through a ``HostPoolTransport`` sized by the configured per-host limits.
@@ -54,6 +57,9 @@ def make_client(
         timeout=timeout,
         headers={"User-Agent": config.user_agent},
         transport=transport if transport is not None else HostPoolTransport(config),
+        event_hooks={"response": [remember_response]},
+        # The client keeps no cookie: each URL's check has a jar of its own (fetch).
+        cookies=http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
     )
 
 

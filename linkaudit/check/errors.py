@@ -22,8 +22,13 @@ REQUEST_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.InvalidURL
 TIMEOUT_REASONS = frozenset({"connect-timeout", "read-timeout", "timeout"})
 # The URL itself cannot be requested: nothing was tried, so nothing can be concluded.
 UNUSABLE_URL_REASONS = frozenset({"invalid-url", "scheme"})
-# Failures that mean "could not reach the network at all" (see network_unavailable).
-NO_NETWORK_REASONS = frozenset({"dns", "refused", "connect", "connect-timeout"})
+# Failures that mean "could not reach the network at all" (see network_unavailable); TLS
+# among them: when every URL fails TLS, this machine's TLS setup is what is broken (a
+# trust store without roots, an intercepting proxy), not every site on the web.
+NO_NETWORK_REASONS = frozenset({"dns", "refused", "connect", "connect-timeout", "tls"})
+# Flow-control signals of a non-blocking TLS socket ("no data yet"), not failures: a
+# reset during the handshake arrives while one is being handled.
+_NOT_A_CAUSE = (ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 _TIMEOUTS: dict[type[BaseException], tuple[str, str]] = {
     httpx.ConnectTimeout: ("connect-timeout", "connect timed out"),
@@ -52,6 +57,8 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
         if isinstance(exc, kind):
             return described
     for cause in _causes(exc):
+        if isinstance(cause, _NOT_A_CAUSE):
+            continue
         if isinstance(cause, PrivateAddressRefused):  # the name changed its answer since
             return "private-address", str(cause)
         if isinstance(cause, socket.gaierror):
@@ -78,7 +85,8 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
 
 
 def network_unavailable(results: Iterable[CheckResult]) -> bool:
-    """True when at least one URL was tried and none got further than DNS or connecting."""
+    """True when at least one URL was tried and none got further than DNS, connecting or
+    setting up TLS: the machine's network (or its TLS setup) is down, not the links."""
     tried = [r for r in results if r.verdict is not Verdict.SKIPPED and not r.from_cache]
     return bool(tried) and all(
         r.status is None and r.reason in NO_NETWORK_REASONS for r in tried)

@@ -21,7 +21,9 @@ PERMANENT_STATUSES = frozenset({301, 308})
 BLOCKED_STATUSES = frozenset({401, 403, 429, 999})
 DEAD_STATUSES = frozenset({404, 410})
 
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
+MAX_TITLE = 1024  # bytes of a title kept: enough for any real one
+_TITLE_OPEN = re.compile(rb"<title", re.IGNORECASE)
+_TITLE_CLOSE = re.compile(rb"</title", re.IGNORECASE)
 _NOT_FOUND_TITLE = re.compile(
     r"\b404\b|\bpage not found\b|^not found\b|\bnot found$", re.IGNORECASE)
 _NOT_FOUND_PATH = re.compile(
@@ -41,11 +43,27 @@ class Response:
 
     @property
     def title(self) -> str | None:
-        match = _TITLE.search(self.body)
-        if match is None:
-            return None
-        text = match.group(1).decode("utf-8", errors="replace")
-        return " ".join(html.unescape(text).split())
+        return page_title(self.body)
+
+
+def page_title(body: bytes) -> str | None:
+    """The text of the page's first ``<title>``, or None; at most ``MAX_TITLE`` bytes of it.
+
+    Plain searches, each over the body once: a hostile page full of unclosed ``<title``
+    tags costs time linear in its (capped) size, never quadratic as a regex that retries
+    at every ``<title`` would.
+    """
+    start = _TITLE_OPEN.search(body)
+    if start is None:
+        return None
+    text_start = body.find(b">", start.end()) + 1
+    if text_start == 0:
+        return None
+    end = _TITLE_CLOSE.search(body, text_start)
+    if end is None:
+        return None
+    text = body[text_start:min(end.start(), text_start + MAX_TITLE)]
+    return " ".join(html.unescape(text.decode("utf-8", errors="replace")).split())
 
 
 def phrase(status: int) -> str:

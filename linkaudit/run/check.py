@@ -85,7 +85,8 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
               progress: CheckProgress | None = None) -> CheckOutcome:
     """Scan, check what the store cannot answer, record it, and report.
 
-    Raises ``NetworkUnavailable`` (nothing recorded) when no URL resolved or connected.
+    Raises ``NetworkUnavailable`` (nothing recorded) when no URL resolved, connected or
+    passed TLS.
     Ctrl-C during the requests ends the run early with what was checked recorded, and a
     report marked interrupted.
     """
@@ -120,8 +121,9 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
         if run.settle() and not interrupted:
             store.finish_run(run_id, exit_code=ExitCode.RUNTIME, counts={}, status="finished")
             raise NetworkUnavailable(
-                f"network unavailable: none of {len(remaining)} URLs could be resolved or "
-                "connected to; nothing was recorded and no link is called dead")
+                f"network unavailable: none of {len(remaining)} URLs could be resolved, "
+                "connected to or reached over TLS (check this machine's network, proxy and "
+                "CA certificates); nothing was recorded and no link is called dead")
         standing = run.standing()
         unchecked = [key for key, _url in remaining] if options.offline else []
         offline, outside = in_change(outcome.findings, selection, config, rules)
