@@ -163,3 +163,11 @@ def test_long_hostile_heading_stays_cheap() -> None:
     """A heading of a million characters is cut, not slugged whole."""
     ids = outline("# " + "a" * 1_000_000 + "\n", 0, "kramdown-gfm").ids
     assert ids == {"a" * 1000}
+
+
+def test_headings_inside_lists_quotes_and_definitions() -> None:
+    """Headings in list items, block quotes and definitions get ids, as kramdown gives them."""
+    text = ("- ## Item heading\n- plain\n\n> ## Quoted\n\n1. ## Numbered\n\n"
+            "   ## Continued in item\n\nTerm\n: ## def\n")
+    assert {"item-heading", "quoted", "numbered", "continued-in-item", "def"} <= \
+        outline(text, 0, "kramdown-gfm").ids

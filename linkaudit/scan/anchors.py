@@ -42,6 +42,7 @@ _ATX_KRAMDOWN_GFM = re.compile(r"(#{1,6})[ \t]+(.+?)[ \t]*$")
 _CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")  # CommonMark and kramdown-gfm
 _CLOSING_HASHES_KRAMDOWN = re.compile(r"(?<!\\)#+$")
 _HEADER_ID = re.compile(r"[ \t]+\{#([A-Za-z][\w:-]*)\}$")
+_CONTAINERS = re.compile(r" {0,3}(?:>[ \t]?|[-+*][ \t]+|\d{1,9}[.)][ \t]+|:[ \t]+)+")
 _SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*$")
 _BLOCK_IAL = re.compile(r" {0,3}\{:(.*)\}[ \t]*$")
 _IAL_ID = re.compile(r"\{:?[^{}\n]*?#([A-Za-z][\w:-]*)[^{}\n]*\}")
@@ -213,7 +214,7 @@ class _Pass:
                 self.add_heading("\n".join(paragraph).strip())
                 paragraph.clear()
                 continue
-            atx = self.atx.match(body)
+            atx = self.atx.match(_heading_candidate(body))
             if atx is not None and atx.group(2) is not None \
                     and not (self.engine == "kramdown" and paragraph):
                 self.add_heading(atx.group(2)[:_MAX_HEADING], closing=True)
@@ -300,6 +301,17 @@ class _Pass:
             if self.engine == "github":
                 ids.add("user-content-" + made)
         return ids
+
+
+def _heading_candidate(body: str) -> str:
+    """The line with block-quote, list-item and definition markers taken off.
+
+    Headings inside those containers get ids too; the containers themselves are not
+    tracked, so an indented heading (up to three spaces) is taken as being inside one.
+    """
+    containers = _CONTAINERS.match(body)
+    rest = body[containers.end():] if containers is not None else body
+    return rest.lstrip(" ") if len(rest) - len(rest.lstrip(" ")) < 4 else rest
 
 
 @functools.lru_cache(maxsize=64)
