@@ -14,6 +14,7 @@ import difflib
 import os
 import re
 from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from urllib.parse import unquote
@@ -30,6 +31,7 @@ _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n.*?^---[ \t]*(?:\r?\n|\Z)",
                            re.MULTILINE | re.DOTALL)
 _NEWLINE = re.compile(r"\n")
 _MAX_TARGET = 4 << 20  # bytes of a linked page read for its ids; a larger one is not judged
+_CACHED_PAGES = 20_000  # outlines kept at most (the oldest go first; a page is then reread)
 
 
 def is_local(url: str) -> bool:
@@ -45,7 +47,7 @@ class LocalLinkAudit:
         self._enabled = config.site.local_links
         self.engine = config.site.engine
         self.sites = Sites(config, scanned)
-        self._ids: dict[str, frozenset[str] | None] = {}
+        self._outlines: OrderedDict[str, Outline | None] = OrderedDict()  # by absolute path
 
     def note(self, note: Note, links: Sequence[CleanedLink]) -> list[Finding]:
         """Findings for the note's local links and post_url tags (none for working ones)."""
@@ -59,17 +61,29 @@ class LocalLinkAudit:
             check.post_urls()
         return check.findings
 
-    def page_ids(self, path: str, site: Site) -> frozenset[str] | None:
-        """The ids of the page at ``path`` (None: not a page, unreadable, or too big)."""
-        if path not in self._ids:
-            self._ids[path] = self._read_ids(path, site)
-        return self._ids[path]
+    def note_outline(self, note: Note, path: str) -> Outline:
+        """The outline of ``note`` (at absolute ``path``), from the text already read."""
+        found = self._outlines.get(path)
+        if found is None:
+            found = outline(note.text, note.body_start, self.engine)
+            self._remember(path, found)
+        return found
 
-    def _read_ids(self, path: str, site: Site) -> frozenset[str] | None:
+    def page_outline(self, path: str, site: Site) -> Outline | None:
+        """The outline of the page at ``path`` (None: not a page, unreadable, or too big)."""
+        if path not in self._outlines:
+            self._remember(path, self._read_outline(path, site))
+        return self._outlines[path]
+
+    def _remember(self, path: str, found: Outline | None) -> None:
+        if len(self._outlines) >= _CACHED_PAGES:
+            self._outlines.popitem(last=False)
+        self._outlines[path] = found
+
+    def _read_outline(self, path: str, site: Site) -> Outline | None:
         if not path.lower().endswith(PAGE_SUFFIXES):
             return None
-        real_root = os.path.realpath(site.root)
-        if not os.path.realpath(path).startswith(real_root.rstrip(os.sep) + os.sep):
+        if not os.path.realpath(path).startswith(site.real_root + os.sep):
             return None  # a symbolic link out of the site: never read
         try:
             with open(path, "rb") as handle:
@@ -80,25 +94,23 @@ class LocalLinkAudit:
         if len(data) > _MAX_TARGET:
             return None
         front = _FRONT_MATTER.match(text)
-        return outline(text, front.end() if front else 0, self.engine).ids
+        return outline(text, front.end() if front else 0, self.engine)
 
 
 class _NoteCheck:
-    """One note's local links, with its own outline worked out on first need."""
+    """One note's local links."""
 
     def __init__(self, audit: LocalLinkAudit, note: Note) -> None:
         self.audit = audit
         self.note = note
         self.site = audit.sites.for_note(note.path)
-        self.folder = os.path.dirname(os.path.abspath(note.path))
+        self.path = os.path.abspath(note.path)
+        self.folder = os.path.dirname(self.path)
         self.findings: list[Finding] = []
-        self._outline: Outline | None = None
 
     @property
     def outline(self) -> Outline:
-        if self._outline is None:
-            self._outline = outline(self.note.text, self.note.body_start, self.audit.engine)
-        return self._outline
+        return self.audit.note_outline(self.note, self.path)
 
     def add(self, kind: str, line: int, column: int, url: str, message: str) -> None:
         self.findings.append(Finding(kind=kind, severity=DEFAULT_SEVERITY[kind],
@@ -142,12 +154,12 @@ class _NoteCheck:
 
     def target_fragment(self, target: str, fragment: str, url: str, line: int,
                         column: int) -> None:
-        if target == os.path.abspath(self.note.path):
-            ids: frozenset[str] | None = self.outline.ids
+        if target == self.path:
+            found: Outline | None = self.outline
         else:
-            ids = self.audit.page_ids(target, self.site)
-        if ids is not None:
-            self.fragment(ids, fragment, self.shown(target), url, line, column)
+            found = self.audit.page_outline(target, self.site)
+        if found is not None:
+            self.fragment(found.ids, fragment, self.shown(target), url, line, column)
 
     def fragment(self, ids: Collection[str], fragment: str, where: str, url: str,
                  line: int, column: int) -> None:

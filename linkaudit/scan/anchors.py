@@ -61,6 +61,7 @@ _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 _EMPHASIS_UNDERSCORE = re.compile(r"(?<![^\W_])_+|_+(?![^\W_])")
 _TYPOGRAPHIC = re.compile(r"---|--|\.\.\.|<<|>>")
+_MARKUP = re.compile(r"[\[\]<>&\\_!-]|\.\.\.")  # what _inline_text may change
 _MAX_HEADING = 1000  # characters of one heading looked at (a hostile note stays cheap)
 
 
@@ -141,6 +142,8 @@ def _visible_text(raw: str, engine: str) -> str:
 
 
 def _inline_text(raw: str, engine: str) -> str:
+    if _MARKUP.search(raw) is None:
+        return raw  # most headings: nothing to take off
     text = _IMAGE.sub("", raw)
     text = _LINK.sub(r"\1", text)
     text = _AUTOLINK.sub(r"\1", text)

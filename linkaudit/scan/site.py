@@ -118,6 +118,7 @@ class Site:
     def __init__(self, root: str, permalink: str, baseurl: str) -> None:
         self.root = root
         self._prefix = root.rstrip(os.sep) + os.sep
+        self.real_root = os.path.realpath(root).rstrip(os.sep)  # symbolic links followed
         self.permalink = permalink_regex(permalink)
         self.baseurl = "/" + baseurl.strip("/") if baseurl.strip("/") else ""
         self._is_file: dict[str, bool] = {}
@@ -165,8 +166,8 @@ class Site:
     def url(self, url_path: str) -> str | None:
         """The source file serving a ``/root-relative`` URL path (already percent-decoded).
 
-        Tried in order: the file or page at that path (also under Hugo's ``static/`` and
-        ``content/``); a post whose date and slug the permalink pattern puts there; a page
+        Tried in order: a post whose date and slug the permalink pattern puts there; the
+        file or page at that path (also under Hugo's ``static/`` and ``content/``); a page
         whose front matter sets that ``permalink:``; a page (not a post) whose file name,
         date prefix dropped, is the URL's last part, since collections and site settings
         this module does not read could serve it there.
@@ -180,19 +181,19 @@ class Site:
         relative = url_path.strip("/").replace("/", os.sep)
         if not relative:
             return self.source(self.root)
+        match = self.permalink.fullmatch(url_path)
+        if match is not None and "title" in match.groupdict():
+            fields = match.groupdict()
+            for post in self.listing().post_names.get(fields["title"], ()):
+                if all(fields.get(key) is None or int(fields[key]) == getattr(post, key)
+                       for key in ("year", "month", "day")):
+                    return post.path
         suffix = os.sep if url_path.endswith("/") else ""
         for base in ("", "static", "content"):
             found = self.source(os.path.join(self.root, base, relative) + suffix)
             if found is not None:
                 return found
-        match = self.permalink.fullmatch(url_path)
         listing = self.listing()
-        if match is not None and "title" in match.groupdict():
-            fields = match.groupdict()
-            for post in listing.post_names.get(fields["title"], ()):
-                if all(fields.get(key) is None or int(fields[key]) == getattr(post, key)
-                       for key in ("year", "month", "day")):
-                    return post.path
         key = _url_key(url_path)
         if key in listing.permalinks:
             return listing.permalinks[key]
