@@ -232,3 +232,14 @@ def test_engine_is_validated() -> None:
     """An unknown site.engine is a config error naming the choices."""
     with pytest.raises(ConfigError, match="is not one of kramdown-gfm, kramdown, github"):
         load_config(overrides={"site.engine": "pandoc"}, environ={})
+
+
+def test_post_url_positions_with_crlf_and_code_spans_on_one_line(tmp_path: Path) -> None:
+    """post_url lines count CRLF and CR as the scanner does; backticks before a tag hide it."""
+    make_site(tmp_path, {"_config.yml": ""})
+    (tmp_path / "note.md").write_bytes(
+        b"# T\r\n\r\n`{% post_url 2000-01-01-a %}` {% post_url 2000-01-01-b %}\r"
+        b"x {% post_url 2000-01-01-c %}\n")
+    found = local_findings([tmp_path / "note.md"])
+    assert [(f.line, f.column, f.url) for f in found] == [
+        (3, 31, "{% post_url 2000-01-01-b %}"), (4, 3, "{% post_url 2000-01-01-c %}")]

@@ -29,8 +29,9 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _POST_URL = re.compile(r"\{%-?[ \t]*post_url[ \t]+([^\s%]+)[ \t]*-?%\}(#[^\s)\]\"'<>]*)?")
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n.*?^---[ \t]*(?:\r?\n|\Z)",
                            re.MULTILINE | re.DOTALL)
-_NEWLINE = re.compile(r"\n")
+_LINE_END = re.compile(r"\r\n|\r|\n")  # as the scanner counts lines
 _MAX_TARGET = 4 << 20  # bytes of a linked page read for its ids; a larger one is not judged
+_MAX_SUGGESTIONS = 2000  # ids compared with a missing one for a "did you mean"
 _CACHED_PAGES = 20_000  # outlines kept at most (the oldest go first; a page is then reread)
 
 
@@ -166,7 +167,8 @@ class _NoteCheck:
         wanted = unquote(fragment)
         if wanted in ids or wanted.lower() == "top":
             return
-        close = difflib.get_close_matches(wanted, list(ids), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(wanted, list(ids), n=1, cutoff=0.6) \
+            if len(ids) <= _MAX_SUGGESTIONS else []
         hint = f" (did you mean #{close[0]}?)" if close else ""
         self.add("anchor-missing", line, column, url,
                  f"#{wanted} matches no heading or id in {where}{hint}")
@@ -176,17 +178,21 @@ class _NoteCheck:
         text = self.note.text
         code = self.outline.code
         starts = [start for start, _ in code]
-        line_starts: list[int] | None = None
+        line_starts: list[int] = []
+        line, ticks, counted = 0, 0, 0  # backticks before ``counted`` on the current line
         for match in _POST_URL.finditer(text, self.note.body_start):
             index = bisect_right(starts, match.start()) - 1
             if index >= 0 and match.start() < code[index][1]:
                 continue  # in a code block
-            line_start = text.rfind("\n", 0, match.start()) + 1
-            if text.count("`", line_start, match.start()) % 2:
+            if not line_starts:
+                line_starts = [0, *(found.end() for found in _LINE_END.finditer(text))]
+            found_line = bisect_right(line_starts, match.start())
+            if found_line != line:
+                line, ticks, counted = found_line, 0, line_starts[found_line - 1]
+            ticks += text.count("`", counted, match.start())
+            counted = match.start()
+            if ticks % 2:
                 continue  # in a code span
-            if line_starts is None:
-                line_starts = [0, *(found.end() for found in _NEWLINE.finditer(text))]
-            line = bisect_right(line_starts, match.start())
             column = match.start() - line_starts[line - 1] + 1
             name = match.group(1)
             target = self.site.post(name)
