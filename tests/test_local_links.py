@@ -243,3 +243,15 @@ def test_post_url_positions_with_crlf_and_code_spans_on_one_line(tmp_path: Path)
     found = local_findings([tmp_path / "note.md"])
     assert [(f.line, f.column, f.url) for f in found] == [
         (3, 31, "{% post_url 2000-01-01-b %}"), (4, 3, "{% post_url 2000-01-01-c %}")]
+
+
+def test_engine_from_the_sites_config_unless_set(tmp_path: Path) -> None:
+    """A _config.yml with kramdown input: kramdown switches the id rule; site.engine wins."""
+    make_site(tmp_path, {"_config.yml": "markdown: kramdown\nkramdown:\n  input: kramdown\n",
+                         "note.md": "## Café crème\n\n[a](#caf-crme) [b](#café-crème)\n"})
+    found = local_findings([tmp_path / "note.md"])
+    assert [(f.column, f.kind) for f in found] == [(20, "anchor-missing")]
+    configured = load_config(overrides={"site.engine": "github"}, environ={},
+                             search_from=tmp_path)
+    found = local_findings([tmp_path / "note.md"], configured)
+    assert [(f.column, f.kind) for f in found] == [(5, "anchor-missing")]

@@ -46,7 +46,6 @@ class LocalLinkAudit:
 
     def __init__(self, config: Config, scanned: Sequence[Path] = ()) -> None:
         self._enabled = config.site.local_links
-        self.engine = config.site.engine
         self.sites = Sites(config, scanned)
         self._outlines: OrderedDict[str, Outline | None] = OrderedDict()  # by absolute path
 
@@ -62,11 +61,11 @@ class LocalLinkAudit:
             check.post_urls()
         return check.findings
 
-    def note_outline(self, note: Note, path: str) -> Outline:
+    def note_outline(self, note: Note, path: str, site: Site) -> Outline:
         """The outline of ``note`` (at absolute ``path``), from the text already read."""
         found = self._outlines.get(path)
         if found is None:
-            found = outline(note.text, note.body_start, self.engine)
+            found = outline(note.text, note.body_start, site.engine)
             self._remember(path, found)
         return found
 
@@ -95,7 +94,7 @@ class LocalLinkAudit:
         if len(data) > _MAX_TARGET:
             return None
         front = _FRONT_MATTER.match(text)
-        return outline(text, front.end() if front else 0, self.engine)
+        return outline(text, front.end() if front else 0, site.engine)
 
 
 class _NoteCheck:
@@ -111,7 +110,7 @@ class _NoteCheck:
 
     @property
     def outline(self) -> Outline:
-        return self.audit.note_outline(self.note, self.path)
+        return self.audit.note_outline(self.note, self.path, self.site)
 
     def add(self, kind: str, line: int, column: int, url: str, message: str) -> None:
         self.findings.append(Finding(kind=kind, severity=DEFAULT_SEVERITY[kind],

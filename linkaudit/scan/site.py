@@ -115,8 +115,10 @@ class _Listing:
 class Site:
     """One site root. Paths are strings, made absolute and normalised, never resolved."""
 
-    def __init__(self, root: str, permalink: str, baseurl: str) -> None:
+    def __init__(self, root: str, permalink: str, baseurl: str,
+                 engine: str = "kramdown-gfm") -> None:
         self.root = root
+        self.engine = engine  # whose heading ids #fragments must match
         self._prefix = root.rstrip(os.sep) + os.sep
         self.real_root = os.path.realpath(root).rstrip(os.sep)  # symbolic links followed
         self.permalink = permalink_regex(permalink)
@@ -316,18 +318,20 @@ class Sites:
     def _site(self, root: str) -> Site:
         site = self._by_root.get(root)
         if site is None:
-            permalink, baseurl = self._config.site.permalink, self._config.site.baseurl
-            jekyll = _jekyll_settings(root)
-            if permalink == "date":
-                permalink = jekyll.get("permalink") or permalink
-            if not baseurl:
-                baseurl = jekyll.get("baseurl") or ""
-            site = self._by_root[root] = Site(root, permalink, baseurl)
+            wanted = self._config.site
+            jekyll = _jekyll_settings(root)  # used where linkaudit's are left at defaults
+            site = self._by_root[root] = Site(
+                root,
+                jekyll.get("permalink", wanted.permalink) if wanted.permalink == "date"
+                else wanted.permalink,
+                wanted.baseurl or jekyll.get("baseurl", ""),
+                jekyll.get("engine", wanted.engine) if wanted.engine == "kramdown-gfm"
+                else wanted.engine)
         return site
 
 
 def _jekyll_settings(root: str) -> dict[str, str]:
-    """``permalink`` and ``baseurl`` from the site's ``_config.yml``, when it sets them."""
+    """``permalink``, ``baseurl`` and the engine from the site's ``_config.yml``."""
     for name in ("_config.yml", "_config.yaml"):
         path = os.path.join(root, name)
         try:
@@ -335,7 +339,14 @@ def _jekyll_settings(root: str) -> dict[str, str]:
                 data = yaml.safe_load(handle.read(_MAX_SITE_CONFIG).decode("utf-8", "replace"))
         except (OSError, yaml.YAMLError):
             continue
-        if isinstance(data, dict):
-            return {key: str(data[key]) for key in ("permalink", "baseurl")
-                    if isinstance(data.get(key), str)}
+        if not isinstance(data, dict):
+            return {}
+        found = {key: data[key] for key in ("permalink", "baseurl")
+                 if isinstance(data.get(key), str) and data[key]}
+        kramdown = data.get("kramdown")
+        if str(data.get("markdown", "kramdown")).lower() == "kramdown" \
+                and isinstance(kramdown, dict) \
+                and str(kramdown.get("input", "GFM")).lower() == "kramdown":
+            found["engine"] = "kramdown"
+        return found
     return {}
