@@ -185,6 +185,21 @@ class FixConfig:
 
 
 @dataclass(frozen=True)
+class SiteConfig:
+    root: str = _field("", "site root for /root-relative links, relative to this file (empty: "
+                       "the nearest folder above a note holding _config.yml, hugo.toml, "
+                       "config.toml or .git, else the scanned folder)")
+    engine: str = _field("kramdown-gfm", "Markdown engine whose heading ids #fragments must "
+                         "match", choices=("kramdown-gfm", "kramdown", "github"))
+    permalink: str = _field("date", "Jekyll post permalink: date, pretty, ordinal, weekdate, "
+                            "none, or a pattern such as /:categories/:year/:title/")
+    baseurl: str = _field("", "path prefix the site is served under (Jekyll baseurl), "
+                          "taken off /root-relative links")
+    local_links: bool = _field(True, "check relative, /root-relative and #fragment links and "
+                               "post_url tags offline")
+
+
+@dataclass(frozen=True)
 class Config:
     scan: ScanConfig = field(default_factory=ScanConfig)
     cleaning: CleaningConfig = field(default_factory=CleaningConfig)
@@ -196,6 +211,7 @@ class Config:
     ignore: tuple[IgnoreRule, ...] = field(default=(), metadata=_doc("URLs not reported"))
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     fix: FixConfig = field(default_factory=FixConfig)
+    site: SiteConfig = field(default_factory=SiteConfig)
     # Where the file was found (None: built-in defaults); relative paths resolve from here.
     source: Path | None = field(default=None, metadata={"internal": True})
 

@@ -23,6 +23,7 @@ from linkaudit.audit.findings import (
     problem_finding,
     severity_overrides,
 )
+from linkaudit.audit.local_links import LocalLinkAudit
 from linkaudit.clean.keys import LinkCleaner, locale_variant_key
 from linkaudit.clean.rules import RuleSet, load_rules
 from linkaudit.config import Config
@@ -105,6 +106,7 @@ class _ScanJob:
     rules: RuleSet
     keep_links: bool
     keep_citations: bool
+    local_links: LocalLinkAudit  # caches what it learns of the site for the whole run
     roots: tuple[Path, ...] = ()  # the scanned paths: symlinks are followed only inside them
 
 
@@ -121,7 +123,7 @@ def scan_tree(paths: Sequence[Path], config: Config, rules: RuleSet | None = Non
     """
     global _job
     job = _ScanJob(config, rules or load_rule_set(config), keep_links, keep_citations,
-                   tuple(paths))
+                   LocalLinkAudit(config, paths), tuple(paths))
     groups = list(family_groups(paths, config))
     batches = _batches(groups)
     workers = min(config.scan.workers or os.cpu_count() or 1, len(batches))
@@ -180,6 +182,7 @@ def _scan_groups(groups: Iterable[list[Path]], job: _ScanJob) -> ScanOutcome:
             if note.ignored_lines:
                 outcome.ignored_lines[note.path] = note.ignored_lines
             outcome.findings += audit.note(note, links)
+            outcome.findings += job.local_links.note(note, links)
             for link in links:
                 if job.keep_links:
                     outcome.links.append(LinkRecord(
