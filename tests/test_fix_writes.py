@@ -243,6 +243,7 @@ def test_targets_over_the_length_cap_are_refused() -> None:
     (LinkForm.BARE, "https://x.example/中文。", "https://x.example/中文%E3%80%82"),
     (LinkForm.HTML_DOUBLE, 'https://x.example/"', "https://x.example/%22"),
     (LinkForm.PLAIN, "https://x.example/`", "https://x.example/%60"),
+    (LinkForm.PLAIN, "https://[::1]:8443/[a]", "https://[::1]:8443/%5Ba%5D"),
 ])
 def test_each_form_encodes_what_it_cannot_hold(form: LinkForm, url: str, expected: str) -> None:
     """Unbalanced parentheses, closers, trailing dots and backticks are percent-encoded."""
@@ -289,3 +290,12 @@ def test_many_edits_failing_together_are_all_skipped(monkeypatch: pytest.MonkeyP
     plan = plan_edits(cleaned(note), options=FixConfig(), results=results)
     assert plan.edits == () and len(plan.skipped) == 20
     assert calls == [20]
+
+
+def test_refused_redirect_still_lets_tracking_go() -> None:
+    """A redirect target that is refused is reported, and the tracking is still stripped."""
+    note = note_of(f"[1]: {CITED}?utm_source=chatgpt.com\n")
+    plan = plan_edits(cleaned(note), options=FixConfig(),
+                      results=moved_to("javascript:alert(1)//x"))
+    assert [(e.reason, e.new) for e in plan.edits] == [("tracking", CITED)]
+    assert [s.kind for s in plan.skipped] == ["unfit-url"]

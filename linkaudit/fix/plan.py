@@ -45,7 +45,6 @@ from linkaudit.models import (
 
 _NOTHING: Mapping[str, str] = MappingProxyType({})
 _NO_RESULTS: Mapping[str, CheckResult] = MappingProxyType({})
-_NOTHING_FAILING: Mapping[str, FailureCounts] = MappingProxyType({})
 _DEAD_AFTER = DeadAfterConfig()
 _DAY = 86400.0
 _MAX_EDITS_CHECKED_ALONE = 16  # bounds the scans when a note's edits fail together
@@ -86,6 +85,9 @@ class FailureCounts(Protocol):
     def first_failure(self) -> float | None: ...  # seconds since the epoch
     @property
     def last_failure(self) -> float | None: ...
+
+
+_NOTHING_FAILING: Mapping[str, FailureCounts] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,23 +234,25 @@ class _Planner:
             self.skip(note, link, "moved",
                       "the scanned position does not hold this URL; left as is")
             return None
-        choice = self.source_change(note, item)
-        if choice is None and self.options.tracking and item.clean_url != link.url:
-            choice = (item.clean_url, "tracking")
-        if choice is None or choice[0] == link.url:
-            return None
-        new, reason = choice
-        why = self.unfit(new, reason, item)
-        if why is None:
-            try:
-                new = written(new, form_of(note.text, link), normalise=reason != "tracking")
-            except Unwritable as exc:
-                why = f"{exc}, so it cannot be written in Markdown as is"
-        if why is not None:
+        choices = [self.source_change(note, item)]
+        if self.options.tracking and item.clean_url != link.url:
+            choices.append((item.clean_url, "tracking"))  # also when the change is refused
+        for choice in choices:
+            if choice is None or choice[0] == link.url:
+                continue
+            new, reason = choice
+            why = self.unfit(new, reason, item)
+            if why is None:
+                try:
+                    new = written(new, form_of(note.text, link), normalise=reason != "tracking")
+                except Unwritable as exc:
+                    why = f"{exc}, so it cannot be written in Markdown as is"
+            if why is None:
+                return None if new == link.url else Edit(note.path, link.span, link.url, new,
+                                                         reason)
             self.skip(note, link, "unfit-url",
                       f"{_WHAT[reason]} {shown(new)} not written: {why}; left as is")
-            return None
-        return None if new == link.url else Edit(note.path, link.span, link.url, new, reason)
+        return None
 
     def unfit(self, new: str, reason: str, item: CleanedLink) -> str | None:
         """Why ``new`` must not replace the link's URL, or None."""
