@@ -94,7 +94,7 @@ def notes(draw: st.DrawFn) -> str:
     return bom + (front + body).replace("\n", newline)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(notes())
 @example("[1]: https://x.example/a\n[2]: https://x.example/a\n[A]: https://x.example/a\n"
          "[a]: https://x.example/b\n\n[t][a] [2] [A][].")

@@ -117,7 +117,7 @@ hostile_urls = st.builds(lambda prefix, pieces: prefix + "".join(pieces),
                          _PREFIXES, st.lists(_HOSTILE_PIECES, max_size=8))
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(CONTEXTS), hostile_urls)
 def test_any_redirect_target_keeps_the_markdown_or_is_skipped(context: str, target: str) -> None:
     """Whatever a redirect returns, the note keeps its links, or the edit is skipped."""
@@ -133,7 +133,7 @@ def test_any_redirect_target_keeps_the_markdown_or_is_skipped(context: str, targ
     assert_same_structure(note, applied(plan, note), edit, target)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.sampled_from(CONTEXTS), st.sampled_from([
     SNAPSHOT_OF_CITED, "https://web.archive.org/web/2019/https://evil.example/page",
     "https://evil.example/web/20190101000000/" + CITED, "javascript:alert(1)",
