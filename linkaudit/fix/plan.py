@@ -31,6 +31,7 @@ from linkaudit.fix.target import (
     unfit_cleaned,
     unfit_redirect,
     unfit_snapshot,
+    unfit_target,
 )
 from linkaudit.models import (
     CheckResult,
@@ -282,7 +283,8 @@ class _Planner:
         if not self.options.redirects or result is None or not _permanent_ok(result):
             return None
         assert result.final_url is not None  # _permanent_ok checked it
-        if _lands_on_site_root(item.clean_url, result.final_url):
+        fit = unfit_target(result.final_url) is None  # else refused below, and unparsable
+        if fit and _lands_on_site_root(item.clean_url, result.final_url):
             self.skip(note, item.link, "soft-404",
                       f"redirects to the site root {shown(result.final_url)} (a soft 404); "
                       "left as is")
@@ -298,10 +300,7 @@ def _permanent_ok(result: CheckResult) -> bool:
 def _lands_on_site_root(original: str, final: str) -> bool:
     """A redirect from a deep page to the bare site root is a soft 404, not a move."""
     def is_root(url: str) -> bool:
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            return False  # not a URL: refused when validated
+        parts = urlsplit(url)
         return parts.path in ("", "/") and not parts.query
     return is_root(final) and not is_root(original)
 
