@@ -16,9 +16,9 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote, urlsplit
 
+from linkaudit.clean.keys import WEB_SCHEMES
 from linkaudit.clean.strip import query_pieces
 
-WEB_SCHEMES = ("http", "https")
 DEFAULT_ARCHIVE_HOST = "web.archive.org"
 MAX_URL_LENGTH = 8192
 _DEFAULT_PORTS = {"http": 80, "https": 443}
