@@ -197,10 +197,12 @@ def test_redirect_to_http_from_https_is_a_downgrade() -> None:
     ("https://archive.example/web/2019/" + CITED, "not a snapshot address"),
     ("http://web.archive.org/web/2019/" + CITED, "not an https address"),
     ("https://web.archive.org/2019/" + CITED, "not a snapshot address"),
+    ("https://web.archive.org/web/2019/https://x.example:99999/", "not a snapshot address"),
 ])
 def test_snapshot_checks_name_what_is_wrong(snapshot: str, why: str) -> None:
     """Another page, another host, plain http or another path shape: each is named."""
     assert why in (unfit_snapshot(snapshot, CITED, "web.archive.org") or "")
+    assert unfit_snapshot(SNAPSHOT_OF_CITED, "/relative/page", "web.archive.org") is not None
 
 
 def test_snapshot_of_the_same_page_written_differently_is_accepted() -> None:

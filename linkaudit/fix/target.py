@@ -108,7 +108,8 @@ def unfit_snapshot(url: str, looked_up: str, host: str) -> str | None:
         return f"it is not a snapshot address on {host} (https://{host}/web/<time>/<url>)"
     if not url.lower().startswith("https:"):
         return "it is not an https address"
-    if _wayback_form(snapshot.original) != _wayback_form(looked_up):
+    wanted = _wayback_form(looked_up)
+    if wanted is None or _wayback_form(snapshot.original) != wanted:
         return f"it is a snapshot of another address ({shown(snapshot.original)})"
     return None
 
