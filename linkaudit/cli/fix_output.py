@@ -10,9 +10,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from linkaudit.fix.plan import Skipped
+from linkaudit.fix.document import plan_document
 from linkaudit.fix.rewrite import summarize
-from linkaudit.models import Edit
 from linkaudit.report.common import display_path, plural
 from linkaudit.run.fix import FixPlan
 
@@ -32,25 +31,12 @@ def plan_json(plan: FixPlan, *, applied: bool) -> str:
     document: dict[str, Any] = {
         "version": JSON_VERSION,
         "applied": applied,
-        "edits": [_edit(edit, texts[edit.path]) for edit in plan.edits],
-        "left_alone": [_skipped(item) for item in plan.skipped],
+        **plan_document(plan, texts),
         "summary": {"edits": summary.total, "files": len(summary.by_file),
                     "by_reason": dict(sorted(summary.by_reason.items())),
                     "left_alone": len(plan.skipped)},
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-
-
-def _edit(edit: Edit, text: str) -> dict[str, Any]:
-    line_start = text.rfind("\n", 0, edit.span.start) + 1
-    return {"file": display_path(edit.path), "line": text.count("\n", 0, edit.span.start) + 1,
-            "column": edit.span.start - line_start + 1, "old": edit.old, "new": edit.new,
-            "reason": edit.reason}
-
-
-def _skipped(item: Skipped) -> dict[str, Any]:
-    return {"file": display_path(item.path), "line": item.line, "column": item.column,
-            "url": item.url, "reason": item.message}
 
 
 def left_alone_lines(plan: FixPlan) -> Iterable[str]:

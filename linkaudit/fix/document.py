@@ -8,16 +8,26 @@ alone gives where it is, its URL, a machine tag and the reason a person reads.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from linkaudit.fix.plan import Plan, Skipped
+from linkaudit.fix.plan import Skipped
 from linkaudit.models import Edit
 from linkaudit.report.common import display_path
 
 
-def plan_document(plan: Plan, texts: Mapping[Path, str]) -> dict[str, list[dict[str, Any]]]:
+class PlanLike(Protocol):
+    """What a document is made of: a ``Plan``, or a fix run's plan of the same shape."""
+
+    @property
+    def edits(self) -> Sequence[Edit]: ...
+
+    @property
+    def skipped(self) -> Sequence[Skipped]: ...
+
+
+def plan_document(plan: PlanLike, texts: Mapping[Path, str]) -> dict[str, list[dict[str, Any]]]:
     """``{"edits": [...], "left_alone": [...]}`` for a plan over notes whose scanned texts
     are ``texts`` (by path); edits in file and offset order, as planned."""
     return {"edits": [_edit(edit, texts[edit.path]) for edit in plan.edits],

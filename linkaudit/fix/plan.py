@@ -31,6 +31,7 @@ from linkaudit.fix.target import (
     unfit_cleaned,
     unfit_redirect,
     unfit_snapshot,
+    unfit_target,
 )
 from linkaudit.models import (
     CheckResult,
@@ -45,7 +46,6 @@ from linkaudit.models import (
 
 _NOTHING: Mapping[str, str] = MappingProxyType({})
 _NO_RESULTS: Mapping[str, CheckResult] = MappingProxyType({})
-_NOTHING_FAILING: Mapping[str, FailureCounts] = MappingProxyType({})
 _DEAD_AFTER = DeadAfterConfig()
 _DAY = 86400.0
 _MAX_EDITS_CHECKED_ALONE = 16  # bounds the scans when a note's edits fail together
@@ -86,6 +86,9 @@ class FailureCounts(Protocol):
     def first_failure(self) -> float | None: ...  # seconds since the epoch
     @property
     def last_failure(self) -> float | None: ...
+
+
+_NOTHING_FAILING: Mapping[str, FailureCounts] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,23 +235,25 @@ class _Planner:
             self.skip(note, link, "moved",
                       "the scanned position does not hold this URL; left as is")
             return None
-        choice = self.source_change(note, item)
-        if choice is None and self.options.tracking and item.clean_url != link.url:
-            choice = (item.clean_url, "tracking")
-        if choice is None or choice[0] == link.url:
-            return None
-        new, reason = choice
-        why = self.unfit(new, reason, item)
-        if why is None:
-            try:
-                new = written(new, form_of(note.text, link), normalise=reason != "tracking")
-            except Unwritable as exc:
-                why = f"{exc}, so it cannot be written in Markdown as is"
-        if why is not None:
+        choices = [self.source_change(note, item)]
+        if self.options.tracking and item.clean_url != link.url:
+            choices.append((item.clean_url, "tracking"))  # also when the change is refused
+        for choice in choices:
+            if choice is None or choice[0] == link.url:
+                continue
+            new, reason = choice
+            why = self.unfit(new, reason, item)
+            if why is None:
+                try:
+                    new = written(new, form_of(note.text, link), normalise=reason != "tracking")
+                except Unwritable as exc:
+                    why = f"{exc}, so it cannot be written in Markdown as is"
+            if why is None:
+                return None if new == link.url else Edit(note.path, link.span, link.url, new,
+                                                         reason)
             self.skip(note, link, "unfit-url",
                       f"{_WHAT[reason]} {shown(new)} not written: {why}; left as is")
-            return None
-        return None if new == link.url else Edit(note.path, link.span, link.url, new, reason)
+        return None
 
     def unfit(self, new: str, reason: str, item: CleanedLink) -> str | None:
         """Why ``new`` must not replace the link's URL, or None."""
@@ -278,7 +283,8 @@ class _Planner:
         if not self.options.redirects or result is None or not _permanent_ok(result):
             return None
         assert result.final_url is not None  # _permanent_ok checked it
-        if lands_on_site_root(item.clean_url, result.final_url):
+        fit = unfit_target(result.final_url) is None  # else refused below, and unparsable
+        if fit and lands_on_site_root(item.clean_url, result.final_url):
             self.skip(note, item.link, "soft-404",
                       f"redirects to the site root {shown(result.final_url)} (a soft 404); "
                       "left as is")

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from linkaudit.check.client import make_client
+from linkaudit.clean.keys import keys
 from linkaudit.clean.strip import clean_url
 from linkaudit.config import Config
 from linkaudit.errors import StoreError, WriteError
@@ -59,6 +60,7 @@ class FixPlan:
     edits: tuple[Edit, ...]
     files: tuple[FileChange, ...]
     skipped: tuple[Skipped, ...]
+    roots: tuple[Path, ...] = ()  # the scanned paths: nothing outside them is written
 
 
 @dataclass(frozen=True)
@@ -89,31 +91,18 @@ def plan_fix(config: Config, options: FixOptions = FixOptions(), *,
     level = config.cleaning.level
     plan = plan_edits(items, options=config.fix, results=results, dead=dead,
                       archived=archived, archive_missing=missing,
-                      clean=lambda url: clean_url(url, rules, level).url)
+                      clean=lambda url: clean_url(url, rules, level).url,
+                      archive_host=config.archive.snapshot_host,
+                      citation_key=lambda url: keys(url, rules).citation_key,
+                      unconfirmed=unconfirmed if config.fix.archive else {},
+                      dead_after=config.dead_after)
     by_file: dict[Path, list[Edit]] = defaultdict(list)
     for edit in plan.edits:
         by_file[edit.path].append(edit)
     texts = {note.path: note.text for note, _links in items}
     files = tuple(FileChange(path, texts[path], apply_edits(path, texts[path], edits))
                   for path, edits in sorted(by_file.items()))
-    waiting = _unconfirmed_skips(items, unconfirmed) if config.fix.archive else []
-    return FixPlan(plan.edits, files, (*plan.skipped, *waiting))
-
-
-def _unconfirmed_skips(items: Sequence[tuple[Note, Sequence[CleanedLink]]],
-                       unconfirmed: Mapping[str, Confirmation]) -> list[Skipped]:
-    """Each failing link not yet confirmed dead, once, at its first citation."""
-    skips: dict[str, Skipped] = {}
-    for note, links in items:
-        for item in links:
-            seen = unconfirmed.get(item.check_key)
-            if seen is None or item.check_key in skips:
-                continue
-            skips[item.check_key] = Skipped(
-                note.path, item.link.line, item.link.column, item.url,
-                f"failing ({seen.failures} of {seen.needed} checks), not confirmed dead yet; "
-                "left as is until the dead_after rule confirms it")
-    return list(skips.values())
+    return FixPlan(plan.edits, files, plan.skipped, tuple(paths))
 
 
 def apply_fix(plan: FixPlan) -> FixOutcome:
@@ -123,7 +112,8 @@ def apply_fix(plan: FixPlan) -> FixOutcome:
     failures: list[str] = []
     for change in plan.files:
         try:
-            outcome = write_file(change.path, change.old_text, change.new_text)
+            outcome = write_file(change.path, change.old_text, change.new_text,
+                                 roots=plan.roots)
         except WriteError as exc:
             failures.append(str(exc))
             continue
