@@ -912,3 +912,20 @@ def test_cookies_stay_with_one_url_and_one_site() -> None:
     sent = {(r.url.host, r.url.path): r.headers.get("cookie") for _, r in run.requests}
     assert sent[("a.test", "/other")] is None
     assert sent[("b.test", "/")] is None
+
+
+@pytest.mark.parametrize(("url", "detail"), [
+    ("http://xn--/", "the host is not a valid name"),
+    ("http://a.test:99999/", "port 99999 out of range"),
+    ("http://a.test:0/", "port 0 out of range"),
+    ("http:///path", "no host"),
+    ("http://[::1/", "Invalid IPv6 URL"),
+])
+def test_urls_that_cannot_be_requested_are_skipped_and_others_still_checked(
+        url: str, detail: str) -> None:
+    """A cited URL no request can go to is skipped with the reason, and the run goes on."""
+    run = Run(_routes({("*", "/ok"): (200, {}, "")}))
+    results = run.check(url, "https://a.test/ok")
+    assert (results[url].verdict, results[url].reason) == (Verdict.SKIPPED, "invalid-url")
+    assert detail in results[url].detail
+    assert results["https://a.test/ok"].verdict is Verdict.OK

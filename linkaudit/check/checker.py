@@ -26,7 +26,7 @@ import httpx
 from linkaudit.check.errors import UNUSABLE_URL_REASONS, describe_error
 from linkaudit.check.fetch import Attempt, fetch
 from linkaudit.check.guard import AddressProblem, Resolver, check_address, system_resolve
-from linkaudit.check.hosts import Host, Job, parse_url
+from linkaudit.check.hosts import Host, Job, parse_url, unrequestable, url_problem
 from linkaudit.check.retry import RetryDecision, decide, retrying
 from linkaudit.check.scheduler import Scheduler, Sleep
 from linkaudit.check.verdicts import (
@@ -138,11 +138,18 @@ class Checker:
             if pattern.search(url):
                 return self._result(key, url, Verdict.SKIPPED, "excluded",
                                     f"matches the exclude pattern {pattern.pattern!r}")
-        scheme = urllib.parse.urlsplit(url).scheme.lower()
+        try:
+            scheme = urllib.parse.urlsplit(url).scheme.lower()
+        except ValueError as exc:  # an unclosed IPv6 bracket, for one
+            return self._result(key, url, Verdict.SKIPPED, "invalid-url",
+                                f"not a URL that can be requested: {exc}")
         if scheme not in ("http", "https"):
             return self._result(key, url, Verdict.SKIPPED, "scheme",
                                 f"{scheme or 'no'} scheme: not checked")
-        first = current = job.parsed if job.parsed is not None else httpx.URL(url)
+        if job.parsed is None:
+            return self._result(key, url, Verdict.SKIPPED, "invalid-url",
+                                f"not a URL that can be requested: {url_problem(url)}")
+        first = current = job.parsed
         chain: list[Hop] = []
         cookies = httpx.Cookies()  # this URL's own: never sent with another URL's check
         # A loop: the same URL again, with the same cookies.
@@ -282,12 +289,11 @@ def _redirect_target(current: httpx.URL, response: Response) -> httpx.URL | tupl
             return ("redirect-scheme",
                     f"redirects to a {scheme}: URL ({location}), not a web page")
         target = current.join(location)
-        if not target.host:
-            raise ValueError("no host")
-        if target.port is not None and not 0 < target.port < 65536:
-            raise ValueError(f"port {target.port} out of range")
     except (ValueError, httpx.InvalidURL) as exc:
         return "bad-location", f"redirects to {location!r}, not a valid URL ({exc})"
+    problem = unrequestable(target)
+    if problem is not None:
+        return "bad-location", f"redirects to {location!r}, not a valid URL ({problem})"
     return target
 
 

@@ -40,11 +40,35 @@ class Job:
 
 
 def parse_url(url: str) -> httpx.URL | None:
-    """The URL as httpx will request it (host in IDNA, lower case); None if it cannot."""
+    """The URL as httpx will request it (host in IDNA, lower case); None if it cannot be
+    requested (see ``url_problem``)."""
     try:
-        return httpx.URL(url)
+        parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError):
         return None
+    return parsed if unrequestable(parsed) is None else None
+
+
+def unrequestable(url: httpx.URL) -> str | None:
+    """Why a URL httpx parsed still cannot be requested (no host, a host that is no valid
+    name, a port out of range), or None. httpx raises for these only later, elsewhere."""
+    try:
+        host = url.host
+    except ValueError as exc:  # idna's error for a malformed "xn--" label
+        return f"the host is not a valid name ({exc})"
+    if not host:
+        return "no host"
+    if url.port is not None and not 0 < url.port < 65536:
+        return f"port {url.port} out of range"
+    return None
+
+
+def url_problem(url: str) -> str:
+    """Why ``parse_url`` gave None for ``url``, for a person."""
+    try:
+        return unrequestable(httpx.URL(url)) or "not a URL"
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        return str(exc)
 
 
 @dataclass(eq=False)
