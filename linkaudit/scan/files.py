@@ -10,11 +10,13 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from linkaudit.config import ScanConfig
 from linkaudit.userregex import UserRegex, compile_user_regex
+
+if TYPE_CHECKING:  # imported when a repository is found: a scan outside git never pays for it
+    import pathspec
 
 __all__ = ["iter_note_paths"]
 
@@ -110,6 +112,8 @@ class GitIgnore:
         except OSError:
             return  # no such file: no rules
         if lines:
+            import pathspec  # here, not above: see TYPE_CHECKING
+
             self._specs.setdefault(base, []).append(pathspec.GitIgnoreSpec.from_lines(lines))
 
     def _ignored(self, path: str) -> bool:
