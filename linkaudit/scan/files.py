@@ -10,11 +10,13 @@ import os
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from linkaudit.config import ScanConfig
 from linkaudit.userregex import UserRegex, compile_user_regex
+
+if TYPE_CHECKING:  # imported when a repository is found: a scan outside git never pays for it
+    import pathspec
 
 __all__ = ["iter_note_paths"]
 
@@ -28,8 +30,8 @@ def iter_note_paths(paths: Sequence[Path], config: ScanConfig) -> Iterator[Path]
     path relative to the walked folder and, with ``scan.gitignore``, git does not ignore
     it. A path that does not exist is passed on, so ``read_note`` reports it.
     """
-    includes = tuple(_glob_regex(pattern) for pattern in config.include)
-    excludes = tuple(_glob_regex(pattern) for pattern in config.exclude)
+    includes = _glob_set(config.include)
+    excludes = _glob_set(config.exclude)
     seen: set[str] = set()
     for root in paths:
         if root.is_dir():
@@ -44,7 +46,7 @@ def iter_note_paths(paths: Sequence[Path], config: ScanConfig) -> Iterator[Path]
                 yield path
 
 
-def _walk(root: Path, includes: Sequence[UserRegex], excludes: Sequence[UserRegex],
+def _walk(root: Path, includes: UserRegex | None, excludes: UserRegex | None,
           ignore: GitIgnore | None) -> Iterator[Path]:
     for folder, dirnames, filenames in os.walk(root, followlinks=False):
         relative_folder = Path(folder).relative_to(root).as_posix()
@@ -56,9 +58,9 @@ def _walk(root: Path, includes: Sequence[UserRegex], excludes: Sequence[UserRege
             and not (ignore is not None and ignore.ignored(prefix + name + "/"))
         )
         for name in sorted(filenames):
-            if not any(regex.fullmatch(name) for regex in includes):
+            if includes is None or not includes.fullmatch(name):
                 continue
-            if any(regex.fullmatch(prefix + name) for regex in excludes):
+            if excludes is not None and excludes.fullmatch(prefix + name):
                 continue
             if ignore is None or not ignore.ignored(prefix + name):
                 yield Path(folder) / name
@@ -110,6 +112,8 @@ class GitIgnore:
         except OSError:
             return  # no such file: no rules
         if lines:
+            import pathspec  # here, not above: see TYPE_CHECKING
+
             self._specs.setdefault(base, []).append(pathspec.GitIgnoreSpec.from_lines(lines))
 
     def _ignored(self, path: str) -> bool:
@@ -124,17 +128,26 @@ class GitIgnore:
                 return False
 
 
-def _excluded_folder(relative: str, excludes: Sequence[UserRegex]) -> bool:
+def _excluded_folder(relative: str, excludes: UserRegex | None) -> bool:
     """A folder is skipped when a glob matches it or anything inside it (``x/**``)."""
-    return any(regex.fullmatch(relative) or regex.fullmatch(relative + "/") for regex in excludes)
+    return excludes is not None and (excludes.fullmatch(relative) is not None
+                                     or excludes.fullmatch(relative + "/") is not None)
 
 
-@functools.lru_cache(maxsize=64)
-def _glob_regex(pattern: str) -> UserRegex:
-    """A path glob as a regex: ``**/`` spans folders (or none), ``*`` and ``?`` stay in one.
+@functools.lru_cache(maxsize=16)
+def _glob_set(patterns: tuple[str, ...]) -> UserRegex | None:
+    """One regex for several globs (one RE2 pass per path, not one per glob); None: no glob.
 
     RE2 runs it, so no glob (``**/**/**/…``) can make matching a long path slow.
     """
+    if not patterns:
+        return None
+    alternatives = "|".join(f"(?:{_glob_regex(pattern)})" for pattern in patterns)
+    return compile_user_regex(alternatives, f"scan globs {list(patterns)}")
+
+
+def _glob_regex(pattern: str) -> str:
+    """A path glob as a regex: ``**/`` spans folders (or none), ``*`` and ``?`` stay in one."""
     parts: list[str] = []
     index = 0
     while index < len(pattern):
@@ -160,4 +173,4 @@ def _glob_regex(pattern: str) -> UserRegex:
         else:
             parts.append(re.escape(pattern[index]))
             index += 1
-    return compile_user_regex("".join(parts), f"scan glob {pattern!r}")
+    return "".join(parts)

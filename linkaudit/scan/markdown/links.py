@@ -116,8 +116,6 @@ class LinkSyntax(ScanState):
                 else:
                     position += 1
             return None
-        if _TOO_DEEP.match(text, start, limit):
-            return None  # 33 "(" before any ")": one C-speed check instead of a walk
         position, depth = start, 0
         while position < limit:
             plain = _PLAIN_DESTINATION.match(text, position, limit)
@@ -129,6 +127,8 @@ class LinkSyntax(ScanState):
                 position += 2
                 continue
             if char == "(":
+                if depth == 0 and _TOO_DEEP.match(text, position, limit):
+                    return None  # 33 "(" before any ")": one C-speed check, not a walk
                 depth += 1
                 if depth > _MAX_PAREN_DEPTH:
                     return None
