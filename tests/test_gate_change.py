@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from linkaudit.run import gate
 from tests.cli_support import clear_environment, run
 
 SOURCES = {
@@ -111,3 +112,19 @@ def test_full_scan_has_no_outside_count(family: Path) -> None:
     _, out, _ = run("scan", "--format", "json")
     assert "outside_change" not in json.loads(out)["summary"]
     assert len(findings(out)) == 4
+
+
+def test_texts_at_reads_every_changed_note_in_one_batch(tmp_path: Path) -> None:
+    """Base texts come back byte for byte (CRLF kept), for odd names too; a note new in
+    the change, or a folder at the base, has no base text."""
+    (tmp_path / "a b.md").write_bytes(b"caf\xc3\xa9\r\nline\r\n")
+    (tmp_path / "x.md").mkdir()
+    (tmp_path / "x.md" / "inner.md").write_text("in a folder\n", encoding="utf-8")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "base")
+    (tmp_path / "new.md").write_text("new\n", encoding="utf-8")
+    paths = [tmp_path / "a b.md", tmp_path / "new.md", tmp_path / "x.md"]
+    texts = gate.texts_at("HEAD", paths, tmp_path)
+    assert texts == {str(tmp_path / "a b.md"): "café\r\nline\r\n",
+                     str(tmp_path / "new.md"): None, str(tmp_path / "x.md"): None}

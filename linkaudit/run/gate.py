@@ -66,8 +66,7 @@ def select(config: Config, paths: Sequence[Path], gate: GateOptions) -> Selectio
         root = repository_root(Path.cwd())
         touched, notes = with_families(changed_since(gate.changed_since, root), roots,
                                        config.scan)
-        base = {os.path.abspath(path): text_at(gate.changed_since, path, root)
-                for path in touched}
+        base = texts_at(gate.changed_since, touched, root)
         return Selection(notes, touched, base)
     if gate.files is not None:
         missing = [str(path) for path in gate.files if not path.exists()]
@@ -82,20 +81,25 @@ def select(config: Config, paths: Sequence[Path], gate: GateOptions) -> Selectio
     return Selection(notes, touched)
 
 
-def _git(args: Sequence[str], cwd: Path) -> str:
+def _git(args: Sequence[str], cwd: Path, stdin: bytes = b"") -> bytes:
     try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                              check=False, encoding="utf-8", errors="replace")
+        done = subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True,
+                              check=False)
     except FileNotFoundError:
         raise UsageError("--changed-since needs git, which is not installed") from None
     if done.returncode != 0:
-        raise UsageError(f"git {' '.join(args)}: {done.stderr.strip() or 'failed'}")
+        problem = done.stderr.decode("utf-8", "replace").strip() or "failed"
+        raise UsageError(f"git {' '.join(args)}: {problem}")
     return done.stdout
+
+
+def _git_text(args: Sequence[str], cwd: Path) -> str:
+    return _git(args, cwd).decode("utf-8", "replace")
 
 
 def repository_root(cwd: Path) -> Path:
     try:
-        return Path(_git(["rev-parse", "--show-toplevel"], cwd).strip())
+        return Path(_git_text(["rev-parse", "--show-toplevel"], cwd).strip())
     except UsageError:
         raise UsageError(f"--changed-since: {cwd} is not inside a git repository") from None
 
@@ -107,8 +111,8 @@ def changed_since(ref: str, root: Path) -> list[Path]:
         _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root)
     except UsageError:
         raise UsageError(f"--changed-since: unknown git revision {ref!r}") from None
-    changed = _git(["diff", "--name-only", "--diff-filter=d", "-z", ref, "--"], root)
-    untracked = _git(["ls-files", "--others", "--exclude-standard", "-z"], root)
+    changed = _git_text(["diff", "--name-only", "--diff-filter=d", "-z", ref, "--"], root)
+    untracked = _git_text(["ls-files", "--others", "--exclude-standard", "-z"], root)
     names = {name for name in (changed + untracked).split("\0") if name}
     return sorted(root / name for name in names)
 
@@ -133,10 +137,35 @@ def with_families(changed: Iterable[Path], roots: Sequence[Path], config: ScanCo
     return touched, [path for path in notes if family_key(path, config) in wanted]
 
 
-def text_at(ref: str, path: Path, root: Path) -> str | None:
-    """The note's text at ``ref`` in the repository at ``root``; None when not there."""
-    relative = path.resolve().relative_to(root.resolve()).as_posix()
+def texts_at(ref: str, paths: Sequence[Path], root: Path) -> dict[str, str | None]:
+    """Each note's text at ``ref`` (None when it was not there), by absolute path.
+
+    One ``git cat-file --batch`` for all of them: a gate's changed notes cost one process.
+    """
+    names = [path.resolve().relative_to(root.resolve()).as_posix() for path in paths]
+    if any("\n" in name for name in names):  # the batch protocol is one name per line
+        return {os.path.abspath(path): _text_at(ref, name, root)
+                for path, name in zip(paths, names, strict=True)}
+    answer = _git(["cat-file", "--batch"], root,
+                  "".join(f"{ref}:{name}\n" for name in names).encode("utf-8"))
+    texts: dict[str, str | None] = {}
+    position = 0
+    for path in paths:
+        header_end = answer.index(b"\n", position)
+        header = answer[position:header_end].split()
+        position = header_end + 1
+        text = None
+        if len(header) == 3 and header[1] != b"missing" and header[2].isdigit():
+            size = int(header[2])
+            if header[1] == b"blob":
+                text = answer[position:position + size].decode("utf-8", "replace")
+            position += size + 1  # the contents, then a newline
+        texts[os.path.abspath(path)] = text
+    return texts
+
+
+def _text_at(ref: str, name: str, root: Path) -> str | None:
     try:
-        return _git(["show", f"{ref}:{relative}"], root)
+        return _git(["show", f"{ref}:{name}"], root).decode("utf-8", "replace")
     except UsageError:
         return None
