@@ -265,3 +265,5 @@ class Report:
     link_count: int | None = None  # links found, when ``links`` is not filled in
     failing: frozenset[str] = frozenset()  # check keys that failed, not yet called dead
     dead_after: tuple[int, float] | None = None  # (failed checks, days) before "dead"
+    # hosts that told the run to slow down (429, or 503 with Retry-After), and how often
+    slowed_down: tuple[tuple[str, int], ...] = ()
