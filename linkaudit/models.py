@@ -267,3 +267,5 @@ class Report:
     dead_after: tuple[int, float] | None = None  # (failed checks, days) before "dead"
     # gate runs: findings already in notes outside the change, counted and not listed
     outside_change: int | None = None
+    # hosts that told the run to slow down (429, or 503 with Retry-After), and how often
+    slowed_down: tuple[tuple[str, int], ...] = ()

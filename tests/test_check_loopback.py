@@ -11,15 +11,13 @@ import threading
 import time
 from collections.abc import Iterator
 
-import httpcore
 import httpx
 import pytest
 
 from linkaudit.check.checker import Checker
 from linkaudit.check.client import make_client
-from linkaudit.check.errors import network_unavailable
+from linkaudit.check.errors import describe_error, network_unavailable
 from linkaudit.check.fetch import fetch
-from linkaudit.check.guard import GuardedBackend, PrivateAddressRefused
 from linkaudit.config import Duration, HostConfig, NetworkConfig
 from linkaudit.models import CheckResult, Verdict
 from tests.loopback import HUGE_SIZE, FakeTime, LoopbackServer, gzip_bomb
@@ -398,37 +396,20 @@ def test_a_name_rebound_to_loopback_after_the_check_reaches_nothing(
     assert server.count("/ok") == before
 
 
-class _Recording(httpcore.AsyncNetworkBackend):
-    """An inner backend that records where it was asked to connect and refuses some."""
+@pytest.mark.parametrize("host", ["127.0.0.1", "[::ffff:127.0.0.1]"])
+def test_the_connection_refuses_a_private_address_literal(server: LoopbackServer,
+                                                          host: str) -> None:
+    """Past the checker's own guard, the client itself refuses to dial a private address
+    written as a literal (which no resolver sees): private-address, nothing sent."""
+    config = dataclasses.replace(CONFIG, allow_private=False)
 
-    def __init__(self, refuse: set[str]) -> None:
-        self.asked: list[str] = []
-        self.refuse = refuse
+    async def main() -> httpx.HTTPError:
+        async with make_client(config) as client:
+            with pytest.raises(httpx.HTTPError) as failed:
+                await client.get(f"http://{host}:{server.port}/ok")
+            return failed.value
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: object = None) -> httpcore.AsyncNetworkStream:
-        self.asked.append(host)
-        if host in self.refuse:
-            raise httpcore.ConnectError(f"{host} refused")
-        return httpcore.AsyncMockStream([])
-
-
-def test_guarded_backend_connects_to_the_vetted_addresses_themselves() -> None:
-    """The backend connects to the addresses it vetted (never the name), in order, trying
-    the next when one refuses; a name with any private address is never connected to."""
-    async def resolve(host: str) -> list[str]:
-        return {"two.test": ["93.184.216.34", "2606:2800:220:1::1"],
-                "mixed.test": ["93.184.216.34", "10.0.0.7"]}[host]
-
-    async def main() -> tuple[list[str], str]:
-        inner = _Recording(refuse={"93.184.216.34"})
-        backend = GuardedBackend(resolve, inner)
-        await backend.connect_tcp("two.test", 443)
-        with pytest.raises(PrivateAddressRefused) as refused:
-            await backend.connect_tcp("mixed.test", 443)
-        return inner.asked, str(refused.value)
-
-    asked, refused = asyncio.run(main())
-    assert asked == ["93.184.216.34", "2606:2800:220:1::1"]
-    assert "10.0.0.7" in refused
+    before = server.count("/ok")
+    reason, detail = describe_error(asyncio.run(main()))
+    assert (reason, "loopback" in detail) == ("private-address", True)
+    assert server.count("/ok") == before

@@ -8,15 +8,17 @@ import itertools
 import socket
 import ssl
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
+import aiohttp
 import httpx
 import pytest
+from aiohttp.client_reqrep import ConnectionKey
 
 from linkaudit.check.checker import Checker
-from linkaudit.check.client import HostPoolTransport, make_client
+from linkaudit.check.client import make_client
 from linkaudit.check.errors import describe_error, network_unavailable
-from linkaudit.check.guard import check_address
+from linkaudit.check.guard import PrivateAddressRefused, check_address
 from linkaudit.config import Duration, HostConfig, NetworkConfig
 from linkaudit.models import CheckResult, Hop, Verdict
 from tests.loopback import FakeTime
@@ -500,6 +502,56 @@ def test_describe_error_reads_the_whole_exception_chain(exc: Exception, reason: 
     assert describe_error(exc)[0] == reason
 
 
+_KEY = ConnectionKey("a.test", 443, True, True, None, None, None)
+
+
+def _via_aiohttp(error: BaseException, mapped: type[httpx.HTTPError] = httpx.ConnectTimeout,
+                 ) -> httpx.HTTPError:
+    """``error`` as httpx-aiohttp hands it on: an httpx error raised from it."""
+    try:
+        try:
+            raise error
+        except Exception as exc:
+            raise mapped(str(exc)) from exc
+    except httpx.HTTPError as outer:
+        return outer
+
+
+def _from(error: BaseException, cause: BaseException) -> BaseException:
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(("error", "reason"), [
+    (_from(aiohttp.ClientConnectorDNSError(_KEY, OSError(-2, "Name or service not known")),
+           socket.gaierror(-2, "Name or service not known")), "dns"),
+    (_from(aiohttp.ClientConnectorError(_KEY, ConnectionRefusedError(111, "refused")),
+           ConnectionRefusedError(111, "refused")), "refused"),
+    (aiohttp.ClientConnectorError(_KEY, OSError(113, "No route to host")), "connect"),
+    (_from(aiohttp.ClientConnectorCertificateError(_KEY, ssl.SSLCertVerificationError(1, "x")),
+           ssl.SSLCertVerificationError(1, "bad cert")), "tls"),
+    (aiohttp.ServerDisconnectedError(), "protocol"),
+    (_from(aiohttp.ClientOSError(104, "reset"), ConnectionResetError(104, "reset")), "reset"),
+    (_from(aiohttp.ClientConnectorError(_KEY, OSError("x")),
+           PrivateAddressRefused("a.test is a loopback address (127.0.0.1)")),
+     "private-address"),
+    (_from(aiohttp.ClientConnectorDNSError(_KEY, OSError("x")),
+           PrivateAddressRefused("a.test is a private address (10.0.0.7)")), "private-address"),
+    (aiohttp.ConnectionTimeoutError("Connection timeout"), "connect-timeout"),
+])
+def test_describe_error_reads_the_aiohttp_error_behind_a_connect_timeout(
+        error: BaseException, reason: str) -> None:
+    """httpx-aiohttp reports these all as ConnectTimeout: the aiohttp cause decides."""
+    assert describe_error(_via_aiohttp(error))[0] == reason
+
+
+def test_a_read_timeout_through_aiohttp_stays_a_read_timeout() -> None:
+    """aiohttp's socket read timeout, mapped to httpx.ReadTimeout, is read-timeout."""
+    error = _via_aiohttp(aiohttp.SocketTimeoutError("Timeout on reading data from socket"),
+                         httpx.ReadTimeout)
+    assert describe_error(error)[0] == "read-timeout"
+
+
 def test_a_dns_failure_from_the_client_is_dead_and_not_retried() -> None:
     """A ConnectError caused by gaierror is dead/dns after exactly one request."""
     def handle(request: httpx.Request) -> httpx.Response:
@@ -706,111 +758,6 @@ def test_cancellation_keeps_results_already_yielded() -> None:
     asyncio.run(asyncio.wait_for(main(), timeout=5))
     assert [r.key for r in got] == ["o"]
     assert cancelled == ["https://hang.test/"]
-
-
-# ------------------------------------------------------------------ per-host connection pools
-
-
-class _Body(httpx.AsyncByteStream):
-    """A body streamed as httpx's own transports stream it (closed once read to the end)."""
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield b"page"
-
-
-class _FakePool(httpx.AsyncBaseTransport):
-    """Stands in for one host's httpx transport: remembers its limits and whether closed."""
-
-    def __init__(self, limits: httpx.Limits) -> None:
-        self.limits = limits
-        self.closed = False
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, stream=_Body())
-
-    async def aclose(self) -> None:
-        self.closed = True
-
-
-class _Pools:
-    """A HostPoolTransport on fake pools, and every pool it made, in order."""
-
-    def __init__(self, config: NetworkConfig = BASE, max_idle: int = 256) -> None:
-        self.made: list[_FakePool] = []
-        self.transport = HostPoolTransport(config, factory=self._make, max_idle=max_idle)
-
-    def _make(self, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
-        self.made.append(_FakePool(limits))
-        return self.made[-1]
-
-
-def test_one_pool_per_scheme_host_and_port_sized_by_the_hosts_limit() -> None:
-    """Pools are keyed by (scheme, host, port) and hold the host's concurrency, override first."""
-    config = dataclasses.replace(BASE, per_host_concurrency=3,
-                                 hosts={"slow.test": HostConfig(concurrency=1)})
-    pools = _Pools(config)
-
-    async def main() -> None:
-        async with httpx.AsyncClient(transport=pools.transport) as client:
-            for url in ("http://a.test/1", "http://a.test/2", "https://a.test/",
-                        "https://a.test:8443/", "https://www.slow.test/"):
-                await client.head(url)
-
-    asyncio.run(main())
-    assert [(p.limits.max_connections, p.limits.max_keepalive_connections)
-            for p in pools.made] == [(3, 3), (3, 3), (3, 3), (1, 1)]
-    assert all(p.closed for p in pools.made)  # closing the client closed every pool
-
-
-def test_idle_pools_past_the_bound_close_least_recently_used_first() -> None:
-    """With room for two pools, a third host closes the idle pool used longest ago."""
-    pools = _Pools(max_idle=2)
-
-    async def main() -> int:
-        async with httpx.AsyncClient(transport=pools.transport) as client:
-            for host in ("a", "b", "a", "c"):
-                await client.head(f"https://{host}.test/")
-            assert [p.closed for p in pools.made] == [False, True, False]
-            return pools.transport.pool_count
-
-    assert asyncio.run(main()) == 2
-
-
-def test_a_pool_with_an_unread_response_is_never_closed() -> None:
-    """A pool whose streamed response is still open survives eviction until it is closed."""
-    pools = _Pools(max_idle=1)
-
-    async def main() -> None:
-        async with httpx.AsyncClient(transport=pools.transport) as client:
-            request = client.build_request("GET", "https://a.test/")
-            response = await client.send(request, stream=True)
-            await client.head("https://b.test/")
-            assert not pools.made[0].closed
-            await response.aclose()
-            await client.head("https://c.test/")
-            assert pools.made[0].closed and pools.made[1].closed
-            assert pools.transport.pool_count == 1
-
-    asyncio.run(main())
-
-
-def test_a_failed_request_does_not_leave_its_pool_busy() -> None:
-    """A transport error releases the pool, so it can still be evicted later."""
-    pools = _Pools(max_idle=1)
-
-    async def fail(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
-
-    async def main() -> None:
-        async with httpx.AsyncClient(transport=pools.transport) as client:
-            await client.head("https://a.test/")
-            pools.made[0].handle_async_request = fail  # type: ignore[method-assign]
-            with pytest.raises(httpx.ConnectError):
-                await client.head("https://a.test/")
-            await client.head("https://b.test/")
-            assert pools.made[0].closed
-
-    asyncio.run(main())
 
 
 def test_httpcore_detects_asyncio_through_sniffio() -> None:

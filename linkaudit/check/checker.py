@@ -99,6 +99,11 @@ class Checker:
                 on_result(result)
         return collected
 
+    @property
+    def slowed_down(self) -> dict[str, int]:
+        """Per host, how often it answered 429 (or 503 with Retry-After) so far this run."""
+        return self._scheduler.slowed_down
+
     async def check(self, key: str, url: str) -> CheckResult:
         """The verdict for one URL; never raises for anything the network or URL does."""
         return await self._check_job(Job(key, url, parse_url(url)))
@@ -231,7 +236,6 @@ class Checker:
                 use_head = not asked_get
             else:
                 attempt = await self._request("GET", url, host, headers, cookies)
-            self._scheduler.back_off(host, attempt.response)
             return attempt
 
         def choose(attempt: Attempt, number: int) -> RetryDecision:
@@ -259,9 +263,8 @@ class Checker:
 
     async def _request(self, method: str, url: httpx.URL, host: Host,
                        headers: Mapping[str, str], cookies: httpx.Cookies) -> Attempt:
-        await self._scheduler.start_request(host)
-        return await fetch(self._client, method, url, headers, self._config.body_cap,
-                           cookies)
+        return await self._scheduler.send(host, lambda: fetch(
+            self._client, method, url, headers, self._config.body_cap, cookies))
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -30,7 +30,7 @@ def _summary(report: Report) -> dict[str, Any]:
         "fail_on": None if report.fail_on is None else str(report.fail_on),
         "failed": counts.failed,
         **gate,
-    }
+    } | ({"slowed_down": dict(report.slowed_down)} if report.slowed_down else {})
 
 
 def _link(link: LinkRecord) -> dict[str, Any]:

@@ -141,7 +141,8 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
                         failing=frozenset(key for key, seen in standing.items()
                                           if not seen.confirmed),
                         dead_after=(store.rule.failures_needed, store.rule.min_days),
-                        outside_change=outside)
+                        outside_change=outside,
+                        slowed_down=tuple(sorted(run.slowed_down.items())))
         code = exit_code(report)
         partial = bool(options.paths) or options.gate.active
         store.set_citations(run_id, ((key, outcome.citations.urls[key], place.path, place.line)
@@ -192,8 +193,11 @@ async def _check(run: CheckRun, config: Config, targets: list[tuple[str, str]],
                  progress: CheckProgress | None,
                  transport: httpx.AsyncBaseTransport | None) -> None:
     async with make_client(config.network, transport=transport) as client:
-        await run.run(Checker(client, config.network), targets,
-                      None if progress is None else progress.checked)
+        checker = Checker(client, config.network)
+        try:
+            await run.run(checker, targets, None if progress is None else progress.checked)
+        finally:
+            run.slowed_down = checker.slowed_down
 
 
 def check_urls(urls: Iterable[str], config: Config | None = None, *,
@@ -239,6 +243,7 @@ class CheckRun:
         self.confirm_now = confirm_now
         self.results: list[CheckResult] = []
         self._held: list[CheckResult] = []
+        self.slowed_down: dict[str, int] = {}  # per host, 429s (or 503 + Retry-After)
 
     def reuse_cached(self, targets: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         """Take fresh successes from the store; return the targets still to request."""
