@@ -53,10 +53,12 @@ class LocalLinkAudit:
         """Findings for the note's local links and post_url tags (none for working ones)."""
         if not self._enabled:
             return []
+        local = [link for link in links if link.malformed is None and is_local(link.url)]
+        if not local and "post_url" not in note.text:
+            return []  # most notes: nothing to resolve, so no site to look up
         check = _NoteCheck(self, note)
-        for link in links:
-            if link.malformed is None and is_local(link.url):
-                check.link(link.url, link.link.line, link.link.column)
+        for link in local:
+            check.link(link.url, link.link.line, link.link.column)
         if "post_url" in note.text:
             check.post_urls()
         return check.findings
