@@ -7,6 +7,7 @@ Only ``linkaudit.cli`` prints or decides exit codes (see ``errors.ExitCode``); t
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -40,6 +41,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
          stderr: TextIO | None = None, transport: httpx.AsyncBaseTransport | None = None
          ) -> int:
     """Run one command; ``transport`` replaces the network (tests, cassettes)."""
+    if stdout is None:
+        _escape_undecodable(sys.stdout)
+    if stderr is None:
+        _escape_undecodable(sys.stderr)
     console = Console(stdout or sys.stdout, stderr or sys.stderr)
     parser = build_parser()
     try:
@@ -70,6 +75,14 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
             traceback.print_exc(file=console.stderr)
         console.error(internal_error(exc, debug=args.debug))
         return int(ExitCode.RUNTIME)
+
+
+def _escape_undecodable(stream: TextIO) -> None:
+    """Names that are not UTF-8 print as ``\\udcXX`` escapes, never a UnicodeEncodeError."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="backslashreplace")
 
 
 def internal_error(exc: BaseException, *, debug: bool) -> str:

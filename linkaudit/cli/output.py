@@ -63,9 +63,13 @@ def emit(report: Report, config: Config, output: Path | None, console: Console, 
 
 
 def write_output(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` whole or not at all (a full disk leaves the old file)."""
+    """Replace ``path`` with ``text`` whole or not at all (a full disk leaves the old file).
+
+    A file name that is not UTF-8 reaches the text as lone surrogates; they are written as
+    ``\\udcXX`` escapes (valid UTF-8, and a valid JSON escape) instead of failing the run.
+    """
     try:
-        replace_file(path, text.encode("utf-8"))
+        replace_file(path, text.encode("utf-8", "backslashreplace"))
     except OSError as exc:
         raise LinkauditError(f"cannot write {path}: {exc.strerror or exc}; "
                              "nothing was written") from None
