@@ -113,3 +113,14 @@ def test_output_survives_a_file_name_that_is_not_utf8(tree: Path) -> None:
     names = {f["file"] for f in json.loads((tree / "report.json").read_text(encoding="utf-8"))
              ["findings"]}
     assert os.fsdecode(b"caf\xe9.md") in names
+
+
+def test_messages_escape_control_characters(tree: Path) -> None:
+    """A hostile name in an error message reaches stderr escaped: no ESC, no new line that
+    could start a workflow command."""
+    (tree / "list.txt").write_text("x\x1b[31m.md\n", encoding="utf-8")
+    code, _, err = run("scan", "--files-from", "list.txt")
+    assert code == 2
+    assert "\x1b" not in err and "x\\x1b[31m.md" in err
+    code, _, err = run("scan", "no\n::error::such.md")
+    assert code == 2 and err.count("\n") == 1 and "\n::" not in err

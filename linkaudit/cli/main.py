@@ -87,7 +87,6 @@ def _escape_undecodable(stream: TextIO) -> None:
 
 def internal_error(exc: BaseException, *, debug: bool) -> str:
     """The one line an unexpected error gets on stderr."""
-    words = "".join(ch if ch.isprintable() else " " for ch in str(exc)).split()
-    detail = " ".join(words)[:300] or "no detail"
+    detail = " ".join(str(exc).split())[:300] or "no detail"  # one line; Console escapes
     hint = "" if debug else "; run again with --debug for the traceback"
     return f"internal error ({type(exc).__name__}: {detail}); this is a bug in linkaudit{hint}"

@@ -11,26 +11,31 @@ from linkaudit.config import Config
 from linkaudit.errors import LinkauditError
 from linkaudit.models import Report
 from linkaudit.report import REPORTERS, render
+from linkaudit.report.common import printable
 
 
 class Console:
-    """Standard output and error; tests pass their own streams."""
+    """Standard output and error; tests pass their own streams.
+
+    Messages on stderr go through ``printable``: a file name or URL holding ESC or a
+    newline cannot drive the terminal or start a CI workflow command.
+    """
 
     def __init__(self, stdout: TextIO, stderr: TextIO, *, quiet: bool = False,
                  verbose: bool = False) -> None:
         self.stdout, self.stderr, self.quiet, self.verbose = stdout, stderr, quiet, verbose
 
     def error(self, message: str) -> None:
-        print(f"linkaudit: error: {message}", file=self.stderr)
+        print(f"linkaudit: error: {printable(message)}", file=self.stderr)
 
     def info(self, message: str) -> None:
         if self.verbose:
-            print(f"linkaudit: {message}", file=self.stderr)
+            print(f"linkaudit: {printable(message)}", file=self.stderr)
 
     def note(self, message: str) -> None:
         """A line a user should see unless they asked for quiet."""
         if not self.quiet:
-            print(message, file=self.stderr)
+            print(printable(message), file=self.stderr)
 
 
 def lists_links(config: Config) -> bool:
