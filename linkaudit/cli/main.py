@@ -7,6 +7,7 @@ Only ``linkaudit.cli`` prints or decides exit codes (see ``errors.ExitCode``); t
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -40,6 +41,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
          stderr: TextIO | None = None, transport: httpx.AsyncBaseTransport | None = None
          ) -> int:
     """Run one command; ``transport`` replaces the network (tests, cassettes)."""
+    if stdout is None:
+        _escape_undecodable(sys.stdout)
+    if stderr is None:
+        _escape_undecodable(sys.stderr)
     console = Console(stdout or sys.stdout, stderr or sys.stderr)
     parser = build_parser()
     try:
@@ -72,9 +77,16 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         return int(ExitCode.RUNTIME)
 
 
+def _escape_undecodable(stream: TextIO) -> None:
+    """Names that are not UTF-8 print as ``\\udcXX`` escapes, never a UnicodeEncodeError."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="backslashreplace")
+
+
 def internal_error(exc: BaseException, *, debug: bool) -> str:
     """The one line an unexpected error gets on stderr."""
-    words = "".join(ch if ch.isprintable() else " " for ch in str(exc)).split()
-    detail = " ".join(words)[:300] or "no detail"
+    detail = " ".join(str(exc).split())[:300] or "no detail"  # one line; Console escapes
     hint = "" if debug else "; run again with --debug for the traceback"
     return f"internal error ({type(exc).__name__}: {detail}); this is a bug in linkaudit{hint}"

@@ -11,26 +11,31 @@ from linkaudit.config import Config
 from linkaudit.errors import LinkauditError
 from linkaudit.models import Report
 from linkaudit.report import REPORTERS, render
+from linkaudit.report.common import printable
 
 
 class Console:
-    """Standard output and error; tests pass their own streams."""
+    """Standard output and error; tests pass their own streams.
+
+    Messages on stderr go through ``printable``: a file name or URL holding ESC or a
+    newline cannot drive the terminal or start a CI workflow command.
+    """
 
     def __init__(self, stdout: TextIO, stderr: TextIO, *, quiet: bool = False,
                  verbose: bool = False) -> None:
         self.stdout, self.stderr, self.quiet, self.verbose = stdout, stderr, quiet, verbose
 
     def error(self, message: str) -> None:
-        print(f"linkaudit: error: {message}", file=self.stderr)
+        print(f"linkaudit: error: {printable(message)}", file=self.stderr)
 
     def info(self, message: str) -> None:
         if self.verbose:
-            print(f"linkaudit: {message}", file=self.stderr)
+            print(f"linkaudit: {printable(message)}", file=self.stderr)
 
     def note(self, message: str) -> None:
         """A line a user should see unless they asked for quiet."""
         if not self.quiet:
-            print(message, file=self.stderr)
+            print(printable(message), file=self.stderr)
 
 
 def lists_links(config: Config) -> bool:
@@ -63,9 +68,13 @@ def emit(report: Report, config: Config, output: Path | None, console: Console, 
 
 
 def write_output(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` whole or not at all (a full disk leaves the old file)."""
+    """Replace ``path`` with ``text`` whole or not at all (a full disk leaves the old file).
+
+    A file name that is not UTF-8 reaches the text as lone surrogates; they are written as
+    ``\\udcXX`` escapes (valid UTF-8, and a valid JSON escape) instead of failing the run.
+    """
     try:
-        replace_file(path, text.encode("utf-8"))
+        replace_file(path, text.encode("utf-8", "backslashreplace"))
     except OSError as exc:
         raise LinkauditError(f"cannot write {path}: {exc.strerror or exc}; "
                              "nothing was written") from None

@@ -6,11 +6,16 @@ Control characters from notes are shown escaped, so a URL cannot drive the termi
 
 from __future__ import annotations
 
-import re
 from itertools import groupby
 
 from linkaudit.models import Finding, Report, Severity
-from linkaudit.report.common import count, display_path, location_text, sorted_findings
+from linkaudit.report.common import (
+    count,
+    display_path,
+    location_text,
+    printable,
+    sorted_findings,
+)
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
@@ -20,11 +25,6 @@ _SEVERITY_COLOURS = {
     Severity.WARNING: "\x1b[33m",
     Severity.INFO: "\x1b[36m",
 }
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _printable(text: str) -> str:
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 class _Style:
@@ -38,19 +38,19 @@ class _Style:
 
 
 def _finding_lines(finding: Finding, style: _Style) -> list[str]:
-    where = _printable(location_text(finding))
+    where = printable(location_text(finding))
     label = style(_SEVERITY_COLOURS[finding.severity], f"{finding.severity} {finding.kind}")
     if finding.suppressed is not None:
         label = style(_DIM, f"{finding.severity} {finding.kind} "
-                            f"(suppressed: {_printable(finding.suppressed)})")
-    lines = [f"  {where}: {label}: {_printable(finding.message)}"]
+                            f"(suppressed: {printable(finding.suppressed)})")
+    lines = [f"  {where}: {label}: {printable(finding.message)}"]
     if finding.url is not None:
-        url = _printable(finding.url)
+        url = printable(finding.url)
         if finding.clean_url is not None and finding.clean_url != finding.url:
-            url += f" → {_printable(finding.clean_url)}"
+            url += f" → {printable(finding.clean_url)}"
         lines.append(f"      {url}")
     lines += [
-        f"      also cited at {_printable(display_path(place.path))}:{place.line}"
+        f"      also cited at {printable(display_path(place.path))}:{place.line}"
         for place in finding.related
     ]
     return lines
@@ -65,7 +65,7 @@ class TextReporter:
         lines: list[str] = []
         findings = sorted_findings(report.findings)
         for path, group in groupby(findings, key=lambda finding: display_path(finding.path)):
-            lines.append(style(_BOLD, _printable(path)))
+            lines.append(style(_BOLD, printable(path)))
             for finding in group:
                 lines += _finding_lines(finding, style)
             lines.append("")
