@@ -196,7 +196,8 @@ def table(results: Sequence[Result]) -> str:
     for r in results:
         if r.scan_class not in worst or r.seconds > worst[r.scan_class].seconds:
             worst[r.scan_class] = r
-    lines += ["", "| class | worst case | scan s | peak RSS MB |", "| --- " * 4 + "|"]
+    lines += ["", "| class | slowest case | scan s | largest peak RSS in the class MB |",
+              "| --- " * 4 + "|"]
     lines += [f"| {c} | {r.case} | {r.seconds:.3f} | "
               f"{max(x.peak_mb for x in results if x.scan_class == c):.1f} |"
               for c, r in worst.items()]
