@@ -110,6 +110,33 @@ def test_bad_front_matter_does_not_stop_scan_or_fix(
         assert kinds == ["front-matter", "tracking"]
 
 
+_YAML_PIECES = ["date: 2025-02-30", "n: !!float abc", "n: !!int 0x", "lang: no", "a: &x [1]",
+                "b: *x", "c: *missing", "t: !!python/object:os.system x", "- list", "k: [",
+                "k: 'unclosed", "lang: [de, en]", "lang: {a: 1}", "x: 1e999", "d: 2025-13-01",
+                "ts: 2025-02-29 10:00:00", "key: value", ": nothing", "? complex", "\t: tab"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(_YAML_PIECES), max_size=5),
+       st.text(alphabet="[]()!<>`\\:/ -#*\nhttps.é\r\t\x00", max_size=200),
+       st.sampled_from(["a.md", "de/a-de.md", "x\u202e.md", "sp ace.md", "-n.md"]))
+def test_any_tree_of_hostile_notes_scans_to_notes_and_problems(
+        yaml_lines: list[str], body: str, name: str) -> None:
+    """Whatever the front matter, body and name, the scan yields a Note or a problem per file."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        text = "---\n" + "\n".join(yaml_lines) + "\n---\n" + body
+        path = Path(folder) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        (result,) = scan_paths([Path(folder)], CONFIG)
+        assert isinstance(result, (Note, FileProblem))
+        if isinstance(result, Note):
+            assert all(p.kind == "front-matter" for p in result.problems), result.problems
+            for link in result.links:
+                assert result.text[link.span.start:link.span.end] == link.url
+
+
 # ---------------------------------------------------------------- files
 
 

@@ -1,6 +1,8 @@
-"""Which files are notes: walk the roots, keep what the include globs name, drop the excludes.
+"""Which files are notes: walk the roots, keep what the include globs name, drop the excludes
+and what git ignores.
 
-Only names and folders are looked at here; reading a file is ``linkaudit.scan.note``'s job.
+Only names, folders and git's ignore files are read here; reading a note is
+``linkaudit.scan.note``'s job.
 """
 
 from __future__ import annotations
