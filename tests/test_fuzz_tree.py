@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import io
 import os
 import shutil
 import tempfile
@@ -25,8 +24,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from linkaudit.clean import rules
-from linkaudit.cli.main import main
 from linkaudit.report import REPORTERS
+from tests.cli_support import clear_environment, run
 from tests.test_hostile_names import assert_parses, assert_safe
 
 NAMES = [b"a.md", b"caf\xe9.md", b"a\n::error::b.md", b"esc\x1b[2J.md", b"sp ace.md",
@@ -88,21 +87,17 @@ def snapshot(root: Path) -> dict[bytes, bytes]:
 
 def cli(*argv: str) -> tuple[int, str, str]:
     """Exit code, stdout and stderr; the run must end as the issue asks."""
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    stderr = err.getvalue()
+    code, out, stderr = run(*argv)
     assert 0 <= code <= 3, (argv, code, stderr)
     assert "Traceback" not in stderr and "internal error" not in stderr, (argv, stderr)
     assert_safe("text", stderr)
-    return code, out.getvalue(), stderr
+    return code, out, stderr
 
 
 @pytest.fixture
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No LINKAUDIT_* variable; the built-in rules file parsed once, not once per run."""
-    for variable in list(os.environ):
-        if variable.startswith("LINKAUDIT_"):
-            monkeypatch.delenv(variable)
+    clear_environment(monkeypatch)
     monkeypatch.setattr(rules, "_builtin_data", functools.cache(rules._builtin_data))
 
 

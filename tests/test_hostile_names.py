@@ -10,7 +10,6 @@ of the ``fix`` diff, starts a workflow command that linkaudit did not write itse
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -21,7 +20,6 @@ from urllib.parse import unquote_to_bytes
 
 import pytest
 
-from linkaudit.cli.main import main
 from linkaudit.models import (
     CheckResult,
     Finding,
@@ -34,6 +32,7 @@ from linkaudit.models import (
 )
 from linkaudit.report import REPORTERS, render
 from linkaudit.textsafe import UNSAFE, backslash_escaped, without_commands
+from tests.cli_support import clear_environment, run
 
 HOSTILE_NAMES = [
     os.fsdecode(b"notes/caf\xe9.md"),
@@ -189,17 +188,9 @@ def _write_tree(root: Path) -> list[bytes]:
     return names
 
 
-def _cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
-
-
 @pytest.fixture
 def hostile_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for variable in list(os.environ):
-        if variable.startswith("LINKAUDIT_"):
-            monkeypatch.delenv(variable)
+    clear_environment(monkeypatch)
     monkeypatch.chdir(tmp_path)
     _write_tree(tmp_path)
     return tmp_path
@@ -209,7 +200,7 @@ def hostile_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_output_file_survives_undecodable_names(hostile_tree: Path, fmt: str) -> None:
     """`scan --output` writes every format for a tree of hostile names, inert and valid."""
     target = hostile_tree / f"report.{fmt}"
-    code, _, err = _cli("scan", "notes", "--format", fmt, "--output", str(target))
+    code, _, err = run("scan", "notes", "--format", fmt, "--output", str(target))
     assert code in (0, 1), err
     assert "Traceback" not in err
     output = target.read_bytes().decode("utf-8")
@@ -220,7 +211,7 @@ def test_output_file_survives_undecodable_names(hostile_tree: Path, fmt: str) ->
 
 def test_fix_diff_starts_no_workflow_command(hostile_tree: Path) -> None:
     """The fix dry-run diff of hostile names and bodies has no raw control, no command."""
-    code, out, err = _cli("fix", "notes")
+    code, out, err = run("fix", "notes")
     assert code == 0, err
     assert out.count("+++ b/notes/") == 5
     assert "--- a/notes/a\\x0a::error::b.md" in out
@@ -231,9 +222,9 @@ def test_fix_diff_starts_no_workflow_command(hostile_tree: Path) -> None:
 def test_fix_write_keeps_hostile_names(hostile_tree: Path) -> None:
     """fix --write rewrites notes with hostile names in place, under their own names."""
     before = sorted(os.listdir(os.fsencode(hostile_tree / "notes")))
-    code, _, err = _cli("fix", "notes", "--write")
+    code, _, err = run("fix", "notes", "--write")
     assert code == 0, err
     assert sorted(os.listdir(os.fsencode(hostile_tree / "notes"))) == before
     assert_safe("text", err)
-    code, out, _ = _cli("fix", "notes")
+    code, out, _ = run("fix", "notes")
     assert (code, out) == (0, "")
