@@ -11,13 +11,18 @@ from linkaudit.config import Config
 from linkaudit.errors import LinkauditError
 from linkaudit.models import Report
 from linkaudit.report import REPORTERS, render
-from linkaudit.report.common import printable
+from linkaudit.textsafe import backslash_escaped, without_commands
+
+
+def _safe(message: str) -> str:
+    """A message for the terminal or a CI log, on one line: names in it cannot drive either."""
+    return without_commands(backslash_escaped(message))
 
 
 class Console:
     """Standard output and error; tests pass their own streams.
 
-    Messages on stderr go through ``printable``: a file name or URL holding ESC or a
+    Messages on stderr go through ``textsafe``: a file name or URL holding ESC or a
     newline cannot drive the terminal or start a CI workflow command.
     """
 
@@ -26,16 +31,16 @@ class Console:
         self.stdout, self.stderr, self.quiet, self.verbose = stdout, stderr, quiet, verbose
 
     def error(self, message: str) -> None:
-        print(f"linkaudit: error: {printable(message)}", file=self.stderr)
+        print(f"linkaudit: error: {_safe(message)}", file=self.stderr)
 
     def info(self, message: str) -> None:
         if self.verbose:
-            print(f"linkaudit: {printable(message)}", file=self.stderr)
+            print(f"linkaudit: {_safe(message)}", file=self.stderr)
 
     def note(self, message: str) -> None:
         """A line a user should see unless they asked for quiet."""
         if not self.quiet:
-            print(printable(message), file=self.stderr)
+            print(_safe(message), file=self.stderr)
 
 
 def lists_links(config: Config) -> bool:

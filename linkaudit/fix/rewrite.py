@@ -21,6 +21,7 @@ from pathlib import Path
 from linkaudit.atomic import replace_file
 from linkaudit.errors import LinkauditError, WriteError
 from linkaudit.models import Edit
+from linkaudit.textsafe import backslash_escaped, without_commands
 
 _NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # opening a symbolic link fails with ELOOP
 _NON_BLOCKING = getattr(os, "O_NONBLOCK", 0)  # a FIFO must not hang the run
@@ -171,11 +172,24 @@ def _marked(diff: Iterable[str]) -> Iterator[str]:
 
 
 def unified_diff(path: Path, old_text: str, new_text: str) -> str:
-    """A git-style unified diff of one file, line endings kept, for dry runs."""
-    name = path.as_posix()
+    """A git-style unified diff of one file, line endings kept, for dry runs.
+
+    It is shown to people and CI logs: control characters inside lines and a name's
+    undecodable bytes are backslash escapes, and no line can start a workflow command.
+    """
+    name = backslash_escaped(path.as_posix())
     diff = difflib.unified_diff(_lines(old_text), _lines(new_text),
                                 fromfile=f"a/{name}", tofile=f"b/{name}")
-    return "".join(_marked(diff))
+    return without_commands("".join(_marked(_shown(line) for line in diff)))
+
+
+def _shown(line: str) -> str:
+    """One diff line with its own controls escaped, its ending (LF or CRLF) kept."""
+    body = line.removesuffix("\n")
+    ending = line[len(body):]
+    if body.endswith("\r") and ending:
+        body, ending = body[:-1], "\r" + ending
+    return backslash_escaped(body) + ending
 
 
 def summarize(edits: Iterable[Edit]) -> EditSummary:

@@ -7,7 +7,6 @@ never disagree about what "failing" or "an error" means. Link states use the wor
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,14 +18,6 @@ from linkaudit.models import CheckResult, Finding, Report, Severity
 
 SEVERITIES_DESCENDING = (Severity.ERROR, Severity.WARNING, Severity.INFO)
 SEVERITY_HEADINGS = {Severity.ERROR: "errors", Severity.WARNING: "warnings", Severity.INFO: "info"}
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """Control characters (ESC, newline, C1...) as ``\\xNN``: never raw on a terminal or log."""
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def display_path(path: Path) -> str:

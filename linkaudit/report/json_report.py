@@ -1,7 +1,10 @@
 """JSON with a named, versioned schema (documented in docs/formats.md) for other tools.
 
 ``version`` changes only when a field is removed or changes meaning; new fields may be
-added within a version, so readers must ignore keys they do not know.
+added within a version, so readers must ignore keys they do not know. Strings are exact:
+control characters, bidi controls and a file name's undecodable bytes (lone surrogates,
+as ``os.fsdecode`` gives them) are ``\\uNNNN`` escapes, so ``os.fsencode`` of a decoded
+``file`` gives the name's bytes back.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any
 
 from linkaudit.models import CheckResult, Finding, LinkRecord, Report, RunSummary, Verdict
 from linkaudit.report.common import count, display_path, sorted_findings, verdict_of
+from linkaudit.textsafe import json_escaped
 
 SCHEMA_NAME = "linkaudit-report"
 SCHEMA_VERSION = 2
@@ -137,7 +141,7 @@ def dumps(document: dict[str, Any]) -> str:
     encoder (``indent`` forces the pure-Python one, 5x slower on a large tree).
     """
     def encode(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+        return json_escaped(json.dumps(value, ensure_ascii=False, separators=(", ", ": ")))
 
     lines = []
     for key, value in document.items():

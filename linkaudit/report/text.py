@@ -1,7 +1,9 @@
 """Plain text for terminals and logs: one block per note, one summary line at the end.
 
 Lines start with ``path:line:col:`` so editors and terminals can jump to the place.
-Control characters from notes are shown escaped, so a URL cannot drive the terminal.
+Control characters and undecodable bytes from notes and file names are shown as
+backslash escapes (``linkaudit.textsafe``), so a name or URL can neither drive the
+terminal nor start a CI workflow command.
 """
 
 from __future__ import annotations
@@ -9,13 +11,9 @@ from __future__ import annotations
 from itertools import groupby
 
 from linkaudit.models import Finding, Report, Severity
-from linkaudit.report.common import (
-    count,
-    display_path,
-    location_text,
-    printable,
-    sorted_findings,
-)
+from linkaudit.report.common import count, display_path, location_text, sorted_findings
+from linkaudit.textsafe import backslash_escaped as printable
+from linkaudit.textsafe import without_commands
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
@@ -25,7 +23,6 @@ _SEVERITY_COLOURS = {
     Severity.WARNING: "\x1b[33m",
     Severity.INFO: "\x1b[36m",
 }
-
 
 class _Style:
     """Wraps text in ANSI codes only when colour was asked for."""
@@ -75,4 +72,4 @@ class TextReporter:
         if counts.failing_note:
             lines.append(f"note: {counts.failing_note}")
         lines.append(counts.line(report.interrupted))
-        return "\n".join(lines) + "\n"
+        return without_commands("\n".join(lines) + "\n")
