@@ -7,6 +7,7 @@
 Scenarios (``?head=<code>`` on any path makes HEAD answer that code with no body):
 
     /ok                     200 HTML page
+    /files/<name>.<ext>     200 file: a PDF, PNG or ZIP by its extension (a few KB)
     /                       200 home page
     /status/<code>          that status (404, 410, 500, 999...)
     /chain/<c1>,<c2>/<rest> redirect with c1 to /chain/<c2>/<rest>, ... then to /<rest>
@@ -161,6 +162,7 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, handler)
 
 
+_FILE_TYPES = {"pdf": "application/pdf", "png": "image/png", "zip": "application/zip"}
 _PAGE = b"<!doctype html><html><head><title>%s</title></head><body>%s</body></html>"
 
 
@@ -201,6 +203,9 @@ class _Handler(BaseHTTPRequestHandler):
         segments = path.strip("/").split("/")
         if path in ("/", "/ok", "/headers"):
             self._reply(200, title="Fine" if path != "/" else "Home")
+        elif segments[0] == "files" and len(segments) == 2:
+            kind = _FILE_TYPES.get(path.rsplit(".", 1)[-1], "application/octet-stream")
+            self._send(200, b"\0" * 4096, {}, kind)
         elif segments[0] == "status" and len(segments) == 2:
             self._reply(int(segments[1]))
         elif segments[0] == "chain" and len(segments) >= 3:

@@ -94,6 +94,11 @@ async def fetch(client: httpx.AsyncClient, method: str, url: httpx.URL,
     return Attempt(Response(response.status_code, dict(response.headers.items()), body))
 
 
+def is_htmlish(headers: Mapping[str, str]) -> bool:
+    """Whether a response's Content-Type is one whose start is read (a page, or text)."""
+    return _HTMLISH.search(headers.get("content-type", "")) is not None
+
+
 def _keep_cookies(cookies: httpx.Cookies, response: httpx.Response) -> None:
     if "set-cookie" in response.headers:
         cookies.extract_cookies(response)
@@ -109,7 +114,7 @@ async def read_body(response: httpx.Response, cap: int) -> bytes:
     small enough is read to its end (a HEAD's empty body, a short non-HTML one): the
     connection then goes back to the pool instead of being opened again.
     """
-    htmlish = cap > 0 and _HTMLISH.search(response.headers.get("content-type", "")) is not None
+    htmlish = cap > 0 and is_htmlish(response.headers)
     if response.is_stream_consumed:  # built with its body in memory (a test transport)
         return response.content[:cap] if htmlish and response.request.method != "HEAD" else b""
     if response.request.method == "HEAD":
