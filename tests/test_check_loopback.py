@@ -9,7 +9,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -17,7 +17,7 @@ import pytest
 from linkaudit.check.checker import Checker
 from linkaudit.check.client import make_client
 from linkaudit.check.errors import describe_error, network_unavailable
-from linkaudit.check.fetch import fetch
+from linkaudit.check.fetch import fetch, read_body
 from linkaudit.config import Duration, HostConfig, NetworkConfig
 from linkaudit.models import CheckResult, Verdict
 from tests.loopback import HUGE_SIZE, FakeTime, LoopbackServer, gzip_bomb
@@ -417,3 +417,35 @@ def test_the_connection_refuses_a_private_address_literal(server: LoopbackServer
     reason, detail = describe_error(asyncio.run(main()))
     assert (reason, "loopback" in detail) == ("private-address", True)
     assert server.count("/ok") == before
+
+
+@pytest.mark.parametrize(("length", "chunks_read"), [(None, 2), (10**6, 2), (8000, 4)])
+def test_a_long_page_is_read_only_to_its_main_heading(length: int | None,
+                                                      chunks_read: int) -> None:
+    """Past the first </h1> a long page (or one of unknown length) is read no further; a
+    page within the cap is read to its end, so its connection can be kept."""
+    pulled: list[int] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for number, chunk in enumerate(
+                [b"<title>Home</title>", b"<h1>Welcome</h1>", b"x" * 1000, b"y" * 1000]):
+            pulled.append(number)
+            yield chunk
+
+    headers = {"content-type": "text/html"}
+    if length is not None:
+        headers["content-length"] = str(length)
+    request = httpx.Request("GET", "http://127.0.0.1/")
+    response = httpx.Response(200, headers=headers, stream=_Stream(chunks()), request=request)
+    body = asyncio.run(read_body(response, 65536))
+    assert len(pulled) == chunks_read
+    assert body.startswith(b"<title>Home</title><h1>Welcome</h1>")
+
+
+class _Stream(httpx.AsyncByteStream):
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            yield chunk
