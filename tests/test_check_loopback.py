@@ -9,7 +9,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -17,7 +17,7 @@ import pytest
 from linkaudit.check.checker import Checker
 from linkaudit.check.client import make_client
 from linkaudit.check.errors import describe_error, network_unavailable
-from linkaudit.check.fetch import fetch
+from linkaudit.check.fetch import fetch, read_body
 from linkaudit.config import Duration, HostConfig, NetworkConfig
 from linkaudit.models import CheckResult, Verdict
 from tests.loopback import HUGE_SIZE, FakeTime, LoopbackServer, gzip_bomb
@@ -85,11 +85,12 @@ def test_redirect_to_a_dead_page_keeps_its_final_verdict(server: LoopbackServer)
 
 @pytest.mark.parametrize("head", [405, 404])
 def test_head_refused_then_get_succeeds(head: int) -> None:
-    """HEAD 405 or 404 followed by GET 200 is ok, one request of each method."""
+    """A file's HEAD 405 or 404 followed by GET 200 is ok, one request of each method."""
     with LoopbackServer() as fresh:
-        result = check_one(fresh.url(f"/ok?head={head}"))
+        result = check_one(fresh.url(f"/files/paper.pdf?head={head}"))
         assert (result.verdict, result.status) == (Verdict.OK, 200)
-        assert (fresh.count("/ok", "HEAD"), fresh.count("/ok", "GET")) == (1, 1)
+        assert (fresh.count("/files/paper.pdf", "HEAD"),
+                fresh.count("/files/paper.pdf", "GET")) == (1, 1)
 
 
 def test_each_url_is_requested_once() -> None:
@@ -109,11 +110,11 @@ def test_attempts_count_every_hop(server: LoopbackServer) -> None:
 
 
 def test_flaky_503_is_retried_until_ok() -> None:
-    """503 twice then 200 is ok after two attempts: HEAD, GET, then GET again."""
+    """503 twice then 200 is ok after three attempts, each a GET."""
     with LoopbackServer() as fresh:
         result = check_one(fresh.url("/flaky?fail=2&status=503"))
-        assert (result.verdict, result.attempts) == (Verdict.OK, 2)
-        assert (fresh.count("/flaky", "HEAD"), fresh.count("/flaky", "GET")) == (1, 2)
+        assert (result.verdict, result.attempts) == (Verdict.OK, 3)
+        assert (fresh.count("/flaky", "HEAD"), fresh.count("/flaky", "GET")) == (0, 3)
 
 
 def test_429_retry_after_is_waited_on_the_injected_clock(server: LoopbackServer) -> None:
@@ -132,11 +133,11 @@ def test_429_retry_after_is_waited_on_the_injected_clock(server: LoopbackServer)
 
 
 def test_connection_reset_is_unreachable_after_retries(server: LoopbackServer) -> None:
-    """An abrupt RST is unreachable/reset, tried HEAD then GET up to the retry budget."""
+    """An abrupt RST is unreachable/reset, tried with GET up to the retry budget."""
     before = server.count("/reset")
     result = check_one(server.url("/reset"))
     assert (result.verdict, result.reason, result.attempts) == (Verdict.UNREACHABLE, "reset", 3)
-    assert server.count("/reset") - before == 4
+    assert server.count("/reset") - before == 3
 
 
 def test_a_hanging_server_costs_bounded_time(server: LoopbackServer) -> None:
@@ -218,16 +219,15 @@ def test_a_reset_during_the_tls_handshake_is_a_reset() -> None:
         listener.listen()
         listener.settimeout(10)
 
-        def reset_both() -> None:  # the HEAD's connection, then the GET's
+        def reset_one() -> None:  # the GET's connection
             with contextlib.suppress(OSError):
-                for _ in range(2):
-                    connection, _ = listener.accept()
-                    connection.recv(4096)
-                    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                          struct.pack("ii", 1, 0))
-                    connection.close()
+                connection, _ = listener.accept()
+                connection.recv(4096)
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                      struct.pack("ii", 1, 0))
+                connection.close()
 
-        resetter = threading.Thread(target=reset_both, daemon=True)
+        resetter = threading.Thread(target=reset_one, daemon=True)
         resetter.start()
         port = listener.getsockname()[1]
         result = check_one(f"https://127.0.0.1:{port}/",
@@ -308,7 +308,8 @@ def test_cancel_returns_promptly_with_finished_results(server: LoopbackServer) -
 
 class _KeepAliveServer:
     """A minimal HTTP/1.1 keep-alive server in the test's own event loop that counts the
-    connections it accepts; each path answers its status (``/405`` refuses HEAD only)."""
+    connections it accepts; each path answers its status (``/405`` refuses HEAD only;
+    ``.pdf`` paths are PDF files)."""
 
     def __init__(self) -> None:
         self.connections = 0
@@ -329,7 +330,7 @@ class _KeepAliveServer:
 
     @staticmethod
     def _answer(method: str, target: str) -> bytes:
-        status = int(target.strip("/").split("?")[0] or 200)
+        status = int(target.strip("/").split("?")[0].removesuffix(".pdf") or 200)
         kind, body = ("text/html", b"<title>page</title>") if "pdf" not in target else (
             "application/pdf", b"%PDF" + b"x" * 2000)
         if method == "HEAD" and status == 405:
@@ -342,14 +343,15 @@ class _KeepAliveServer:
 
 
 def test_one_host_is_served_over_one_kept_alive_connection() -> None:
-    """HEADs, GET fallbacks and short non-HTML bodies all leave the connection reusable."""
+    """GETs of pages, HEADs of files, GET fallbacks and short non-HTML bodies all leave
+    the connection reusable."""
     server = _KeepAliveServer()
     config = dataclasses.replace(CONFIG, per_host_concurrency=1)
 
     async def main() -> list[CheckResult]:
         listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
         port = listener.sockets[0].getsockname()[1]
-        paths = ["/200?a", "/200?b", "/404", "/405", "/405?pdf", "/200?c"]
+        paths = ["/200?a", "/200?b", "/404", "/404.pdf", "/405.pdf", "/200.pdf", "/200?c"]
         try:
             async with make_client(config) as client:
                 checker = Checker(client, config, sleep=FakeTime().sleep)
@@ -362,8 +364,10 @@ def test_one_host_is_served_over_one_kept_alive_connection() -> None:
     results = asyncio.run(asyncio.wait_for(main(), timeout=10))
     assert {r.key: r.verdict for r in results} == {
         "/200?a": Verdict.OK, "/200?b": Verdict.OK, "/404": Verdict.DEAD,
-        "/405": Verdict.OK, "/405?pdf": Verdict.OK, "/200?c": Verdict.OK}
-    assert len(server.requests) == 8  # HEAD+GET for /404 and the first /405, then GET only
+        "/404.pdf": Verdict.DEAD, "/405.pdf": Verdict.OK, "/200.pdf": Verdict.OK,
+        "/200?c": Verdict.OK}
+    # GET for pages; HEAD+GET for the first file 404 and for /405.pdf, then GET only
+    assert len(server.requests) == 9
     assert server.connections == 1
 
 
@@ -413,3 +417,35 @@ def test_the_connection_refuses_a_private_address_literal(server: LoopbackServer
     reason, detail = describe_error(asyncio.run(main()))
     assert (reason, "loopback" in detail) == ("private-address", True)
     assert server.count("/ok") == before
+
+
+@pytest.mark.parametrize(("length", "chunks_read"), [(None, 2), (10**6, 2), (8000, 4)])
+def test_a_long_page_is_read_only_to_its_main_heading(length: int | None,
+                                                      chunks_read: int) -> None:
+    """Past the first </h1> a long page (or one of unknown length) is read no further; a
+    page within the cap is read to its end, so its connection can be kept."""
+    pulled: list[int] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for number, chunk in enumerate(
+                [b"<title>Home</title>", b"<h1>Welcome</h1>", b"x" * 1000, b"y" * 1000]):
+            pulled.append(number)
+            yield chunk
+
+    headers = {"content-type": "text/html"}
+    if length is not None:
+        headers["content-length"] = str(length)
+    request = httpx.Request("GET", "http://127.0.0.1/")
+    response = httpx.Response(200, headers=headers, stream=_Stream(chunks()), request=request)
+    body = asyncio.run(read_body(response, 65536))
+    assert len(pulled) == chunks_read
+    assert body.startswith(b"<title>Home</title><h1>Welcome</h1>")
+
+
+class _Stream(httpx.AsyncByteStream):
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            yield chunk

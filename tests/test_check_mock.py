@@ -75,8 +75,8 @@ def _routes(table: dict[tuple[str, str], tuple[int, dict[str, str], str]]) -> Ha
         key = (request.method, request.url.path)
         status, headers, body = table.get(key) or table.get(("*", request.url.path)) or (
             404, {}, "")
-        return httpx.Response(status, headers={"content-type": "text/html", **headers},
-                              text=body)
+        kind = "application/pdf" if request.url.path.endswith(".pdf") else "text/html"
+        return httpx.Response(status, headers={"content-type": kind, **headers}, text=body)
     return handle
 
 
@@ -92,8 +92,9 @@ def _raise(exc: Exception) -> Handler:
 @pytest.mark.parametrize("head_status", [405, 403, 404, 501, 500, 503])
 def test_get_follows_a_refused_head(head_status: int) -> None:
     """A HEAD answered 405/403/404/501/5xx is asked again with GET, whose answer counts."""
-    run = Run(_routes({("HEAD", "/a"): (head_status, {}, ""), ("GET", "/a"): (200, {}, "")}))
-    result = run.one("https://a.test/a")
+    run = Run(_routes({("HEAD", "/a.pdf"): (head_status, {}, ""),
+                       ("GET", "/a.pdf"): (200, {}, "")}))
+    result = run.one("https://a.test/a.pdf")
     assert result.verdict is Verdict.OK
     assert [m for m, _ in run.seen] == ["HEAD", "GET"]
 
@@ -106,14 +107,14 @@ def test_get_follows_a_head_that_breaks_the_connection() -> None:
         return httpx.Response(200)
 
     run = Run(handle)
-    assert run.one("https://a.test/a").verdict is Verdict.OK
+    assert run.one("https://a.test/a.pdf").verdict is Verdict.OK
     assert [m for m, _ in run.seen] == ["HEAD", "GET"]
 
 
 def test_a_good_head_is_the_only_request() -> None:
-    """HEAD 200 is enough: no GET, one request for the URL."""
-    run = Run(_routes({("HEAD", "/a"): (200, {}, "")}))
-    result = run.one("https://a.test/a")
+    """HEAD 200 is enough for a file that is not a page: no GET, one request for the URL."""
+    run = Run(_routes({("HEAD", "/a.pdf"): (200, {}, "")}))
+    result = run.one("https://a.test/a.pdf")
     assert (result.verdict, result.status, result.attempts) == (Verdict.OK, 200, 1)
     assert len(run.requests) == 1
 
@@ -143,36 +144,37 @@ def _methods_by_path(run: Run) -> list[tuple[str, str]]:
 
 def test_a_host_refusing_head_with_405_gets_get_directly_afterwards() -> None:
     """After a HEAD 405 a host's later URLs are asked with GET only, one request each."""
-    run = Run(_routes({("HEAD", "/1"): (405, {}, ""), ("GET", "/1"): (200, {}, ""),
-                       ("*", "/2"): (200, {}, ""), ("*", "/3"): (404, {}, "")}), ONE_AT_A_TIME)
-    results = run.check("https://a.test/1", "https://a.test/2", "https://a.test/3")
-    assert [results[f"https://a.test/{i}"].verdict for i in (1, 2, 3)] == [
+    run = Run(_routes({("HEAD", "/1.pdf"): (405, {}, ""), ("GET", "/1.pdf"): (200, {}, ""),
+                       ("*", "/2.pdf"): (200, {}, ""), ("*", "/3.pdf"): (404, {}, "")}),
+              ONE_AT_A_TIME)
+    results = run.check("https://a.test/1.pdf", "https://a.test/2.pdf", "https://a.test/3.pdf")
+    assert [results[f"https://a.test/{i}.pdf"].verdict for i in (1, 2, 3)] == [
         Verdict.OK, Verdict.OK, Verdict.DEAD]
-    assert _methods_by_path(run) == [("HEAD", "/1"), ("GET", "/1"), ("GET", "/2"),
-                                     ("GET", "/3")]
+    assert _methods_by_path(run) == [("HEAD", "/1.pdf"), ("GET", "/1.pdf"), ("GET", "/2.pdf"),
+                                     ("GET", "/3.pdf")]
 
 
 def test_head_501_also_switches_the_host_to_get() -> None:
     """HEAD 501 (not implemented) teaches the same as 405."""
-    run = Run(_routes({("HEAD", "/1"): (501, {}, ""), ("GET", "/1"): (200, {}, ""),
-                       ("*", "/2"): (200, {}, "")}), ONE_AT_A_TIME)
-    run.check("https://a.test/1", "https://a.test/2")
-    assert _methods_by_path(run)[-1] == ("GET", "/2")
+    run = Run(_routes({("HEAD", "/1.pdf"): (501, {}, ""), ("GET", "/1.pdf"): (200, {}, ""),
+                       ("*", "/2.pdf"): (200, {}, "")}), ONE_AT_A_TIME)
+    run.check("https://a.test/1.pdf", "https://a.test/2.pdf")
+    assert _methods_by_path(run)[-1] == ("GET", "/2.pdf")
 
 
 def test_a_confirmed_head_404_is_trusted_for_the_hosts_later_urls() -> None:
     """The first dead link gets its GET; once GET agreed, later HEAD 404s are final."""
     run = Run(_routes({}), ONE_AT_A_TIME)  # every path 404 to both methods
-    results = run.check(*(f"https://a.test/d{i}" for i in range(3)))
+    results = run.check(*(f"https://a.test/d{i}.pdf" for i in range(3)))
     assert {(r.verdict, r.reason) for r in results.values()} == {(Verdict.DEAD, "404")}
-    assert _methods_by_path(run) == [("HEAD", "/d0"), ("GET", "/d0"), ("HEAD", "/d1"),
-                                     ("HEAD", "/d2")]
+    assert _methods_by_path(run) == [("HEAD", "/d0.pdf"), ("GET", "/d0.pdf"), ("HEAD", "/d1.pdf"),
+                                     ("HEAD", "/d2.pdf")]
 
 
 def test_trust_is_per_host_so_another_hosts_first_dead_link_gets_get() -> None:
     """A host trusted for HEAD 404 says nothing about another host's HEAD."""
     run = Run(_routes({}), ONE_AT_A_TIME)
-    run.check("https://a.test/d0", "https://a.test/d1", "https://b.test/d0")
+    run.check("https://a.test/d0.pdf", "https://a.test/d1.pdf", "https://b.test/d0.pdf")
     seen = [(r.method, r.url.host) for _, r in run.requests]
     assert seen.count(("GET", "a.test")) == 1
     assert seen.count(("GET", "b.test")) == 1
@@ -180,31 +182,32 @@ def test_trust_is_per_host_so_another_hosts_first_dead_link_gets_get() -> None:
 
 def test_a_host_whose_head_lies_keeps_getting_gets() -> None:
     """HEAD 404 contradicted by GET 200 means every later HEAD 404 of that host is re-asked."""
-    run = Run(_routes({("HEAD", "/p0"): (404, {}, ""), ("GET", "/p0"): (200, {}, ""),
-                       ("HEAD", "/p1"): (404, {}, ""), ("GET", "/p1"): (404, {}, ""),
-                       ("HEAD", "/p2"): (404, {}, ""), ("GET", "/p2"): (200, {}, "")}),
+    run = Run(_routes({("HEAD", "/p0.pdf"): (404, {}, ""), ("GET", "/p0.pdf"): (200, {}, ""),
+                       ("HEAD", "/p1.pdf"): (404, {}, ""), ("GET", "/p1.pdf"): (404, {}, ""),
+                       ("HEAD", "/p2.pdf"): (404, {}, ""), ("GET", "/p2.pdf"): (200, {}, "")}),
               ONE_AT_A_TIME)
-    results = run.check("https://a.test/p0", "https://a.test/p1", "https://a.test/p2")
-    assert [results[f"https://a.test/p{i}"].verdict for i in range(3)] == [
+    results = run.check("https://a.test/p0.pdf", "https://a.test/p1.pdf", "https://a.test/p2.pdf")
+    assert [results[f"https://a.test/p{i}.pdf"].verdict for i in range(3)] == [
         Verdict.OK, Verdict.DEAD, Verdict.OK]
     assert [m for m, _ in _methods_by_path(run)] == ["HEAD", "GET"] * 3
 
 
 def test_a_later_disagreement_withdraws_the_trust() -> None:
     """A trusted host whose HEAD 403 then meets GET 200 gets GETs for its HEAD 404s again."""
-    run = Run(_routes({("HEAD", "/x"): (403, {}, ""), ("GET", "/x"): (200, {}, ""),
-                       ("GET", "/late"): (200, {}, "")}), ONE_AT_A_TIME)
-    results = run.check("https://a.test/d0", "https://a.test/x", "https://a.test/late")
-    assert results["https://a.test/late"].verdict is Verdict.OK
-    assert _methods_by_path(run)[-2:] == [("HEAD", "/late"), ("GET", "/late")]
+    run = Run(_routes({("HEAD", "/x.pdf"): (403, {}, ""), ("GET", "/x.pdf"): (200, {}, ""),
+                       ("GET", "/late.pdf"): (200, {}, "")}), ONE_AT_A_TIME)
+    results = run.check("https://a.test/d0.pdf", "https://a.test/x.pdf", "https://a.test/late.pdf")
+    assert results["https://a.test/late.pdf"].verdict is Verdict.OK
+    assert _methods_by_path(run)[-2:] == [("HEAD", "/late.pdf"), ("GET", "/late.pdf")]
 
 
 def test_a_transient_head_5xx_is_not_taken_for_a_lie() -> None:
     """HEAD 503 then GET 200 neither counts as agreement nor as disagreement."""
-    run = Run(_routes({("HEAD", "/busy"): (503, {}, ""), ("GET", "/busy"): (200, {}, "")}),
+    run = Run(_routes({("HEAD", "/busy.pdf"): (503, {}, ""), ("GET", "/busy.pdf"): (200, {}, "")}),
               ONE_AT_A_TIME)
-    run.check("https://a.test/busy", "https://a.test/d0", "https://a.test/d1")
-    assert _methods_by_path(run)[2:] == [("HEAD", "/d0"), ("GET", "/d0"), ("HEAD", "/d1")]
+    run.check("https://a.test/busy.pdf", "https://a.test/d0.pdf", "https://a.test/d1.pdf")
+    assert _methods_by_path(run)[2:] == [("HEAD", "/d0.pdf"), ("GET", "/d0.pdf"),
+                                         ("HEAD", "/d1.pdf")]
 
 
 @pytest.mark.parametrize(("get_status", "gets", "verdict"), [(404, 1, Verdict.DEAD),
@@ -220,7 +223,7 @@ def test_concurrent_head_404s_wait_for_the_hosts_first_confirmation(
         return httpx.Response(get_status)
 
     run = Run(handle, dataclasses.replace(BASE, per_host_concurrency=3))
-    results = run.check(*(f"https://a.test/d{i}" for i in range(3)))
+    results = run.check(*(f"https://a.test/d{i}.pdf" for i in range(3)))
     assert {r.verdict for r in results.values()} == {verdict}
     assert [m for m, _ in run.seen].count("GET") == gets
 
@@ -581,7 +584,7 @@ def test_a_failing_url_does_not_stop_the_others() -> None:
 
 def test_transient_503_is_retried_with_backoff_sleeps() -> None:
     """503 then 200 gives ok after two attempts, sleeping between them (fake clock)."""
-    answers = iter([503, 503, 200])
+    answers = iter([503, 200])
 
     def handle(request: httpx.Request) -> httpx.Response:
         return httpx.Response(next(answers))
@@ -589,7 +592,7 @@ def test_transient_503_is_retried_with_backoff_sleeps() -> None:
     run = Run(handle)
     result = run.one("https://a.test/a")
     assert (result.verdict, result.attempts) == (Verdict.OK, 2)
-    assert [m for m, _ in run.seen] == ["HEAD", "GET", "GET"]
+    assert [m for m, _ in run.seen] == ["GET", "GET"]
     assert run.time.now - 1000.0 >= 0.75
 
 
@@ -663,7 +666,7 @@ def test_hosts_interleave_and_limits_hold() -> None:
 
 def test_a_check_waiting_to_retry_lends_its_global_slot() -> None:
     """With one global slot, another host's URL runs while the first sleeps before a retry."""
-    answers = iter([502, 502, 200])
+    answers = iter([502, 200])
 
     def handle(request: httpx.Request) -> httpx.Response:
         return httpx.Response(next(answers) if request.url.host == "a.test" else 200)
@@ -672,7 +675,7 @@ def test_a_check_waiting_to_retry_lends_its_global_slot() -> None:
     results = run.check("https://a.test/x", "https://b.test/y")
     assert results["https://a.test/x"].attempts == 2
     assert [(m, u.split("/")[2]) for m, u in run.seen] == [
-        ("HEAD", "a.test"), ("GET", "a.test"), ("HEAD", "b.test"), ("GET", "a.test")]
+        ("GET", "a.test"), ("GET", "b.test"), ("GET", "a.test")]
 
 
 # ------------------------------------------------------------------ network down, deadline
@@ -796,7 +799,7 @@ def test_host_headers_belong_to_the_cited_origin(chain: list[str],
     run = Run(handler, config)
     run.one(chain[0])
     sent = [r.headers.get("authorization") == "Bearer secret" for _, r in run.requests
-            if r.method == "HEAD"]
+            if r.method == "GET"]
     assert sent == with_header
 
 

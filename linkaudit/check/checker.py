@@ -1,7 +1,8 @@
 """Network check of each distinct URL: a ``CheckResult`` per check key, failures as values.
 
-The checker follows one URL's redirect chain hop by hop (HEAD first, GET when HEAD cannot
-be believed, retries per hop) and is the per-URL error boundary: whatever happens to a
+The checker follows one URL's redirect chain hop by hop (GET with a capped read; HEAD
+first only for files that are not pages, GET when HEAD cannot be believed; retries per
+hop) and is the per-URL error boundary: whatever happens to a
 URL becomes its result. Scheduling is the ``Scheduler``'s, one request ``fetch``'s, the
 verdict rules ``verdicts``'s, the mapping of exceptions ``errors``'s.
 
@@ -26,6 +27,7 @@ import httpx
 from linkaudit.check.errors import UNUSABLE_URL_REASONS, describe_error
 from linkaudit.check.fetch import Attempt, fetch
 from linkaudit.check.guard import AddressProblem, Resolver, check_address, system_resolve
+from linkaudit.check.head import wants_head
 from linkaudit.check.hosts import Host, Job, parse_url, unrequestable, url_problem
 from linkaudit.check.retry import RetryDecision, decide, retrying
 from linkaudit.check.scheduler import Scheduler, Sleep
@@ -222,12 +224,13 @@ class Checker:
 
     async def _hop(self, url: httpx.URL, start: float, own_origin: bool,
                    cookies: httpx.Cookies) -> tuple[Attempt, int]:
-        """One hop with retries: HEAD first (unless the host refuses HEAD), then GET for good
-        once HEAD is refused. The host's configured headers go only to the cited URL's own
-        origin (``own_origin``)."""
+        """One hop with retries: GET, whose first bytes the soft-404 rules read; HEAD first
+        only for a file that is not a page (``wants_head``: a PDF, an image) on a host that
+        does not refuse HEAD, then GET for good once HEAD is refused. The host's configured
+        headers go only to the cited URL's own origin (``own_origin``)."""
         host = self._scheduler.host(url.host)
         headers = host.headers if own_origin else {}
-        use_head = host.head.supported
+        use_head = host.head.supported and wants_head(url)
 
         async def attempt_once() -> Attempt:
             nonlocal use_head

@@ -2,7 +2,8 @@
 
 Nothing here retries, waits or decides a verdict; the checker does that with what an
 ``Attempt`` holds. Only the start of an HTML-ish body is kept (up to ``body_cap``
-bytes), for the title rules; every other body is left unread or drained when small.
+bytes, less when the main heading ends sooner), for the soft-404 rules; every other body
+is left unread or drained when small.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import httpx
 from linkaudit.check.decoding import BoundedDecoder, UnsupportedCoding
 from linkaudit.check.errors import describe_error
 from linkaudit.check.retry import Outcome
-from linkaudit.check.verdicts import Response
+from linkaudit.check.verdicts import HEADING_CLOSE, Response
 
 _HTMLISH = re.compile(r"text/html|application/xhtml\+xml|text/plain", re.IGNORECASE)
 
@@ -94,6 +95,11 @@ async def fetch(client: httpx.AsyncClient, method: str, url: httpx.URL,
     return Attempt(Response(response.status_code, dict(response.headers.items()), body))
 
 
+def is_htmlish(headers: Mapping[str, str]) -> bool:
+    """Whether a response's Content-Type is one whose start is read (a page, or text)."""
+    return _HTMLISH.search(headers.get("content-type", "")) is not None
+
+
 def _keep_cookies(cookies: httpx.Cookies, response: httpx.Response) -> None:
     if "set-cookie" in response.headers:
         cookies.extract_cookies(response)
@@ -102,6 +108,11 @@ def _keep_cookies(cookies: httpx.Cookies, response: httpx.Response) -> None:
 async def read_body(response: httpx.Response, cap: int) -> bytes:
     """At most ``cap`` bytes of an HTML-ish body; other bodies are not kept.
 
+    The soft-404 rules read the title and the first ``<h1>``: once the ``</h1>`` is in,
+    a body longer than ``cap`` (or of unknown length) is read no further, since its
+    connection is closed either way. A body within ``cap`` is read to its end instead,
+    so its connection goes back to the pool.
+
     The cap holds on the decoded bytes whatever the content codings (``BoundedDecoder``
     never inflates past it) and on the raw bytes received (at most ``cap`` plus one chunk).
 
@@ -109,7 +120,7 @@ async def read_body(response: httpx.Response, cap: int) -> bytes:
     small enough is read to its end (a HEAD's empty body, a short non-HTML one): the
     connection then goes back to the pool instead of being opened again.
     """
-    htmlish = cap > 0 and _HTMLISH.search(response.headers.get("content-type", "")) is not None
+    htmlish = cap > 0 and is_htmlish(response.headers)
     if response.is_stream_consumed:  # built with its body in memory (a test transport)
         return response.content[:cap] if htmlish and response.request.method != "HEAD" else b""
     if response.request.method == "HEAD":
@@ -126,15 +137,20 @@ async def read_body(response: httpx.Response, cap: int) -> bytes:
         decoder = BoundedDecoder(response.headers.get("content-encoding", ""))
     except UnsupportedCoding:
         return b""  # nothing it could say is readable without an unbounded decoder
+    length = response.headers.get("content-length", "")
+    stop_at_heading = not (length.isdigit() and int(length) <= cap)
     body = bytearray()
     raw = 0
     async for chunk in response.aiter_raw():
         raw += len(chunk)
         decoder.feed(chunk)
+        seen = len(body)
         try:
             body += decoder.read(cap - len(body))
         except zlib.error:
             break  # corrupt from here on: what was decoded stands
         if len(body) >= cap or raw >= cap:
+            break
+        if stop_at_heading and HEADING_CLOSE.search(body, max(seen - 4, 0)):
             break
     return bytes(body)
