@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-import re
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -41,6 +40,7 @@ from linkaudit.check.verdicts import (
 )
 from linkaudit.config import NetworkConfig
 from linkaudit.models import CheckResult, Hop, Verdict
+from linkaudit.userregex import compile_user_regex
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,8 @@ class Checker:
         self._now = now
         self._resolve = resolve
         self._rand = rand
-        self._exclude = [re.compile(p) for p in config.exclude]
+        self._exclude = [compile_user_regex(p, f"network.exclude[{n}]")
+                         for n, p in enumerate(config.exclude)]
         self._scheduler = Scheduler(config, sleep=sleep, clock=clock, now=now)
         self._guarded: dict[str, AddressProblem | None] = {}
 
