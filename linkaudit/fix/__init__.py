@@ -5,7 +5,9 @@ Entry points: ``plan_edits`` turns notes, cleaned links and network findings int
 plain data for JSON (``document``); ``apply_edits`` applies a file's
 edits to its text, ``write_file`` replaces the file atomically, ``unified_diff`` shows a
 dry run and ``summarize`` counts the edits (``rewrite``); ``snapshot_requests`` and
-``find_snapshots`` look up archived copies of dead links (``archive``).
+``find_snapshots`` look up archived copies of dead links (``archive``). The planner's
+helpers: ``duplicates`` (merging duplicate definitions), ``target`` (is a new URL fit to be
+written), ``form`` (writing it in the link's form), ``structure`` (the note keeps its links).
 
 The archive names are loaded on first use, so planning and rewriting never import the
 HTTP client.

@@ -18,8 +18,9 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from linkaudit.clean.keys import WEB_SCHEMES
 from linkaudit.clean.strip import query_pieces
+from linkaudit.config import ArchiveConfig
 
-DEFAULT_ARCHIVE_HOST = "web.archive.org"
+DEFAULT_ARCHIVE_HOST = ArchiveConfig().snapshot_host  # the config's default, written once
 MAX_URL_LENGTH = 8192
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _SNAPSHOT_PATH = re.compile(r"/web/(?P<timestamp>\d{1,14})/(?P<original>.+)", re.DOTALL)
