@@ -99,8 +99,8 @@ def test_summary_names_dead_links_not_confirmed_yet(tree: Path) -> None:
     assert run("check", transport=web)[0] == 0
     code, out, err = run("fix", "--format", "json")
     assert code == 0
-    assert ("notes/p-en.md:6:6: https://site.test/gone: dead link not confirmed yet: "
-            "failing 1 of 3") in err
+    assert ("notes/p-en.md:6:6: https://site.test/gone: dead link not confirmed yet; "
+            "1 failed check since") in err
     assert "1 link left alone" in err
     (left,) = json.loads(out)["left_alone"]
     assert left["url"] == "https://site.test/gone" and "not confirmed yet" in left["reason"]

@@ -31,17 +31,17 @@ def test_failing_link_not_yet_dead_is_named_with_how_far_it_is() -> None:
     assert plan.edits == ()
     assert [(s.kind, s.message) for s in plan.skipped] == [(
         "not-confirmed-dead",
-        "dead link not confirmed yet: failing 1 of 3, dead after 3 failures over 3 days — "
-        "`linkaudit check --confirm-now` to decide now; left as is")]
+        "dead link not confirmed yet; 1 failed check since 1970-01-01; called dead after 3 "
+        "failed checks spanning 3 days, or now with --confirm-now; left as is")]
 
 
 def test_enough_failures_too_close_together_say_over_how_long() -> None:
-    """Three failures within one day of a one-week rule: the message gives both spans."""
+    """Three failures within two days of a one-week rule: the message says the span is missing."""
     failing = Confirmation("failing", 3, 3, 0.0, 1.5 * DAY)
     plan = plan_edits(items(f"[1]: {GONE}\n"), options=FixConfig(),
                       unconfirmed={GONE: failing},
                       dead_after=DeadAfterConfig(failures=3, days=Duration(7 * DAY)))
-    assert "failing 3 of 3 over 1.5 days, dead after 3 failures over 7 days" in \
+    assert "3 failed checks since 1970-01-01; called dead once the failures span 7 days" in \
         plan.skipped[0].message
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
+from linkaudit.audit.online import Standing, failing_message
 from linkaudit.check.verdicts import lands_on_site_root
 from linkaudit.config import DeadAfterConfig, FixConfig
 from linkaudit.fix.duplicates import Definition, Merge, plan_merges
@@ -304,18 +305,9 @@ def _with_fragment(new: str, original: str) -> str:
 
 
 def not_confirmed_message(counts: FailureCounts, rule: DeadAfterConfig) -> str:
-    """``dead link not confirmed yet: failing 1 of 3, dead after 3 failures over 3 days``."""
-    spread = ""
-    if counts.failures >= counts.needed and counts.first_failure is not None \
-            and counts.last_failure is not None:
-        spread = f" over {_days(counts.last_failure - counts.first_failure)}"
-    return (f"dead link not confirmed yet: failing {counts.failures} of {counts.needed}"
-            f"{spread}, dead after {counts.needed} failures over {_days(rule.days)} — "
-            "`linkaudit check --confirm-now` to decide now; left as is")
-
-
-def _days(seconds: float) -> str:
-    days = seconds / _DAY
-    if days == round(days):
-        return f"{round(days)} day{'' if round(days) == 1 else 's'}"
-    return f"{days:.1f} days"
+    """``dead link not confirmed yet; 1 failed check since …; called dead after …``: the
+    words every report uses for a failing link (``audit.online.failing_message``)."""
+    standing = Standing(confirmed=False, failures=counts.failures, needed=counts.needed,
+                        min_days=rule.days / _DAY, first_failure=counts.first_failure,
+                        last_failure=counts.last_failure)
+    return failing_message("dead link not confirmed yet", standing) + "; left as is"
