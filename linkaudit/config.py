@@ -105,7 +105,8 @@ class CleaningConfig:
 class HostConfig:
     concurrency: int | None = _field(None, "requests in flight to this host", min=1)
     interval: Duration | None = _field(None, "minimum time between requests", min=0)
-    headers: Mapping[str, str] = _mapping_field("headers sent to this host only")
+    headers: Mapping[str, str] = _mapping_field(
+        "headers sent to the cited URL's own origin only (scheme, host, port)")
 
 
 @dataclass(frozen=True)
