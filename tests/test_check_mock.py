@@ -879,3 +879,25 @@ def test_urls_that_cannot_be_requested_are_skipped_and_others_still_checked(
     assert (results[url].verdict, results[url].reason) == (Verdict.SKIPPED, "invalid-url")
     assert detail in results[url].detail
     assert results["https://a.test/ok"].verdict is Verdict.OK
+
+
+@pytest.mark.parametrize(("path", "head"), [
+    ("/paper.PDF", True), ("/img/fig.webp", True), ("/data.tar.gz", True),
+    ("/post", False), ("/post.html", False), ("/index.php", False), ("/a.pdf/", False),
+    ("/dir.pdf/page", False),
+])
+def test_only_files_named_by_their_extension_are_asked_with_head(path: str,
+                                                                 head: bool) -> None:
+    """A PDF, an image or an archive is asked with HEAD; a page (any other path) with GET."""
+    run = Run(_routes({("*", path): (200, {"content-type": "application/octet-stream"}, "")}))
+    assert run.one(f"https://a.test{path}").verdict is Verdict.OK
+    assert [m for m, _ in run.seen] == (["HEAD"] if head else ["GET"])
+
+
+def test_a_page_served_where_a_file_was_named_is_read() -> None:
+    """A HEAD 200 answered with HTML for a .pdf is asked again with GET, which reads it."""
+    page = "<title>404 Not Found</title>"
+    run = Run(_routes({("*", "/gone.pdf"): (200, {"content-type": "text/html"}, page)}))
+    result = run.one("https://a.test/gone.pdf")
+    assert (result.verdict, result.reason) == (Verdict.DEAD, "soft-404")
+    assert [m for m, _ in run.seen] == ["HEAD", "GET"]
