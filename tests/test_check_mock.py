@@ -901,3 +901,17 @@ def test_a_page_served_where_a_file_was_named_is_read() -> None:
     result = run.one("https://a.test/gone.pdf")
     assert (result.verdict, result.reason) == (Verdict.DEAD, "soft-404")
     assert [m for m, _ in run.seen] == ["HEAD", "GET"]
+
+
+@pytest.mark.parametrize(("target_headers", "target_requests"), [
+    ({}, 1), ({"set-cookie": "s=1; Path=/"}, 3)])
+def test_chains_to_the_same_target_share_its_answer(target_headers: dict[str, str],
+                                                    target_requests: int) -> None:
+    """Three dead links redirecting to the site root ask the root once (at once or one
+    after another), each still a soft 404; a root that sets a cookie is asked by each."""
+    run = Run(_routes({("GET", "/"): (200, target_headers, "<title>Home</title>"),
+                       **{("GET", f"/old/{i}"): (301, {"location": "/"}, "") for i in range(3)}}),
+              dataclasses.replace(BASE, per_host_concurrency=2))
+    results = run.check(*(f"https://a.test/old/{i}" for i in range(3)))
+    assert {(r.verdict, r.reason) for r in results.values()} == {(Verdict.DEAD, "soft-404")}
+    assert [u for _, u in run.seen].count("https://a.test/") == target_requests
