@@ -10,6 +10,8 @@ Scenarios (``?head=<code>`` on any path makes HEAD answer that code with no body
     /files/<name>.<ext>     200 file: a PDF, PNG or ZIP by its extension (a few KB)
     /page/<name>            200 HTML article titled "Article <name>"
     /soft/<lang>            200 whose title says "not found" in that language (SOFT_TITLES)
+    /soft-file/<name>       200 HTML "404 Not Found" page, to HEAD and GET alike, where a
+                            file was named (a missing PDF served as a page)
     /soft-heading           200 titled "Example" whose main heading says "Page not found"
     /article-404            200 article about 404 errors (title and text mention them)
     /to-404-page            302 to /404.html, a 200 page on a not-found path
@@ -229,6 +231,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, title=f"Article {segments[1]}")
         elif segments[0] == "soft" and segments[-1] in SOFT_TITLES:
             self._reply(200, title=SOFT_TITLES[segments[-1]])
+        elif segments[0] == "soft-file":
+            self._reply(200, title="404 Not Found")
         elif path == "/soft-heading":
             self._reply(200, title="Example", text="<h1>Page not found</h1><p>Sorry.</p>")
         elif path == "/article-404":

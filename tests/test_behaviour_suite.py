@@ -1,12 +1,13 @@
 """The behaviour suite: a realistic mix of URLs over several loopback hosts, every verdict
 asserted, and the requests the servers saw per distinct URL kept within budget.
 
-The mix (212 URLs on 6 hosts): 168 ordinary articles (79%), and 44 URLs of every
+The mix (213 URLs on 6 hosts): 168 ordinary articles (79%), and 45 URLs of every
 behaviour the checker must tell apart: dead 404/410, soft 404s by title (11 languages),
-by main heading and by redirect (to the site root, to a /404 path), an article about 404
-errors (ok), permanent and temporary redirects and chains, a cookie wall, a flaky 503, a
-429 with Retry-After, HEAD refused and HEAD lying, a bot challenge, files (PDF, PNG, ZIP,
-asked with HEAD), a slow page, a hanging one and a TLS failure.
+by main heading, by a page served where a PDF was named, and by redirect (to the site
+root, to a /404 path), an article about 404 errors (ok), permanent and temporary
+redirects and chains, a cookie wall, a flaky 503, a 429 with Retry-After, HEAD refused
+and HEAD lying, a bot challenge, files (PDF, PNG, ZIP, asked with HEAD), a slow page, a
+hanging one and a TLS failure.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ BEHAVIOURS: list[tuple[str, Verdict, str]] = [
     *[(f"/status/410?n={n}", DEAD, "410") for n in range(2)],
     *[(f"/soft/{lang}", DEAD, "soft-404") for lang in sorted(SOFT_TITLES)],
     ("/soft-heading", DEAD, "soft-404"),
+    ("/soft-file/report.pdf", DEAD, "soft-404"),
     *[(f"/to-root?n={n}", DEAD, "soft-404") for n in range(2)],
     ("/to-404-page", DEAD, "soft-404"),
     ("/article-404", OK, "200"),

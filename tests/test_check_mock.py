@@ -879,3 +879,39 @@ def test_urls_that_cannot_be_requested_are_skipped_and_others_still_checked(
     assert (results[url].verdict, results[url].reason) == (Verdict.SKIPPED, "invalid-url")
     assert detail in results[url].detail
     assert results["https://a.test/ok"].verdict is Verdict.OK
+
+
+@pytest.mark.parametrize(("path", "head"), [
+    ("/paper.PDF", True), ("/img/fig.webp", True), ("/data.tar.gz", True),
+    ("/post", False), ("/post.html", False), ("/index.php", False), ("/a.pdf/", False),
+    ("/dir.pdf/page", False),
+])
+def test_only_files_named_by_their_extension_are_asked_with_head(path: str,
+                                                                 head: bool) -> None:
+    """A PDF, an image or an archive is asked with HEAD; a page (any other path) with GET."""
+    run = Run(_routes({("*", path): (200, {"content-type": "application/octet-stream"}, "")}))
+    assert run.one(f"https://a.test{path}").verdict is Verdict.OK
+    assert [m for m, _ in run.seen] == (["HEAD"] if head else ["GET"])
+
+
+def test_a_page_served_where_a_file_was_named_is_read() -> None:
+    """A HEAD 200 answered with HTML for a .pdf is asked again with GET, which reads it."""
+    page = "<title>404 Not Found</title>"
+    run = Run(_routes({("*", "/gone.pdf"): (200, {"content-type": "text/html"}, page)}))
+    result = run.one("https://a.test/gone.pdf")
+    assert (result.verdict, result.reason) == (Verdict.DEAD, "soft-404")
+    assert [m for m, _ in run.seen] == ["HEAD", "GET"]
+
+
+@pytest.mark.parametrize(("target_headers", "target_requests"), [
+    ({}, 1), ({"set-cookie": "s=1; Path=/"}, 3)])
+def test_chains_to_the_same_target_share_its_answer(target_headers: dict[str, str],
+                                                    target_requests: int) -> None:
+    """Three dead links redirecting to the site root ask the root once (at once or one
+    after another), each still a soft 404; a root that sets a cookie is asked by each."""
+    run = Run(_routes({("GET", "/"): (200, target_headers, "<title>Home</title>"),
+                       **{("GET", f"/old/{i}"): (301, {"location": "/"}, "") for i in range(3)}}),
+              dataclasses.replace(BASE, per_host_concurrency=2))
+    results = run.check(*(f"https://a.test/old/{i}" for i in range(3)))
+    assert {(r.verdict, r.reason) for r in results.values()} == {(Verdict.DEAD, "soft-404")}
+    assert [u for _, u in run.seen].count("https://a.test/") == target_requests

@@ -98,3 +98,13 @@ def test_the_heading_text_is_read_without_its_tags() -> None:
     assert page_heading(b"<header>x</header><h1 id=a>A <b>bold</b> &amp; title</h1>") == (
         "A bold & title")
     assert page_heading(b"<h1x>no</h1x>") is None
+
+
+def test_a_digest_keeps_what_the_verdict_reads() -> None:
+    """A response's digest is cut after its title and heading and reads to the same verdict."""
+    response = _page("Example", "<h1>Page not found</h1>" + "<p>text</p>" * 1000)
+    digest = response.digest()
+    assert len(digest.body) < 200
+    assert (digest.title, digest.heading) == (response.title, response.heading)
+    assert response_verdict(digest) == response_verdict(response)
+    assert Response(200, {}, b"no markup").digest().body == b""

@@ -76,6 +76,9 @@ class Checker:
                          for n, p in enumerate(config.exclude)]
         self._scheduler = Scheduler(config, sleep=sleep, clock=clock, now=now)
         self._guarded: dict[str, AddressProblem | None] = {}
+        # Redirect targets asked this run, by URL: another chain leading there reuses the
+        # answer (None: it could not be shared, ask again).
+        self._targets: dict[str, asyncio.Future[tuple[Attempt, int] | None]] = {}
 
     # -------------------------------------------------------------- public API
 
@@ -173,7 +176,12 @@ class Checker:
                 return self._result(key, url, verdict, problem.reason, problem.detail,
                                     _Trail(tuple(chain), attempts=max(total_attempts, 1)))
             own_origin = current is first or (not downgraded and _origin(current) == origin)
-            attempt, attempts = await self._hop(current, start, own_origin, cookies)
+            if chain and not cookies and not (own_origin and self._scheduler.host(
+                    current.host).headers):
+                attempt, attempts = await self._shared_target(current, start, own_origin,
+                                                              cookies)
+            else:
+                attempt, attempts = await self._hop(current, start, own_origin, cookies)
             total_attempts += attempts
             response = attempt.response
             if response is None:
@@ -222,6 +230,34 @@ class Checker:
         kind = "permanent" if permanent else "temporary"
         return dataclasses.replace(result, verdict=Verdict.REDIRECTED, reason=kind,
                                    detail=f"{kind} redirect to {final}")
+
+    async def _shared_target(self, url: httpx.URL, start: float, own_origin: bool,
+                             cookies: httpx.Cookies) -> tuple[Attempt, int]:
+        """A redirect target's answer, asked once per run: the chains that lead to the same
+        URL (the site root, a login or consent page) without cookies or configured headers
+        share one request. An answer that sets a cookie is not shared."""
+        key = str(url)
+        waiting = self._targets.get(key)
+        if waiting is not None:
+            shared = await asyncio.shield(waiting)
+            return shared if shared is not None else await self._hop(
+                url, start, own_origin, cookies)
+        future = self._targets[key] = asyncio.get_running_loop().create_future()
+        try:
+            attempt, attempts = await self._hop(url, start, own_origin, cookies)
+        except BaseException:
+            del self._targets[key]
+            future.set_result(None)
+            raise
+        response = attempt.response
+        if response is not None and "set-cookie" in response.headers:
+            del self._targets[key]
+            future.set_result(None)
+        else:
+            digest = attempt if response is None else dataclasses.replace(
+                attempt, response=response.digest())
+            future.set_result((digest, attempts))
+        return attempt, attempts
 
     async def _hop(self, url: httpx.URL, start: float, own_origin: bool,
                    cookies: httpx.Cookies) -> tuple[Attempt, int]:

@@ -109,9 +109,10 @@ async def read_body(response: httpx.Response, cap: int) -> bytes:
     """At most ``cap`` bytes of an HTML-ish body; other bodies are not kept.
 
     The soft-404 rules read the title and the first ``<h1>``: once the ``</h1>`` is in,
-    a body longer than ``cap`` (or of unknown length) is read no further, since its
-    connection is closed either way. A body within ``cap`` is read to its end instead,
-    so its connection goes back to the pool.
+    a body declared longer than ``cap`` is read no further, since its connection is
+    closed either way. Any other body is read on up to ``cap``: one of unknown length
+    (chunked, as most compressed pages are) usually ends within it, and its connection
+    then goes back to the pool instead of costing a new handshake.
 
     The cap holds on the decoded bytes whatever the content codings (``BoundedDecoder``
     never inflates past it) and on the raw bytes received (at most ``cap`` plus one chunk).
@@ -138,7 +139,7 @@ async def read_body(response: httpx.Response, cap: int) -> bytes:
     except UnsupportedCoding:
         return b""  # nothing it could say is readable without an unbounded decoder
     length = response.headers.get("content-length", "")
-    stop_at_heading = not (length.isdigit() and int(length) <= cap)
+    stop_at_heading = length.isdigit() and int(length) > cap
     body = bytearray()
     raw = 0
     async for chunk in response.aiter_raw():

@@ -100,6 +100,13 @@ class Response:
     def heading(self) -> str | None:
         return page_heading(self.body)
 
+    def digest(self) -> Response:
+        """This response with its body cut after its title and main heading, all that the
+        verdict rules read: what is kept of a response shared between URLs."""
+        ends = [_element_end(self.body, _TITLE_OPEN, _TITLE_CLOSE),
+                _element_end(self.body, _HEADING_OPEN, HEADING_CLOSE)]
+        return Response(self.status, self.headers, self.body[:max(ends)])
+
 
 def page_title(body: bytes) -> str | None:
     """The text of the page's first ``<title>``, or None; at most ``MAX_TITLE`` bytes of it.
@@ -117,6 +124,13 @@ def page_heading(body: bytes) -> str | None:
     ``MAX_TITLE`` bytes of it, found by linear searches as the title is."""
     text = _element_text(body, _HEADING_OPEN, HEADING_CLOSE)
     return None if text is None else " ".join(html.unescape(_TAG.sub(" ", text)).split())
+
+
+def _element_end(body: bytes, opening: re.Pattern[bytes], closing: re.Pattern[bytes]) -> int:
+    """Where the first ``opening`` tag's ``closing`` one ends, or 0."""
+    start = opening.search(body)
+    end = None if start is None else closing.search(body, start.end())
+    return 0 if end is None else end.end()
 
 
 def _element_text(body: bytes, opening: re.Pattern[bytes],
