@@ -197,6 +197,8 @@ def linkaudit_verdicts(report: Path) -> dict[tuple[str, str], set[str]]:
     verdicts: dict[tuple[str, str], set[str]] = defaultdict(set)
     for result in json.loads(report.read_text(encoding="utf-8"))["results"]:
         verdict = result["verdict"]
+        if verdict == "failing":  # dead on its first sighting (the history rule's word)
+            verdict = "dead"
         if verdict == "redirected":
             verdict += " (permanent)" if result["permanent"] else " (temporary)"
         verdicts[url_id(result["url"])].add(verdict)

@@ -132,7 +132,6 @@ UNCONSTRUCTIBLE = ["date: 2025-02-30", "x: !!float abc", "x: !!int 0x",
                    "x: !!timestamp 2020-13-01"]
 
 
-@pytest.mark.xfail(strict=True, reason="needs scan (per-note isolation)")
 @pytest.mark.usefixtures("clean_environment")
 @pytest.mark.parametrize("value", UNCONSTRUCTIBLE)
 def test_front_matter_yaml_cannot_construct_is_a_finding(tmp_path: Path,

@@ -1,1 +1,8 @@
-"""audit"""
+"""audit: findings about links, offline (``findings``: tracking, duplicates, drift, broken
+references, per note and per translation family) and online (``online``: one word per
+link state from the check results and the history), and ``suppression``: the
+``<!-- linkaudit-... -->`` comments and the config's ``ignore`` rules applied to findings.
+
+Entry points: ``findings.OfflineAudit``, ``findings.apply_policy``,
+``online.online_findings``, ``online.state_findings``.
+"""

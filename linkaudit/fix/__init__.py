@@ -1,7 +1,8 @@
 """Cleanup mode: plan edits from what was found, then apply them to the files.
 
 Entry points: ``plan_edits`` turns notes, cleaned links and network findings into a
-``Plan`` of ``Edit``s and ``Skipped`` items (``plan``); ``apply_edits`` applies a file's
+``Plan`` of ``Edit``s and ``Skipped`` items (``plan``), which ``plan_document`` turns into
+plain data for JSON (``document``); ``apply_edits`` applies a file's
 edits to its text, ``write_file`` replaces the file atomically, ``unified_diff`` shows a
 dry run and ``summarize`` counts the edits (``rewrite``); ``snapshot_requests`` and
 ``find_snapshots`` look up archived copies of dead links (``archive``).
@@ -15,7 +16,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from linkaudit.fix.plan import Plan, Skipped, plan_edits
+from linkaudit.fix.document import plan_document
+from linkaudit.fix.plan import SKIP_KINDS, FailureCounts, Plan, Skipped, plan_edits
 from linkaudit.fix.rewrite import (
     EditSummary,
     OverlappingEditsError,
@@ -33,7 +35,9 @@ if TYPE_CHECKING:
 _ARCHIVE_NAMES = frozenset({"Snapshots", "find_snapshots", "note_date", "snapshot_requests"})
 
 __all__ = [
+    "SKIP_KINDS",
     "EditSummary",
+    "FailureCounts",
     "OverlappingEditsError",
     "Plan",
     "Skipped",
@@ -43,6 +47,7 @@ __all__ = [
     "apply_edits",
     "find_snapshots",
     "note_date",
+    "plan_document",
     "plan_edits",
     "snapshot_requests",
     "summarize",

@@ -22,6 +22,7 @@ SCHEMA_VERSION = 2
 
 def _summary(report: Report) -> dict[str, Any]:
     counts = count(report)
+    gate = {} if counts.outside_change is None else {"outside_change": counts.outside_change}
     return {
         "notes": counts.notes,
         "links": counts.links,
@@ -32,7 +33,8 @@ def _summary(report: Report) -> dict[str, Any]:
         "by_verdict": counts.by_verdict,
         "fail_on": None if report.fail_on is None else str(report.fail_on),
         "failed": counts.failed,
-    }
+        **gate,
+    } | ({"slowed_down": dict(report.slowed_down)} if report.slowed_down else {})
 
 
 def _link(link: LinkRecord) -> dict[str, Any]:

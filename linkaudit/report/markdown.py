@@ -97,6 +97,8 @@ class MarkdownReporter:
         counts = count(report)
         lines = ["# linkaudit report", "", _outcome(report, counts), "",
                  *_summary_table(counts), *_verdict_line(counts)]
+        if counts.outside_change:
+            lines += ["", f"{counts.outside_text().capitalize()}."]
         if report.interrupted:
             lines += ["", "> **Interrupted:** partial results."]
         findings = sorted_findings(report.findings)

@@ -23,6 +23,7 @@ from linkaudit.audit.findings import (
     problem_finding,
     severity_overrides,
 )
+from linkaudit.audit.local_links import LocalLinkAudit
 from linkaudit.clean.keys import LinkCleaner, locale_variant_key
 from linkaudit.clean.rules import RuleSet, load_rules
 from linkaudit.config import Config
@@ -38,6 +39,7 @@ from linkaudit.models import (
     Severity,
 )
 from linkaudit.report.common import report_failed
+from linkaudit.run.change import in_change
 from linkaudit.run.gate import GateOptions, select
 from linkaudit.scan import family_key, iter_note_paths, read_note, scan_paths
 
@@ -104,6 +106,8 @@ class _ScanJob:
     rules: RuleSet
     keep_links: bool
     keep_citations: bool
+    local_links: LocalLinkAudit  # caches what it learns of the site for the whole run
+    roots: tuple[Path, ...] = ()  # the scanned paths: symlinks are followed only inside them
 
 
 _job: _ScanJob | None = None  # set in the parent just before forking scan workers
@@ -118,7 +122,8 @@ def scan_tree(paths: Sequence[Path], config: Config, rules: RuleSet | None = Non
     Large trees are read by ``scan.workers`` processes, a batch of families each.
     """
     global _job
-    job = _ScanJob(config, rules or load_rule_set(config), keep_links, keep_citations)
+    job = _ScanJob(config, rules or load_rule_set(config), keep_links, keep_citations,
+                   LocalLinkAudit(config, paths), tuple(paths))
     groups = list(family_groups(paths, config))
     batches = _batches(groups)
     workers = min(config.scan.workers or os.cpu_count() or 1, len(batches))
@@ -167,7 +172,7 @@ def _scan_groups(groups: Iterable[list[Path]], job: _ScanJob) -> ScanOutcome:
     outcome = ScanOutcome(0, 0, [], [], Citations(), {})
     for group in groups:
         for path in group:
-            item = _cleaned(read_note(path, job.config.scan), cleaner)
+            item = _cleaned(read_note(path, job.config.scan, job.roots), cleaner)
             if isinstance(item, Finding):
                 outcome.findings.append(item)
                 continue
@@ -177,6 +182,7 @@ def _scan_groups(groups: Iterable[list[Path]], job: _ScanJob) -> ScanOutcome:
             if note.ignored_lines:
                 outcome.ignored_lines[note.path] = note.ignored_lines
             outcome.findings += audit.note(note, links)
+            outcome.findings += job.local_links.note(note, links)
             for link in links:
                 if job.keep_links:
                     outcome.links.append(LinkRecord(
@@ -233,8 +239,8 @@ def run_scan(config: Config, options: ScanOptions = ScanOptions()) -> Report:
     rules = load_rule_set(config)
     selection = select(config, options.paths, options.gate)
     outcome = scan_tree(selection.paths, config, rules, keep_links=options.keep_links)
+    findings, outside = in_change(outcome.findings, selection, config, rules)
     return Report(command="scan", notes_scanned=outcome.notes_scanned,
                   links=tuple(outcome.links), link_count=outcome.link_count,
-                  findings=tuple(outcome.findings),
-                  fail_on=fail_level(config.report.fail_on), started_at=started,
-                  finished_at=time.time())
+                  findings=tuple(findings), fail_on=fail_level(config.report.fail_on),
+                  started_at=started, finished_at=time.time(), outside_change=outside)
