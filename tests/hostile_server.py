@@ -4,9 +4,10 @@
         server.url("/redirect?to=http://10.0.0.1/")
         server.headers("/headers")        # the last request headers seen there
 
-It stops by itself after ``LIFETIME`` seconds even if nobody closes it, and every slow
-answer gives up at close. Paths (any other answers 404; HEAD on a path whose body is
-the point answers 405, so that the client reads the body with a GET):
+It stops by itself after ``lifetime`` seconds (``LIFETIME`` unless told) even if nobody
+closes it, and every slow answer gives up at close. Paths (any other answers 404; HEAD
+on a path whose body is the point answers 405, so that the client reads the body with a
+GET):
 
     /ok, /headers           200 page; the request headers are kept
     /redirect?to=<v>&code=<c>
@@ -29,10 +30,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gzip
 import json
 import threading
 import urllib.parse
+import zlib
 
 from tests.loopback import LoopbackServer, _Handler
 
@@ -44,10 +45,17 @@ _PAGE = b"<!doctype html><html><head><title>Fine</title></head><body>ok</body></
 
 @functools.cache
 def gzip_bomb(mib: int) -> bytes:
-    """n MiB of spaces, then a not-found title, gzip-compressed twice (built once per n)."""
-    page = b"<!doctype html><html><head>" + b" " * (mib << 20) \
-        + b"<title>Page not found</title></head></html>"
-    return gzip.compress(gzip.compress(page, 9), 9)
+    """n MiB of spaces, then a not-found title, gzip-compressed twice (built once per n,
+    a MiB at a time)."""
+    inner = zlib.compressobj(9, zlib.DEFLATED, 31)
+    outer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    layer = [inner.compress(b"<!doctype html><html><head>")]
+    spaces = b" " * (1 << 20)
+    for _ in range(mib):
+        layer.append(inner.compress(spaces))
+    layer.append(inner.compress(b"<title>Page not found</title></head></html>"))
+    layer.append(inner.flush())
+    return outer.compress(b"".join(layer)) + outer.flush()
 
 
 def title_bomb(kib: int) -> bytes:
@@ -60,10 +68,10 @@ class HostileServer(LoopbackServer):
     """The loopback server's plumbing (threads, counters, close) with hostile paths, and a
     lifetime after which it closes itself."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", lifetime: float = LIFETIME) -> None:
         super().__init__(host)
         self._httpd.RequestHandlerClass = _HostileHandler
-        self._timer = threading.Timer(LIFETIME, self.close)
+        self._timer = threading.Timer(lifetime, self.close)
         self._timer.daemon = True
         self._close_once = threading.Lock()
 
