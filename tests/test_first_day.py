@@ -360,6 +360,23 @@ def test_fix_json_plan_names_edits_and_what_was_left_alone(
     assert path.read_bytes() == before
 
 
+def test_fix_online_is_the_network_option(monkeypatch: pytest.MonkeyPatch,
+                                          tmp_path: Path) -> None:
+    """Offline, fix knows no redirect on a fresh clone; ``--online`` checks first and finds it."""
+    monkeypatch.setenv("LINKAUDIT_NETWORK__ALLOW_PRIVATE", "true")
+    repo = new_repo(tmp_path / "blog")
+    with LoopbackServer() as server:
+        moved = server.url("/chain/301/ok")
+        note(repo, "_posts/en/hello-en.md", citing(moved), "en")
+        code, out, err = cli(monkeypatch, repo, "fix", "--check")
+        assert (code, out) == (0, ""), err
+        assert server.count("/chain/301/ok") == 0
+        code, out, err = cli(monkeypatch, repo, "fix", "--online", "--check")
+    assert code == 1, err
+    assert f"-[1]: {moved}\n+[1]: {server.url('/ok')}\n" in out
+    assert "1 redirect" in err
+
+
 # ---------------------------------------------------------------- 7. the store lock
 
 
