@@ -143,6 +143,26 @@ def test_built_wheel_declares_name_license_and_urls(tmp_path: Path) -> None:
     assert licenses
 
 
+def test_make_demo_runs_from_a_fresh_clone_with_only_the_runtime(tmp_path: Path) -> None:
+    """The demo installs the package without dev extras and its scan runs in a fresh clone."""
+    makefile = (PROJECT / "Makefile").read_text(encoding="utf-8")
+    demo = re.search(r"^demo: (\S+)\n\t(.+)$", makefile, flags=re.M)
+    assert demo is not None
+    installer = re.search(rf"^{re.escape(demo.group(1))}:.*\n\t(.+)$", makefile, flags=re.M)
+    assert installer is not None and "pip install" in installer.group(1)
+    assert "[dev]" not in installer.group(1)
+    if not (PROJECT / ".git").exists():
+        pytest.skip("not a git checkout: nothing to clone")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(PROJECT), str(clone))
+    command = demo.group(2).replace("$(BIN)/linkaudit", f"{sys.executable} -m linkaudit")
+    done = subprocess.run(["sh", "-c", command.replace("$$", "$")], cwd=clone,
+                          env={**os.environ, "PYTHONPATH": str(clone)}, capture_output=True,
+                          text=True, timeout=TIMEOUT, check=False)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^\d+ notes, \d+ links", done.stdout, flags=re.M)
+
+
 # ---------------------------------------------------------------- 2. configuration discovery
 
 
