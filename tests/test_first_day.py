@@ -1,0 +1,462 @@
+"""A new user's first day (issue 13), replayed end to end on real git repositories.
+
+Each test builds a fixture repository in tmp_path with a real ``git`` and runs the command
+as a user would: in-process through ``linkaudit.cli.main`` from the repository's folder, or
+as ``python -m linkaudit`` in a subprocess where two runs must overlap. Notes cite
+example.org (never requested: offline commands) or a loopback server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import tomllib
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from linkaudit.config import NetworkConfig
+from linkaudit.config_files import find_config
+from linkaudit.report.sarif import INFORMATION_URI
+from tests.cli_support import clear_environment, run
+from tests.loopback import LoopbackServer
+
+PROJECT = Path(__file__).resolve().parent.parent
+PYPROJECT = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
+SOURCE_URL = PYPROJECT["project"]["urls"]["Source"]
+TIMEOUT = 60  # seconds for one subprocess; each takes about a second
+GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Test", "GIT_COMMITTER_NAME": "Test",
+           "GIT_AUTHOR_EMAIL": "test@example.org", "GIT_COMMITTER_EMAIL": "test@example.org"}
+BROKEN = "A [broken][nowhere] reference.\n"
+TRACKED = "https://example.org/{}?utm_source=chatgpt.com"
+
+
+@pytest.fixture(autouse=True)
+def _no_user_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No LINKAUDIT_* variable and no git configuration of the person running the tests."""
+    clear_environment(monkeypatch)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name, value in GIT_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True, timeout=TIMEOUT).stdout
+
+
+def new_repo(path: Path, branch: str = "main") -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git(path, "init", "-q", "-b", branch)
+    return path
+
+
+def write(root: Path, relative: str, text: str) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def note(root: Path, relative: str, body: str, lang: str | None = None) -> Path:
+    lang_line = f"lang: {lang}\n" if lang else ""
+    return write(root, relative, f"---\ntitle: A note\n{lang_line}---\n{body}")
+
+
+def citing(*urls: str) -> str:
+    cited = " and ".join(f"[source {n}][{n}]" for n, _ in enumerate(urls, 1))
+    definitions = "".join(f"[{n}]: {url}\n" for n, url in enumerate(urls, 1))
+    return f"See {cited}.\n\n{definitions}"
+
+
+def cli(monkeypatch: pytest.MonkeyPatch, cwd: Path, *argv: str) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of one command run from ``cwd``."""
+    monkeypatch.chdir(cwd)
+    return run(*argv)
+
+
+def reported_files(monkeypatch: pytest.MonkeyPatch, cwd: Path, *argv: str) -> set[str]:
+    code, out, err = cli(monkeypatch, cwd, "scan", "--format", "json", *argv)
+    assert code in (0, 1), err
+    return {finding["file"] for finding in json.loads(out)["findings"]}
+
+
+# ---------------------------------------------------------------- 1. packaging
+
+
+def test_distribution_is_named_apart_from_the_other_project() -> None:
+    """The distribution is linkaudit-md, the command linkaudit, the license MIT with its file."""
+    project = PYPROJECT["project"]
+    assert project["name"] == "linkaudit-md"
+    assert project["scripts"] == {"linkaudit": "linkaudit.cli:main"}
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    license_text = (PROJECT / "LICENSE").read_text(encoding="utf-8")
+    assert license_text.startswith("MIT License") and "Permission is hereby granted" in license_text
+    (floor,) = PYPROJECT["build-system"]["requires"]
+    assert int(re.fullmatch(r"setuptools>=(\d+)(\.\d+)*", floor).group(1)) >= 77  # type: ignore[union-attr]
+    assert SOURCE_URL.startswith("https://github.com/linkaudit-md/")
+
+
+def test_user_agent_and_sarif_point_at_this_project() -> None:
+    """Servers and code-scanning readers are sent to this project, not the other one."""
+    assert SOURCE_URL in NetworkConfig().user_agent
+    assert INFORMATION_URI == SOURCE_URL
+
+
+def test_built_wheel_declares_name_license_and_urls(tmp_path: Path) -> None:
+    """``pip wheel`` of a clean copy gives METADATA with the name, the SPDX license, the URLs."""
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        (source / name).write_bytes((PROJECT / name).read_bytes())
+    package = subprocess.run(["git", "ls-files", "linkaudit"], cwd=PROJECT, capture_output=True,
+                             text=True, check=False, timeout=TIMEOUT).stdout.split()
+    if not package:
+        pytest.skip("not a git checkout: cannot list the package's files")
+    for name in package:
+        write(source, name, (PROJECT / name).read_text(encoding="utf-8"))
+    try:
+        built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-input",
+                                "-q", "-w", str(tmp_path / "dist"), str(source)],
+                               capture_output=True, text=True, timeout=120, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.skip("pip could not build the wheel within 120 s here (offline?)")
+    if built.returncode != 0:
+        pytest.skip(f"pip cannot build a wheel here (offline?): {built.stderr[-300:]}")
+    (wheel,) = (tmp_path / "dist").glob("linkaudit_md-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        metadata_name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = Parser().parsestr(archive.read(metadata_name).decode())
+        entry_points = archive.read(metadata_name.replace("METADATA", "entry_points.txt"))
+        licenses = [n for n in archive.namelist() if n.endswith("/licenses/LICENSE")]
+    assert metadata["Name"] == "linkaudit-md"
+    assert metadata["License-Expression"] == "MIT"
+    assert f"Source, {SOURCE_URL}" in metadata.get_all("Project-URL")
+    assert b"linkaudit = linkaudit.cli:main" in entry_points
+    assert licenses
+
+
+def test_make_demo_runs_from_a_fresh_clone_with_only_the_runtime(tmp_path: Path) -> None:
+    """The demo installs the package without dev extras and its scan runs in a fresh clone."""
+    makefile = (PROJECT / "Makefile").read_text(encoding="utf-8")
+    demo = re.search(r"^demo: (\S+)\n\t(.+)$", makefile, flags=re.M)
+    assert demo is not None
+    installer = re.search(rf"^{re.escape(demo.group(1))}:.*\n\t(.+)$", makefile, flags=re.M)
+    assert installer is not None and "pip install" in installer.group(1)
+    assert "[dev]" not in installer.group(1)
+    if not (PROJECT / ".git").exists():
+        pytest.skip("not a git checkout: nothing to clone")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(PROJECT), str(clone))
+    command = demo.group(2).replace("$(BIN)/linkaudit", f"{sys.executable} -m linkaudit")
+    done = subprocess.run(["sh", "-c", command.replace("$$", "$")], cwd=clone,
+                          env={**os.environ, "PYTHONPATH": str(clone)}, capture_output=True,
+                          text=True, timeout=TIMEOUT, check=False)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^\d+ notes, \d+ links", done.stdout, flags=re.M)
+
+
+# ---------------------------------------------------------------- 2. configuration discovery
+
+
+COMMANDS = (("scan",), ("check", "--offline"), ("report",), ("fix",), ("fix", "--check"))
+
+
+@pytest.mark.parametrize("site_config", [
+    ("config.yaml", "baseURL: https://example.org/\ntitle: A Hugo site\ntheme: ananke\n"),
+    ("_config.yml", "title: A Jekyll site\nbaseurl: \"\"\nplugins: [jekyll-feed]\n"),
+])
+def test_a_sites_own_config_is_never_read_as_linkaudits(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, site_config: tuple[str, str]) -> None:
+    """In a Hugo or Jekyll site with no linkaudit config, no command stops on the site's file."""
+    site = new_repo(tmp_path / "site")
+    write(site, *site_config)
+    note(site, "content/posts/hello.md", citing(TRACKED.format("a")))
+    git(site, "add", ".")
+    git(site, "commit", "-q", "-m", "a site")
+    for command in COMMANDS:
+        code, _, err = cli(monkeypatch, site / "content", *command)
+        assert code in (0, 1), f"{command}: {err}"
+        assert "unknown key" not in err
+    assert find_config(site / "content") is None
+
+
+def test_a_config_above_the_repository_root_is_not_found(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A linkaudit.yaml in a folder above the repository (a home folder) is left alone."""
+    write(tmp_path, "linkaudit.yaml", "not_a_section: 1\n")
+    repo = new_repo(tmp_path / "blog")
+    note(repo, "_posts/en/hello-en.md", BROKEN)
+    assert find_config(repo / "_posts" / "en") is None
+    code, out, err = cli(monkeypatch, repo / "_posts", "scan")
+    assert code == 1, err
+    assert "undefined-reference" in out
+
+
+def test_the_repository_roots_config_is_found_from_a_subfolder(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Run from deep inside the repository, the root's linkaudit.yaml sets the scanned roots."""
+    repo = new_repo(tmp_path / "blog")
+    write(repo, "linkaudit.yaml", "scan:\n  roots: [_posts]\n")
+    note(repo, "_posts/en/hello-en.md", BROKEN, "en")
+    note(repo, "_posts/de/hello-de.md", BROKEN, "de")
+    note(repo, "drafts/idea.md", BROKEN)
+    assert find_config(repo / "_posts" / "de") == repo / "linkaudit.yaml"
+    found = reported_files(monkeypatch, repo / "_posts" / "de")
+    assert {Path(name).resolve().relative_to(repo.resolve()).as_posix() for name in found} == {
+        "_posts/en/hello-en.md", "_posts/de/hello-de.md"}
+    write(repo, "linkaudit.yaml", "scan:\n  rots: [_posts]\n")
+    code, _, err = cli(monkeypatch, repo / "_posts" / "de", "scan")
+    assert code == 2
+    assert "linkaudit.yaml" in err and "roots" in err
+
+
+def test_a_tool_linkaudit_table_in_pyproject_configures_the_run(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``[tool.linkaudit.scan]`` in pyproject.toml is read like a linkaudit.yaml."""
+    repo = new_repo(tmp_path / "docs-site")
+    write(repo, "pyproject.toml",
+          '[project]\nname = "site"\n\n[tool.linkaudit.scan]\nroots = ["notes"]\n')
+    note(repo, "notes/a.md", BROKEN)
+    note(repo, "other/b.md", BROKEN)
+    assert find_config(repo / "notes") == repo / "pyproject.toml"
+    assert reported_files(monkeypatch, repo) == {"notes/a.md"}
+    write(repo, "pyproject.toml", '[tool.linkaudit.scan]\nroots = ["notes"]\nbogus = 1\n')
+    code, _, err = cli(monkeypatch, repo, "scan")
+    assert code == 2 and "pyproject.toml" in err and "bogus" in err
+
+
+# ---------------------------------------------------------------- 3. what is a note
+
+
+def test_generated_vendored_and_ignored_folders_are_not_notes(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A Jekyll tree scans its posts only; --include-ignored brings back what git ignores."""
+    repo = new_repo(tmp_path / "blog")
+    write(repo, "_config.yml", "title: A Jekyll blog\n")
+    note(repo, "_posts/en/2026-01-10-hello-en.md", BROKEN, "en")
+    generated = ("vendor/bundle/ruby/3.3.0/gems/kramdown-2.5.1/README.md",
+                 ".jekyll-cache/Jekyll/Cache/x.md", "_site/about.md",
+                 "node_modules/markdown-it/README.md", "public/posts/index.md",
+                 "resources/_gen/notes.md")
+    for relative in generated:
+        note(repo, relative, BROKEN)
+    note(repo, "drafts/unfinished.md", BROKEN)
+    note(repo, "scratch/private.md", BROKEN)
+    write(repo, ".gitignore", "drafts/\n")
+    write(repo, ".git/info/exclude", "scratch/\n")
+    posts = {"_posts/en/2026-01-10-hello-en.md"}
+    assert reported_files(monkeypatch, repo) == posts
+    assert reported_files(monkeypatch, repo, ".") == posts
+    assert reported_files(monkeypatch, repo, "--include-ignored") == {
+        *posts, "drafts/unfinished.md", "scratch/private.md"}
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a blog with its bundle committed")
+    git(repo, "checkout", "-q", "-b", "change")
+    for relative in generated:
+        note(repo, relative, "Changed. " + BROKEN)
+    git(repo, "commit", "-q", "-am", "bundle update")
+    assert reported_files(monkeypatch, repo, "--changed-since", "main") == set()
+
+
+# ---------------------------------------------------------------- 5. the gate
+
+
+LANGS = ("en", "de", "fr", "es", "it", "ja", "ko", "zh", "pt")
+
+
+def _family_of_nine(tmp_path: Path) -> Path:
+    """Nine translations of one post, each citing two sources with old tracking parameters."""
+    repo = new_repo(tmp_path / "blog")
+    write(repo, "linkaudit.yaml", "scan:\n  roots: [_posts]\n")
+    for lang in LANGS:
+        note(repo, f"_posts/{lang}/2026-01-01-post-{lang}.md",
+             citing(TRACKED.format("a"), TRACKED.format("b")), lang)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a post in nine languages")
+    git(repo, "checkout", "-q", "-b", "change")
+    return repo
+
+
+def test_the_gate_reports_the_change_and_counts_the_rest(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Two links added to one translation: its findings and the drift, the rest a count."""
+    repo = _family_of_nine(tmp_path)
+    changed = repo / "_posts/en/2026-01-01-post-en.md"
+    with changed.open("a", encoding="utf-8") as file:
+        file.write("[3]: https://example.org/c\n[4]: https://example.org/d\n")
+    git(repo, "commit", "-q", "-am", "two more sources")
+    code, out, err = cli(monkeypatch, repo, "scan", "--changed-since", "main",
+                         "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert {finding["file"] for finding in report["findings"]} == {
+        "_posts/en/2026-01-01-post-en.md"}
+    drift = [f for f in report["findings"] if f["kind"] == "translation-drift"]
+    assert [f["url"] for f in drift] == ["https://example.org/c", "https://example.org/d"]
+    assert report["summary"]["outside_change"] == 2 * (len(LANGS) - 1)
+    code, out, _ = cli(monkeypatch, repo, "check", "--offline", "--changed-since", "main",
+                       "--format", "github")
+    annotated = set(re.findall(r"^::\w+ file=([^,]+),", out, flags=re.M))
+    assert annotated == {"_posts/en/2026-01-01-post-en.md"}
+
+
+def test_files_from_refuses_a_missing_file_and_a_diff_may_delete(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """--files-from naming a missing file exits 2; a note deleted in the change is left out."""
+    repo = _family_of_nine(tmp_path)
+    write(repo, "changed.txt", "_posts/en/2026-01-01-post-en.md\n_posts/xx/typo.md\n")
+    code, _, err = cli(monkeypatch, repo, "scan", "--files-from", "changed.txt")
+    assert code == 2
+    assert "_posts/xx/typo.md" in err
+    git(repo, "rm", "-q", "_posts/ja/2026-01-01-post-ja.md")
+    note(repo, "_posts/en/2026-01-01-post-en.md", citing(TRACKED.format("a")), "en")
+    git(repo, "commit", "-q", "-am", "drop the Japanese version, one source less in English")
+    code, out, err = cli(monkeypatch, repo, "scan", "--changed-since", "main", "--format",
+                         "json")
+    assert code == 0, err
+    assert json.loads(out)["summary"]["notes"] == len(LANGS) - 1
+    listed = git(repo, "diff", "--name-only", "--diff-filter=d", "main")
+    write(repo, "changed.txt", listed)
+    code, _, err = cli(monkeypatch, repo, "scan", "--files-from", "changed.txt")
+    assert code == 0, err
+
+
+# ---------------------------------------------------------------- 6. fix
+
+
+def test_fix_follows_the_check_convention(monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str],
+                                          tmp_path: Path) -> None:
+    """Dry run 0, --check 1 with the edits shown, --write, then --check 0; --fail-on refused."""
+    repo = new_repo(tmp_path / "blog")
+    path = note(repo, "_posts/en/hello-en.md", citing(TRACKED.format("a")), "en")
+    before = path.read_bytes()
+    code, out, err = cli(monkeypatch, repo, "fix")
+    assert code == 0, err
+    assert "+[1]: https://example.org/a\n" in out
+    code, out, err = cli(monkeypatch, repo, "fix", "--check")
+    assert code == 1, err
+    assert "+[1]: https://example.org/a\n" in out and "pending" in err
+    assert path.read_bytes() == before
+    code, _, _ = cli(monkeypatch, repo, "fix", "--fail-on", "error")
+    assert code == 2 and "unrecognized arguments: --fail-on" in capsys.readouterr().err
+    code, _, err = cli(monkeypatch, repo, "fix", "--write")
+    assert code == 0, err
+    assert path.read_text(encoding="utf-8").endswith("[1]: https://example.org/a\n")
+    code, out, err = cli(monkeypatch, repo, "fix", "--check")
+    assert (code, out) == (0, ""), err
+
+
+def test_fix_json_plan_names_edits_and_what_was_left_alone(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The JSON plan lists each edit and, with the reason, the failing link it left alone."""
+    monkeypatch.setenv("LINKAUDIT_NETWORK__ALLOW_PRIVATE", "true")
+    repo = new_repo(tmp_path / "blog")
+    with LoopbackServer() as server:
+        tracked, failing = server.url("/ok?utm_source=chatgpt.com"), server.url("/status/404")
+        path = note(repo, "_posts/en/hello-en.md", citing(tracked, failing), "en")
+        before = path.read_bytes()
+        code, _, err = cli(monkeypatch, repo, "check", "--fail-on", "never", "--quiet")
+        assert code == 0, err
+    code, out, err = cli(monkeypatch, repo, "fix", "--format", "json", "--output", "plan.json")
+    assert code == 0, err
+    assert out == ""
+    plan = json.loads((repo / "plan.json").read_text(encoding="utf-8"))
+    (edit,) = plan["edits"]
+    assert edit == {"file": "_posts/en/hello-en.md", "line": 7, "column": 6,
+                    "old": tracked, "new": server.url("/ok"), "reason": "tracking"}
+    (alone,) = plan["left_alone"]
+    assert (alone["url"], alone["line"], alone["kind"]) == (failing, 8, "not-confirmed-dead")
+    assert "not confirmed" in alone["reason"]
+    assert "1 link left alone" in err and f"{failing}: dead link not confirmed yet" in err
+    assert path.read_bytes() == before
+
+
+def test_fix_online_is_the_network_option(monkeypatch: pytest.MonkeyPatch,
+                                          tmp_path: Path) -> None:
+    """Offline, fix knows no redirect on a fresh clone; ``--online`` checks first and finds it."""
+    monkeypatch.setenv("LINKAUDIT_NETWORK__ALLOW_PRIVATE", "true")
+    repo = new_repo(tmp_path / "blog")
+    with LoopbackServer() as server:
+        moved = server.url("/chain/301/ok")
+        note(repo, "_posts/en/hello-en.md", citing(moved), "en")
+        code, out, err = cli(monkeypatch, repo, "fix", "--check")
+        assert (code, out) == (0, ""), err
+        assert server.count("/chain/301/ok") == 0
+        code, out, err = cli(monkeypatch, repo, "fix", "--online", "--check")
+    assert code == 1, err
+    assert f"-[1]: {moved}\n+[1]: {server.url('/ok')}\n" in out
+    assert "1 redirect" in err
+
+
+# ---------------------------------------------------------------- 7. the store lock
+
+
+def _linkaudit(*argv: str) -> list[str]:
+    return [sys.executable, "-m", "linkaudit", *argv]
+
+
+def test_a_second_check_waits_then_names_the_holder_while_report_reads(
+        tmp_path: Path) -> None:
+    """Two checks at once: the second exits 3 naming the first; report reads meanwhile."""
+    repo = new_repo(tmp_path / "blog")
+    write(repo, "linkaudit.yaml", "scan:\n  roots: [_posts]\nstore:\n  lock_timeout: 0.5\n")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LINKAUDIT_")},
+           "PYTHONPATH": str(PROJECT), "LINKAUDIT_NETWORK__ALLOW_PRIVATE": "true"}
+    with LoopbackServer() as server:
+        note(repo, "_posts/en/hello-en.md", citing(server.url("/ok")), "en")
+        first = subprocess.run(_linkaudit("check", "--quiet"), cwd=repo,
+                               env=env, capture_output=True, text=True, timeout=TIMEOUT,
+                               check=False)
+        assert first.returncode == 0, first.stderr
+        note(repo, "_posts/de/hello-de.md", citing(server.url("/slow?delay=8")), "de")
+        holder = subprocess.Popen(_linkaudit("check", "--quiet"), cwd=repo,
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while server.count("/slow") == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert server.count("/slow") == 1, "the first check never reached the network"
+            second = subprocess.run(_linkaudit("check"), cwd=repo, env=env,
+                                    capture_output=True, text=True, timeout=TIMEOUT,
+                                    check=False)
+            reader = subprocess.run(_linkaudit("report", "--format", "json"),
+                                    cwd=repo, env=env, capture_output=True, text=True,
+                                    timeout=TIMEOUT, check=False)
+            assert holder.poll() is None, "the first check was still running"
+        finally:
+            holder_out, holder_err = holder.communicate(timeout=TIMEOUT)
+    assert second.returncode == 3, second.stderr
+    assert f"pid {holder.pid}" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert reader.returncode == 0, reader.stderr
+    report: dict[str, Any] = json.loads(reader.stdout)
+    assert report["history"], "the first run is in the store"
+    assert holder.returncode == 0, holder_out + holder_err
+
+
+def test_the_setup_says_to_git_ignore_the_store(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    """``linkaudit init`` and the README both tell a new user to git-ignore .linkaudit/."""
+    repo = new_repo(tmp_path / "blog")
+    note(repo, "_posts/en/hello-en.md", "Hello.\n", "en")
+    code, out, err = cli(monkeypatch, repo, "init")
+    assert code == 0, err
+    assert ".linkaudit/" in out and ".gitignore" in out
+    assert (repo / "linkaudit.yaml").is_file()
+    assert find_config(repo / "_posts") == repo / "linkaudit.yaml"
+    code, _, err = cli(monkeypatch, repo, "scan")
+    assert code == 0, err
+    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
+    assert 'echo ".linkaudit/" >> .gitignore' in readme
+    assert re.search(r"`\.linkaudit/` \(git-ignore\s+it\)",
+                     (PROJECT / "docs" / "ci.md").read_text(encoding="utf-8"))
