@@ -71,6 +71,8 @@ class HostileServer(LoopbackServer):
     def __init__(self, host: str = "127.0.0.1", lifetime: float = LIFETIME) -> None:
         super().__init__(host)
         self._httpd.RequestHandlerClass = _HostileHandler
+        # A client hanging up mid-body is the point here, not an error worth a traceback.
+        self._httpd.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         self._timer = threading.Timer(lifetime, self.close)
         self._timer.daemon = True
         self._close_once = threading.Lock()
