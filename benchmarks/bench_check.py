@@ -320,8 +320,8 @@ class Setting:
 
     @property
     def limits(self) -> tuple[int, int]:
-        """For the floor: linkaudit's defaults (32, 2) at the default setting."""
-        return (self.concurrency or 32, self.per_host or 2)
+        """For the floor: linkaudit's defaults (128, 2) at the default setting."""
+        return (self.concurrency or 128, self.per_host or 2)
 
 
 def parse_setting(text: str) -> Setting:

@@ -111,7 +111,7 @@ class HostConfig:
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    concurrency: int = _field(32, "requests in flight overall", min=1, max=1024)
+    concurrency: int = _field(128, "requests in flight overall", min=1, max=1024)
     per_host_concurrency: int = _field(2, "requests in flight to one host", min=1, max=64)
     per_host_interval: Duration = _field(Duration(0.2), "minimum time between two requests "
                                          "to one host", min=0)

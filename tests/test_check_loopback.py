@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gzip
 import socket
 import struct
 import threading
@@ -370,6 +371,42 @@ def test_one_host_is_served_over_one_kept_alive_connection() -> None:
     assert len(server.requests) == 9
     assert server.connections == 1
 
+
+
+def test_a_compressed_page_is_decoded_once_and_sends_no_cookie_back() -> None:
+    """A gzip body is decoded once (by httpx, not also by the wire), so its title is read;
+    a cookie one answer set is not sent with the next request by the wire."""
+    page = gzip.compress(b"<html><title>Page not found</title></html>")
+    seen: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.readline():
+            lines = []
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                lines.append(line.lower())
+            seen.append(b"".join(lines))
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                         b"Content-Encoding: gzip\r\nSet-Cookie: id=1; Path=/\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(page), page))
+            await writer.drain()
+        writer.close()
+
+    async def main() -> list[httpx.Response]:
+        listener = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        try:
+            async with make_client(CONFIG) as client:
+                # a name, not an address: aiohttp's jar would keep no cookie of an address
+                first = await client.get(f"http://localhost:{port}/a")
+                client.cookies.clear()  # the client's own jar is not the wire's
+                return [first, await client.get(f"http://localhost:{port}/b")]
+        finally:
+            listener.close()
+            await listener.wait_closed()
+
+    first, _ = asyncio.run(asyncio.wait_for(main(), timeout=10))
+    assert b"Page not found" in first.content
+    assert b"cookie:" not in seen[1]
 
 
 # ---------------------------------------------------------------- DNS rebinding

@@ -3,16 +3,16 @@
 Keeping client construction here means a switch of HTTP library touches one module.
 
 The client is httpx's (its API is what the checker speaks); the wire under it is
-aiohttp's connection pool and C parser, through ``httpx-aiohttp``: about a third of the
-CPU per request of httpx's own pool at a few hundred requests in flight (DESIGN.md,
-Known pitfalls; benchmarks/README.md). One connector serves every host: at most
+aiohttp's connection pool and C parser, through ``httpx-aiohttp``: about half the CPU per
+request of httpx's own pools at a few hundred requests in flight (DESIGN.md, Known
+pitfalls; benchmarks/README.md). One connector serves every host: at most
 ``concurrency`` connections in use at once, no per-host limit of its own (the checker's
 scheduler keeps each host to its limit), kept alive between requests, one shared TLS
 context (CA certificates loaded once; ``SSL_CERT_FILE`` honoured) verifying each
-certificate against the host name, and DNS answers cached. aiohttp neither decompresses
-(httpx does, so the body cap counts decoded bytes) nor keeps cookies (nothing a site sets
-for one URL is sent with another) nor retries on its own (the checker's retry policy
-decides).
+certificate against the host name, and DNS answers cached. aiohttp does not decompress
+(httpx-aiohttp asks it not to: httpx does, so the body cap counts decoded bytes), keeps
+no cookies (nothing a site sets for one URL is sent with another) and does not retry on
+its own (the checker's retry policy decides).
 
 Connections are vetted at connect time by the private-address guard
 (``linkaudit.check.guard``) unless private addresses are allowed.
@@ -87,7 +87,7 @@ class WireTransport(AiohttpTransport):
                 keepalive_timeout=KEEPALIVE_SECONDS, use_dns_cache=True,
                 resolver=GuardedResolver() if guarded else None,
                 socket_factory=guarded_socket if guarded else None)
-            made = aiohttp.ClientSession(connector=connector, auto_decompress=False,
+            made = aiohttp.ClientSession(connector=connector,
                                          cookie_jar=aiohttp.DummyCookieJar())
             # aiohttp sends an idempotent request again, unseen, after a reset or hang-up;
             # the checker's own retries (counted, spaced, polite) decide that instead.
