@@ -266,6 +266,25 @@ def test_generated_vendored_and_ignored_folders_are_not_notes(
     assert reported_files(monkeypatch, repo, "--changed-since", "main") == set()
 
 
+def test_ignored_notes_are_the_ones_git_ignores(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    """Anchored, nested, negated and escaped patterns leave the notes git itself lists."""
+    repo = new_repo(tmp_path / "blog")
+    for relative in ("a.md", "drafts/b.md", "sub/drafts/c.md", "sub/keep.md", "sub/x.draft.md",
+                     "notes/y.draft.md", "notes/keep.draft.md", "deep/a/b/c.md",
+                     "deep/a/skip/d.md", "sp ace/e.md", "build/f.md", "top/g.md",
+                     "top/sub/g.md"):
+        write(repo, relative, BROKEN)
+    write(repo, ".gitignore", "/drafts\n*.draft.md\n!notes/keep.draft.md\nbuild/\n/top/g.md\n")
+    write(repo, "deep/a/.gitignore", "skip/\n")
+    write(repo, "sub/.gitignore", "!x.draft.md\n")
+    write(repo, ".git/info/exclude", "sp\\ ace/\n")
+    listed = git(repo, "ls-files", "--others", "--cached", "--exclude-standard").splitlines()
+    notes = {name for name in listed if name.endswith(".md")}
+    assert {"sub/x.draft.md", "notes/keep.draft.md", "top/sub/g.md"} <= notes
+    assert reported_files(monkeypatch, repo) == notes
+
+
 # ---------------------------------------------------------------- 5. the gate
 
 
