@@ -479,3 +479,30 @@ def test_the_setup_says_to_git_ignore_the_store(monkeypatch: pytest.MonkeyPatch,
     assert 'echo ".linkaudit/" >> .gitignore' in readme
     assert re.search(r"`\.linkaudit/` \(git-ignore\s+it\)",
                      (PROJECT / "docs" / "ci.md").read_text(encoding="utf-8"))
+
+
+def test_init_never_shadows_a_configuration_discovery_finds(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """With ``[tool.linkaudit]`` in pyproject.toml, or a config higher up, init writes nothing."""
+    repo = new_repo(tmp_path / "blog")
+    write(repo, "pyproject.toml", '[tool.linkaudit.scan]\nroots = ["_posts"]\n')
+    code, _, err = cli(monkeypatch, repo, "init")
+    assert code == 2 and "pyproject.toml already configures linkaudit" in err
+    assert not (repo / "linkaudit.yaml").exists()
+    (repo / "pyproject.toml").unlink()
+    write(repo, ".linkaudit.yaml", "scan:\n  roots: [_posts]\n")
+    (repo / "_posts").mkdir()
+    code, _, err = cli(monkeypatch, repo / "_posts", "init")
+    assert code == 2 and ".linkaudit.yaml already configures linkaudit" in err
+    assert not (repo / "_posts" / "linkaudit.yaml").exists()
+
+
+def test_init_reads_the_repositorys_ignore_rules(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    """In a subfolder, a .linkaudit/ line in the root's .gitignore counts as git-ignored."""
+    repo = new_repo(tmp_path / "monorepo")
+    write(repo, ".gitignore", "node_modules/\n.linkaudit\n")
+    note(repo, "site/_posts/en/hello-en.md", "Hello.\n", "en")
+    code, out, err = cli(monkeypatch, repo / "site", "init")
+    assert code == 0, err
+    assert out == "wrote linkaudit.yaml (notes in _posts)\n.linkaudit/ is already git-ignored\n"
