@@ -104,10 +104,20 @@ def test_distribution_is_named_apart_from_the_other_project() -> None:
     assert SOURCE_URL.startswith("https://github.com/linkaudit-md/")
 
 
-def test_user_agent_and_sarif_point_at_this_project() -> None:
-    """Servers and code-scanning readers are sent to this project, not the other one."""
+def test_user_agent_and_sarif_point_at_this_project(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    """The servers a check visits and code-scanning readers are sent to this project."""
     assert SOURCE_URL in NetworkConfig().user_agent
     assert INFORMATION_URI == SOURCE_URL
+    monkeypatch.setenv("LINKAUDIT_NETWORK__ALLOW_PRIVATE", "true")
+    repo = new_repo(tmp_path / "blog")
+    with LoopbackServer() as server:
+        note(repo, "_posts/en/hello-en.md", citing(server.url("/headers")), "en")
+        code, out, err = cli(monkeypatch, repo, "check", "--format", "sarif")
+        assert code == 0, err
+        assert SOURCE_URL in server.headers()["user-agent"]
+    (sarif_run,) = json.loads(out)["runs"]
+    assert sarif_run["tool"]["driver"]["informationUri"] == SOURCE_URL
 
 
 def test_built_wheel_declares_name_license_and_urls(tmp_path: Path) -> None:
