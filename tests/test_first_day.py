@@ -337,6 +337,28 @@ def test_the_gate_reports_the_change_and_counts_the_rest(
     assert annotated == {"_posts/en/2026-01-01-post-en.md"}
 
 
+def test_the_gates_one_real_error_is_not_buried(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    """Checked online, the dead link the change adds is its one error, in the changed note."""
+    monkeypatch.setenv("LINKAUDIT_NETWORK__ALLOW_PRIVATE", "true")
+    repo = _family_of_nine(tmp_path)
+    changed = repo / "_posts/de/2026-01-01-post-de.md"
+    with LoopbackServer() as server:
+        dead, live = server.url("/status/404"), server.url("/ok")
+        with changed.open("a", encoding="utf-8") as file:
+            file.write(f"[3]: {dead}\n[4]: {live}\n")
+        git(repo, "commit", "-q", "-am", "two more sources in German")
+        code, out, err = cli(monkeypatch, repo, "check", "--changed-since", "main",
+                             "--confirm-now", "--format", "github")
+        assert server.count("/status/404") >= 1 and server.count("/ok") >= 1
+    assert code == 1, err
+    errors = [line for line in out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and "dead" in errors[0] and dead in errors[0]
+    assert set(re.findall(r"^::\w+ file=([^,]+),", out, flags=re.M)) == {
+        "_posts/de/2026-01-01-post-de.md"}
+    assert "example.org" not in "".join(errors)
+
+
 def test_files_from_refuses_a_missing_file_and_a_diff_may_delete(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """--files-from naming a missing file exits 2; a note deleted in the change is left out."""
