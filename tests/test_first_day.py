@@ -1,9 +1,10 @@
-"""A new user's first day (issue 13), replayed end to end on real git repositories.
+"""A new user's first day (issue 13), replayed on real git repositories: packaging,
+configuration, what is a note, the gate.
 
 Each test builds a fixture repository in tmp_path with a real ``git`` and runs the command
 as a user would: in-process through ``linkaudit.cli.main`` from the repository's folder, or
-as ``python -m linkaudit`` in a subprocess where two runs must overlap. Notes cite
-example.org (never requested: offline commands) or a loopback server.
+as ``python -m linkaudit`` in a subprocess. Notes cite example.org (never requested)
+or a loopback server.
 """
 
 from __future__ import annotations
@@ -13,79 +14,39 @@ import os
 import re
 import subprocess
 import sys
-import time
 import tomllib
 import zipfile
 from email.parser import Parser
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from linkaudit.config import NetworkConfig
 from linkaudit.config_files import find_config
 from linkaudit.report.sarif import INFORMATION_URI
-from tests.cli_support import clear_environment, run
+from tests.first_day_support import (
+    BROKEN,
+    PROJECT,
+    TIMEOUT,
+    TRACKED,
+    citing,
+    cli,
+    git,
+    isolate,
+    new_repo,
+    note,
+    reported_files,
+    write,
+)
 from tests.loopback import LoopbackServer
 
-PROJECT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
 SOURCE_URL = PYPROJECT["project"]["urls"]["Source"]
-TIMEOUT = 60  # seconds for one subprocess; each takes about a second
-GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "Test", "GIT_COMMITTER_NAME": "Test",
-           "GIT_AUTHOR_EMAIL": "test@example.org", "GIT_COMMITTER_EMAIL": "test@example.org"}
-BROKEN = "A [broken][nowhere] reference.\n"
-TRACKED = "https://example.org/{}?utm_source=chatgpt.com"
 
 
 @pytest.fixture(autouse=True)
 def _no_user_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No LINKAUDIT_* variable and no git configuration of the person running the tests."""
-    clear_environment(monkeypatch)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    for name, value in GIT_ENV.items():
-        monkeypatch.setenv(name, value)
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True, timeout=TIMEOUT).stdout
-
-
-def new_repo(path: Path, branch: str = "main") -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    git(path, "init", "-q", "-b", branch)
-    return path
-
-
-def write(root: Path, relative: str, text: str) -> Path:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def note(root: Path, relative: str, body: str, lang: str | None = None) -> Path:
-    lang_line = f"lang: {lang}\n" if lang else ""
-    return write(root, relative, f"---\ntitle: A note\n{lang_line}---\n{body}")
-
-
-def citing(*urls: str) -> str:
-    cited = " and ".join(f"[source {n}][{n}]" for n, _ in enumerate(urls, 1))
-    definitions = "".join(f"[{n}]: {url}\n" for n, url in enumerate(urls, 1))
-    return f"See {cited}.\n\n{definitions}"
-
-
-def cli(monkeypatch: pytest.MonkeyPatch, cwd: Path, *argv: str) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of one command run from ``cwd``."""
-    monkeypatch.chdir(cwd)
-    return run(*argv)
-
-
-def reported_files(monkeypatch: pytest.MonkeyPatch, cwd: Path, *argv: str) -> set[str]:
-    code, out, err = cli(monkeypatch, cwd, "scan", "--format", "json", *argv)
-    assert code in (0, 1), err
-    return {finding["file"] for finding in json.loads(out)["findings"]}
+    isolate(monkeypatch, tmp_path)
 
 
 # ---------------------------------------------------------------- 1. packaging
@@ -104,10 +65,20 @@ def test_distribution_is_named_apart_from_the_other_project() -> None:
     assert SOURCE_URL.startswith("https://github.com/linkaudit-md/")
 
 
-def test_user_agent_and_sarif_point_at_this_project() -> None:
-    """Servers and code-scanning readers are sent to this project, not the other one."""
+def test_user_agent_and_sarif_point_at_this_project(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    """The servers a check visits and code-scanning readers are sent to this project."""
     assert SOURCE_URL in NetworkConfig().user_agent
     assert INFORMATION_URI == SOURCE_URL
+    monkeypatch.setenv("LINKAUDIT_NETWORK__ALLOW_PRIVATE", "true")
+    repo = new_repo(tmp_path / "blog")
+    with LoopbackServer() as server:
+        note(repo, "_posts/en/hello-en.md", citing(server.url("/headers")), "en")
+        code, out, err = cli(monkeypatch, repo, "check", "--format", "sarif")
+        assert code == 0, err
+        assert SOURCE_URL in server.headers()["user-agent"]
+    (sarif_run,) = json.loads(out)["runs"]
+    assert sarif_run["tool"]["driver"]["informationUri"] == SOURCE_URL
 
 
 def test_built_wheel_declares_name_license_and_urls(tmp_path: Path) -> None:
@@ -266,6 +237,25 @@ def test_generated_vendored_and_ignored_folders_are_not_notes(
     assert reported_files(monkeypatch, repo, "--changed-since", "main") == set()
 
 
+def test_ignored_notes_are_the_ones_git_ignores(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    """Anchored, nested, negated and escaped patterns leave the notes git itself lists."""
+    repo = new_repo(tmp_path / "blog")
+    for relative in ("a.md", "drafts/b.md", "sub/drafts/c.md", "sub/keep.md", "sub/x.draft.md",
+                     "notes/y.draft.md", "notes/keep.draft.md", "deep/a/b/c.md",
+                     "deep/a/skip/d.md", "sp ace/e.md", "build/f.md", "top/g.md",
+                     "top/sub/g.md"):
+        write(repo, relative, BROKEN)
+    write(repo, ".gitignore", "/drafts\n*.draft.md\n!notes/keep.draft.md\nbuild/\n/top/g.md\n")
+    write(repo, "deep/a/.gitignore", "skip/\n")
+    write(repo, "sub/.gitignore", "!x.draft.md\n")
+    write(repo, ".git/info/exclude", "sp\\ ace/\n")
+    listed = git(repo, "ls-files", "--others", "--cached", "--exclude-standard").splitlines()
+    notes = {name for name in listed if name.endswith(".md")}
+    assert {"sub/x.draft.md", "notes/keep.draft.md", "top/sub/g.md"} <= notes
+    assert reported_files(monkeypatch, repo) == notes
+
+
 # ---------------------------------------------------------------- 5. the gate
 
 
@@ -308,6 +298,28 @@ def test_the_gate_reports_the_change_and_counts_the_rest(
     assert annotated == {"_posts/en/2026-01-01-post-en.md"}
 
 
+def test_the_gates_one_real_error_is_not_buried(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    """Checked online, the dead link the change adds is its one error, in the changed note."""
+    monkeypatch.setenv("LINKAUDIT_NETWORK__ALLOW_PRIVATE", "true")
+    repo = _family_of_nine(tmp_path)
+    changed = repo / "_posts/de/2026-01-01-post-de.md"
+    with LoopbackServer() as server:
+        dead, live = server.url("/status/404"), server.url("/ok")
+        with changed.open("a", encoding="utf-8") as file:
+            file.write(f"[3]: {dead}\n[4]: {live}\n")
+        git(repo, "commit", "-q", "-am", "two more sources in German")
+        code, out, err = cli(monkeypatch, repo, "check", "--changed-since", "main",
+                             "--confirm-now", "--format", "github")
+        assert server.count("/status/404") >= 1 and server.count("/ok") >= 1
+    assert code == 1, err
+    errors = [line for line in out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and "dead" in errors[0] and dead in errors[0]
+    assert set(re.findall(r"^::\w+ file=([^,]+),", out, flags=re.M)) == {
+        "_posts/de/2026-01-01-post-de.md"}
+    assert "example.org" not in "".join(errors)
+
+
 def test_files_from_refuses_a_missing_file_and_a_diff_may_delete(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """--files-from naming a missing file exits 2; a note deleted in the change is left out."""
@@ -327,136 +339,3 @@ def test_files_from_refuses_a_missing_file_and_a_diff_may_delete(
     write(repo, "changed.txt", listed)
     code, _, err = cli(monkeypatch, repo, "scan", "--files-from", "changed.txt")
     assert code == 0, err
-
-
-# ---------------------------------------------------------------- 6. fix
-
-
-def test_fix_follows_the_check_convention(monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str],
-                                          tmp_path: Path) -> None:
-    """Dry run 0, --check 1 with the edits shown, --write, then --check 0; --fail-on refused."""
-    repo = new_repo(tmp_path / "blog")
-    path = note(repo, "_posts/en/hello-en.md", citing(TRACKED.format("a")), "en")
-    before = path.read_bytes()
-    code, out, err = cli(monkeypatch, repo, "fix")
-    assert code == 0, err
-    assert "+[1]: https://example.org/a\n" in out
-    code, out, err = cli(monkeypatch, repo, "fix", "--check")
-    assert code == 1, err
-    assert "+[1]: https://example.org/a\n" in out and "pending" in err
-    assert path.read_bytes() == before
-    code, _, _ = cli(monkeypatch, repo, "fix", "--fail-on", "error")
-    assert code == 2 and "unrecognized arguments: --fail-on" in capsys.readouterr().err
-    code, _, err = cli(monkeypatch, repo, "fix", "--write")
-    assert code == 0, err
-    assert path.read_text(encoding="utf-8").endswith("[1]: https://example.org/a\n")
-    code, out, err = cli(monkeypatch, repo, "fix", "--check")
-    assert (code, out) == (0, ""), err
-
-
-def test_fix_json_plan_names_edits_and_what_was_left_alone(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The JSON plan lists each edit and, with the reason, the failing link it left alone."""
-    monkeypatch.setenv("LINKAUDIT_NETWORK__ALLOW_PRIVATE", "true")
-    repo = new_repo(tmp_path / "blog")
-    with LoopbackServer() as server:
-        tracked, failing = server.url("/ok?utm_source=chatgpt.com"), server.url("/status/404")
-        path = note(repo, "_posts/en/hello-en.md", citing(tracked, failing), "en")
-        before = path.read_bytes()
-        code, _, err = cli(monkeypatch, repo, "check", "--fail-on", "never", "--quiet")
-        assert code == 0, err
-    code, out, err = cli(monkeypatch, repo, "fix", "--format", "json", "--output", "plan.json")
-    assert code == 0, err
-    assert out == ""
-    plan = json.loads((repo / "plan.json").read_text(encoding="utf-8"))
-    (edit,) = plan["edits"]
-    assert edit == {"file": "_posts/en/hello-en.md", "line": 7, "column": 6,
-                    "old": tracked, "new": server.url("/ok"), "reason": "tracking"}
-    (alone,) = plan["left_alone"]
-    assert (alone["url"], alone["line"], alone["kind"]) == (failing, 8, "not-confirmed-dead")
-    assert "not confirmed" in alone["reason"]
-    assert "1 link left alone" in err and f"{failing}: dead link not confirmed yet" in err
-    assert path.read_bytes() == before
-
-
-def test_fix_online_is_the_network_option(monkeypatch: pytest.MonkeyPatch,
-                                          tmp_path: Path) -> None:
-    """Offline, fix knows no redirect on a fresh clone; ``--online`` checks first and finds it."""
-    monkeypatch.setenv("LINKAUDIT_NETWORK__ALLOW_PRIVATE", "true")
-    repo = new_repo(tmp_path / "blog")
-    with LoopbackServer() as server:
-        moved = server.url("/chain/301/ok")
-        note(repo, "_posts/en/hello-en.md", citing(moved), "en")
-        code, out, err = cli(monkeypatch, repo, "fix", "--check")
-        assert (code, out) == (0, ""), err
-        assert server.count("/chain/301/ok") == 0
-        code, out, err = cli(monkeypatch, repo, "fix", "--online", "--check")
-    assert code == 1, err
-    assert f"-[1]: {moved}\n+[1]: {server.url('/ok')}\n" in out
-    assert "1 redirect" in err
-
-
-# ---------------------------------------------------------------- 7. the store lock
-
-
-def _linkaudit(*argv: str) -> list[str]:
-    return [sys.executable, "-m", "linkaudit", *argv]
-
-
-def test_a_second_check_waits_then_names_the_holder_while_report_reads(
-        tmp_path: Path) -> None:
-    """Two checks at once: the second exits 3 naming the first; report reads meanwhile."""
-    repo = new_repo(tmp_path / "blog")
-    write(repo, "linkaudit.yaml", "scan:\n  roots: [_posts]\nstore:\n  lock_timeout: 0.5\n")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LINKAUDIT_")},
-           "PYTHONPATH": str(PROJECT), "LINKAUDIT_NETWORK__ALLOW_PRIVATE": "true"}
-    with LoopbackServer() as server:
-        note(repo, "_posts/en/hello-en.md", citing(server.url("/ok")), "en")
-        first = subprocess.run(_linkaudit("check", "--quiet"), cwd=repo,
-                               env=env, capture_output=True, text=True, timeout=TIMEOUT,
-                               check=False)
-        assert first.returncode == 0, first.stderr
-        note(repo, "_posts/de/hello-de.md", citing(server.url("/slow?delay=8")), "de")
-        holder = subprocess.Popen(_linkaudit("check", "--quiet"), cwd=repo,
-                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True)
-        try:
-            deadline = time.monotonic() + 30
-            while server.count("/slow") == 0 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert server.count("/slow") == 1, "the first check never reached the network"
-            second = subprocess.run(_linkaudit("check"), cwd=repo, env=env,
-                                    capture_output=True, text=True, timeout=TIMEOUT,
-                                    check=False)
-            reader = subprocess.run(_linkaudit("report", "--format", "json"),
-                                    cwd=repo, env=env, capture_output=True, text=True,
-                                    timeout=TIMEOUT, check=False)
-            assert holder.poll() is None, "the first check was still running"
-        finally:
-            holder_out, holder_err = holder.communicate(timeout=TIMEOUT)
-    assert second.returncode == 3, second.stderr
-    assert f"pid {holder.pid}" in second.stderr
-    assert "Traceback" not in second.stderr
-    assert reader.returncode == 0, reader.stderr
-    report: dict[str, Any] = json.loads(reader.stdout)
-    assert report["history"], "the first run is in the store"
-    assert holder.returncode == 0, holder_out + holder_err
-
-
-def test_the_setup_says_to_git_ignore_the_store(monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: Path) -> None:
-    """``linkaudit init`` and the README both tell a new user to git-ignore .linkaudit/."""
-    repo = new_repo(tmp_path / "blog")
-    note(repo, "_posts/en/hello-en.md", "Hello.\n", "en")
-    code, out, err = cli(monkeypatch, repo, "init")
-    assert code == 0, err
-    assert ".linkaudit/" in out and ".gitignore" in out
-    assert (repo / "linkaudit.yaml").is_file()
-    assert find_config(repo / "_posts") == repo / "linkaudit.yaml"
-    code, _, err = cli(monkeypatch, repo, "scan")
-    assert code == 0, err
-    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
-    assert 'echo ".linkaudit/" >> .gitignore' in readme
-    assert re.search(r"`\.linkaudit/` \(git-ignore\s+it\)",
-                     (PROJECT / "docs" / "ci.md").read_text(encoding="utf-8"))

@@ -1,7 +1,9 @@
 """``linkaudit init``: a minimal commented ``linkaudit.yaml`` and what to git-ignore.
 
-Never overwrites: an existing file is the user's work. The notes folder is guessed from
-what the folder holds (Jekyll's ``_posts``, Hugo's ``content``), else the folder itself.
+Never overwrites: an existing file is the user's work, and a configuration discovery
+already finds (``.linkaudit.yaml``, ``[tool.linkaudit]``, one higher up in the repository)
+is never shadowed by a new file. The notes folder is guessed from what the folder holds
+(Jekyll's ``_posts``, Hugo's ``content``), else the folder itself.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ import argparse
 from pathlib import Path
 
 from linkaudit.cli.output import Console
-from linkaudit.config_files import CONFIG_NAMES
+from linkaudit.config_files import CONFIG_NAMES, find_config
 from linkaudit.errors import ExitCode, LinkauditError, UsageError
+from linkaudit.scan.files import GitIgnore
 
 NOTE_FOLDERS = ("_posts", "content", "posts", "notes", "docs")  # first found is the root
 IGNORED = ".linkaudit/"
@@ -51,6 +54,10 @@ def cmd_init(args: argparse.Namespace, console: Console) -> ExitCode:
     present = [name for name in CONFIG_NAMES if (folder / name).exists()]
     if present:
         raise UsageError(f"{present[0]} already exists; not overwritten")
+    found = find_config(folder)
+    if found is not None:
+        raise UsageError(f"{found} already configures linkaudit here; a new {CONFIG_NAMES[0]} "
+                         "would take its place (edit that one instead)")
     target = folder / CONFIG_NAMES[0]
     root = guess_root(folder)
     try:
@@ -66,11 +73,10 @@ def cmd_init(args: argparse.Namespace, console: Console) -> ExitCode:
 
 
 def _ignore_advice(folder: Path) -> str:
-    gitignore = folder / ".gitignore"
-    try:
-        lines = gitignore.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        lines = []
-    if any(line.strip().rstrip("/") in (".linkaudit", "/.linkaudit") for line in lines):
-        return f"{IGNORED} is already git-ignored\n"
+    """Whether git ignores the store here, by every ignore file of the repository."""
+    rules = GitIgnore.for_folder(folder)
+    if rules is not None:
+        rules.add_file(folder / ".gitignore", "")
+        if rules.ignored(IGNORED):
+            return f"{IGNORED} is already git-ignored\n"
     return f"git-ignore the history store: add this line to .gitignore\n  {IGNORED}\n"
