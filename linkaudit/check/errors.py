@@ -41,7 +41,7 @@ _TIMEOUTS: dict[type[BaseException], tuple[str, str]] = {
 
 def _causes(exc: BaseException) -> Iterable[BaseException]:
     """The exception and everything it was raised from or during (httpx-aiohttp keeps the
-    aiohttp error on __cause__; httpcore, in cassettes and mocks, leaves it on __context__)."""
+    aiohttp error on __cause__; other transports leave it on __context__)."""
     seen: set[int] = set()
     stack = [exc]
     while stack:

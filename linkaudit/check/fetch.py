@@ -117,7 +117,7 @@ async def read_body(response: httpx.Response, cap: int) -> bytes:
     The cap holds on the decoded bytes whatever the content codings (``BoundedDecoder``
     never inflates past it) and on the raw bytes received (at most ``cap`` plus one chunk).
 
-    A body left unread makes httpcore drop the connection on close, so whatever is
+    A body left unread makes the pool drop the connection on close, so whatever is
     small enough is read to its end (a HEAD's empty body, a short non-HTML one): the
     connection then goes back to the pool instead of being opened again.
     """
