@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 from linkaudit.check.fetch import Attempt
 from linkaudit.check.hosts import Host, Job, parse_url
-from linkaudit.check.retry import retry_after_seconds
+from linkaudit.check.retry import capped_retry_after
 from linkaudit.check.verdicts import Response
 from linkaudit.config import NetworkConfig
 from linkaudit.models import CheckResult
@@ -228,9 +228,8 @@ class Scheduler:
             self._calm(host)
             return
         retry_after = response.headers.get("retry-after")
-        delay = retry_after_seconds(retry_after, self.wall())
+        delay = capped_retry_after(retry_after, self.wall(), self._config)
         delay = float(self._config.backoff) if delay is None else delay
-        delay = min(delay, float(self._config.max_retry_after))
         now = self._clock()
         host.next_start = max(host.next_start, now + delay)
         if response.status == 429 or retry_after is not None:
