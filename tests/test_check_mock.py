@@ -7,7 +7,6 @@ import dataclasses
 import itertools
 import socket
 import ssl
-import sys
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -761,19 +760,6 @@ def test_cancellation_keeps_results_already_yielded() -> None:
     asyncio.run(asyncio.wait_for(main(), timeout=5))
     assert [r.key for r in got] == ["o"]
     assert cancelled == ["https://hang.test/"]
-
-
-def test_httpcore_detects_asyncio_through_sniffio() -> None:
-    """sniffio is installed (a dependency), so httpcore's loop detection finds asyncio."""
-    from httpcore._synchronization import current_async_library
-
-    async def main() -> str:
-        async with make_client(BASE):
-            return current_async_library()
-
-    assert asyncio.run(main()) == "asyncio"
-    assert sys.modules.get("sniffio") is not None
-
 
 
 @pytest.mark.parametrize(("chain", "with_header"), [
