@@ -53,12 +53,13 @@ from loopback_farm import (
     host_address,
     linkaudit_argv,
     linkaudit_config,
-    make_test_ca,
     measure,
     profile,
     url_id,
     write_note,
 )
+from lychee_report import lychee_verdicts
+from throwaway_ca import make_test_ca
 
 WORK = OUT / "check"
 LANGS = ("en", "de", "fr", "ja")
@@ -197,42 +198,11 @@ def linkaudit_verdicts(report: Path) -> dict[tuple[str, str], set[str]]:
     verdicts: dict[tuple[str, str], set[str]] = defaultdict(set)
     for result in json.loads(report.read_text(encoding="utf-8"))["results"]:
         verdict = result["verdict"]
+        if verdict == "failing":  # dead on its first sighting (the history rule's word)
+            verdict = "dead"
         if verdict == "redirected":
             verdict += " (permanent)" if result["permanent"] else " (temporary)"
         verdicts[url_id(result["url"])].add(verdict)
-    return verdicts
-
-
-def lychee_verdict(entry: Mapping[str, object], outcome: str) -> str:
-    """A lychee JSON entry (from its success, error or timeout map) in linkaudit's words."""
-    status = entry.get("status")
-    code = status.get("code") if isinstance(status, dict) else None
-    if outcome == "timeout":
-        return "unreachable"
-    if outcome == "error":
-        return "dead" if code in (404, 410) else "unreachable"
-    redirects = entry.get("redirects")
-    hops = redirects.get("redirects", []) if isinstance(redirects, dict) else []
-    if not hops:
-        return "ok"
-    permanent = all(hop.get("code") in (301, 308) for hop in hops)
-    return f"redirected ({'permanent' if permanent else 'temporary'})"
-
-
-def lychee_verdicts(report: Path) -> dict[tuple[str, str], set[str]]:
-    """Every verdict lychee gave each URL (several spellings of one URL may differ).
-
-    A citation lychee answered from its in-run cache ("OK (cached)") repeats the verdict
-    of the request it made, without the redirect chain: only the requested entries count.
-    """
-    data = json.loads(report.read_text(encoding="utf-8"))
-    verdicts: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for section, outcome in (("success_map", "success"), ("error_map", "error"),
-                             ("timeout_map", "timeout")):
-        for entries in data.get(section, {}).values():
-            for entry in entries:
-                if not str(entry["status"].get("text", "")).endswith("(cached)"):
-                    verdicts[url_id(entry["url"])].add(lychee_verdict(entry, outcome))
     return verdicts
 
 
@@ -318,8 +288,8 @@ class Setting:
 
     @property
     def limits(self) -> tuple[int, int]:
-        """For the floor: linkaudit's defaults (32, 2) at the default setting."""
-        return (self.concurrency or 32, self.per_host or 2)
+        """For the floor: linkaudit's defaults (128, 2) at the default setting."""
+        return (self.concurrency or 128, self.per_host or 2)
 
 
 def parse_setting(text: str) -> Setting:

@@ -16,20 +16,26 @@ import difflib
 import math
 import os
 import re
-import tomllib
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from linkaudit.config_files import (
+    PYPROJECT,
+    find_config,
+    parse_yaml,
+    read_yaml,
+    tool_table,
+)
+from linkaudit.config_files import read_config_text as read_config_text  # for rule files
 from linkaudit.errors import ConfigError
+from linkaudit.userregex import compile_user_regex
 
-CONFIG_NAMES = ("linkaudit.yaml", ".linkaudit.yaml")  # searched for, in this order
-PYPROJECT = "pyproject.toml"  # searched for a [tool.linkaudit] table, after CONFIG_NAMES
 ENV_PREFIX = "LINKAUDIT_"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
@@ -57,7 +63,8 @@ class ScanConfig:
     roots: tuple[str, ...] = _field((".",), "folders scanned when no path is given")
     include: tuple[str, ...] = _field(("*.md", "*.markdown"), "file-name globs that are notes")
     exclude: tuple[str, ...] = _field(
-        ("**/.git/**", "**/node_modules/**", "**/_site/**", "**/.linkaudit/**", "**/.venv/**"),
+        ("**/.git/**", "**/node_modules/**", "**/_site/**", "**/.linkaudit/**", "**/.venv/**",
+         "**/vendor/**", "**/.jekyll-cache/**", "**/public/**", "**/resources/**"),
         "path globs (relative to the scanned root) never scanned",
     )
     bare_urls: bool = _field(True, "report bare https://... URLs in running text")
@@ -70,6 +77,12 @@ class ScanConfig:
     lang_key: str = _field("lang", "front-matter key holding the note's language")
     workers: int = _field(0, "processes reading a large tree (0: one per CPU; 1: none)",
                           min=0, max=64)
+    max_note_size: int = _field(4_000_000, "bytes; a larger note is reported and not read",
+                                min=1, max=1_000_000_000)
+    follow_symlinks: bool = _field(False, "read symlinked notes whose target is outside the "
+                                   "scanned folders")
+    gitignore: bool = _field(True, "skip what git ignores (.gitignore files, .git/info/exclude); "
+                             "--include-ignored turns it off")
 
 
 @dataclass(frozen=True)
@@ -92,12 +105,13 @@ class CleaningConfig:
 class HostConfig:
     concurrency: int | None = _field(None, "requests in flight to this host", min=1)
     interval: Duration | None = _field(None, "minimum time between requests", min=0)
-    headers: Mapping[str, str] = _mapping_field("headers sent to this host only")
+    headers: Mapping[str, str] = _mapping_field(
+        "headers sent to the cited URL's own origin only (scheme, host, port)")
 
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    concurrency: int = _field(32, "requests in flight overall", min=1, max=1024)
+    concurrency: int = _field(128, "requests in flight overall", min=1, max=1024)
     per_host_concurrency: int = _field(2, "requests in flight to one host", min=1, max=64)
     per_host_interval: Duration = _field(Duration(0.2), "minimum time between two requests "
                                          "to one host", min=0)
@@ -172,6 +186,21 @@ class FixConfig:
 
 
 @dataclass(frozen=True)
+class SiteConfig:
+    root: str = _field("", "site root for /root-relative links, relative to this file (empty: "
+                       "the nearest folder above a note holding _config.yml, hugo.toml, "
+                       "config.toml or .git, else the scanned folder)")
+    engine: str = _field("kramdown-gfm", "Markdown engine whose heading ids #fragments must "
+                         "match", choices=("kramdown-gfm", "kramdown", "github"))
+    permalink: str = _field("date", "Jekyll post permalink: date, pretty, ordinal, weekdate, "
+                            "none, or a pattern such as /:categories/:year/:title/")
+    baseurl: str = _field("", "path prefix the site is served under (Jekyll baseurl), "
+                          "taken off /root-relative links")
+    local_links: bool = _field(True, "check relative, /root-relative and #fragment links and "
+                               "post_url tags offline")
+
+
+@dataclass(frozen=True)
 class Config:
     scan: ScanConfig = field(default_factory=ScanConfig)
     cleaning: CleaningConfig = field(default_factory=CleaningConfig)
@@ -183,6 +212,7 @@ class Config:
     ignore: tuple[IgnoreRule, ...] = field(default=(), metadata=_doc("URLs not reported"))
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
     fix: FixConfig = field(default_factory=FixConfig)
+    site: SiteConfig = field(default_factory=SiteConfig)
     # Where the file was found (None: built-in defaults); relative paths resolve from here.
     source: Path | None = field(default=None, metadata={"internal": True})
 
@@ -307,10 +337,7 @@ def _convert(tp: Any, value: Any, key: str, where: _Where, meta: Mapping[str, An
             hint = _suggest(text, choices)
             raise _fail(key, where, f"{text!r} is not one of {', '.join(choices)}{hint}")
         if meta.get("regex"):
-            try:
-                re.compile(text)
-            except re.error as exc:
-                raise _fail(key, where, f"not a valid regular expression: {exc}") from None
+            compile_user_regex(text, f"{where}: {key}")
         return text
     raise TypeError(f"unsupported config type {tp!r}")  # a bug in the schema, not user input
 
@@ -362,79 +389,6 @@ def _build(cls: type, data: Any, key: str, where: _Where) -> Any:
 # ---------------------------------------------------------------- loading
 
 
-def find_config(start: Path | None = None) -> Path | None:
-    """linkaudit's own configuration nearest to ``start`` (default: the current folder).
-
-    In each folder from ``start`` up: ``linkaudit.yaml``, ``.linkaudit.yaml``, then a
-    ``pyproject.toml`` holding a ``[tool.linkaudit]`` table. The search stops at the
-    repository root (the folder holding ``.git``); outside a repository it goes up to the
-    file system's root. A plain ``config.yaml`` is never taken: a site's own config file
-    (Hugo's, for one) must not be read as linkaudit's; name it with ``--config``.
-    """
-    folder = (start or Path.cwd()).resolve()
-    for candidate in (folder, *folder.parents):
-        for name in CONFIG_NAMES:
-            if (candidate / name).is_file():
-                return candidate / name
-        pyproject = candidate / PYPROJECT
-        if pyproject.is_file() and _tool_table(pyproject) is not None:
-            return pyproject
-        if (candidate / ".git").exists():
-            return None
-    return None
-
-
-def _tool_table(path: Path) -> dict[str, Any] | None:
-    """The ``[tool.linkaudit]`` table of a pyproject.toml, or None when it has none."""
-    try:
-        data = tomllib.loads(read_config_text(path, "pyproject.toml"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    table = data.get("tool", {}).get("linkaudit") if isinstance(data.get("tool"), dict) \
-        else None
-    if table is None:
-        return None
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [tool.linkaudit] must be a table")
-    return table
-
-
-def read_config_text(path: Path, what: str) -> str:
-    """A file the user named in configuration; every failure is a ConfigError saying why."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: {what} not found") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read {what}: {exc.strerror}") from None
-
-
-def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
-    text = read_config_text(path, "config file")
-    node = _parse_yaml(lambda source: yaml.compose(source, Loader=yaml.SafeLoader), text,
-                       str(path))
-    return _parse_yaml(yaml.safe_load, text, str(path)), node
-
-
-def _parse_yaml(step: Callable[[str], Any], text: str, source: str) -> Any:
-    """Compose or safely load YAML; every failure a ConfigError that says where.
-
-    Values YAML parses but cannot build (``!!float abc``, a 30 February) raise ValueError
-    or OverflowError from the constructors, not YAMLError.
-    """
-    try:
-        return step(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        position = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{source}{position}: invalid YAML: {problem}") from None
-    except (ValueError, OverflowError) as exc:
-        raise ConfigError(f"{source}: invalid YAML value: {exc}") from None
-
-
 def env_overrides(environ: Mapping[str, str]) -> dict[str, str]:
     """``LINKAUDIT_SECTION__KEY=value`` variables as dotted overrides (values still raw)."""
     overrides = {}
@@ -466,11 +420,11 @@ def load_config(
     data: Any = {}
     node: yaml.Node | None = None
     if path is not None and path.name == PYPROJECT:
-        data = _tool_table(path)
+        data = tool_table(path)
         if data is None:
             raise ConfigError(f"{path}: no [tool.linkaudit] table")
     elif path is not None:
-        data, node = _read_yaml(path)
+        data, node = read_yaml(path)
         data = {} if data is None else data
     where = _Where(str(path) if path else "defaults", node)
     if not isinstance(data, dict):
@@ -479,7 +433,7 @@ def load_config(
     config = dataclasses.replace(config, source=path.resolve() if path else None)
     for origin, layer in (("environment", env_overrides(environ)), ("flag", overrides or {})):
         for dotted, raw in layer.items():
-            value = _parse_yaml(yaml.safe_load, raw, f"environment {dotted}") \
+            value = parse_yaml(yaml.safe_load, raw, f"environment {dotted}") \
                 if origin == "environment" and isinstance(raw, str) else raw
             config = with_override(config, dotted, value, origin)
     return config

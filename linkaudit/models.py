@@ -266,3 +266,7 @@ class Report:
     link_count: int | None = None  # links found, when ``links`` is not filled in
     failing: frozenset[str] = frozenset()  # check keys that failed, not yet called dead
     dead_after: tuple[int, float] | None = None  # (failed checks, days) before "dead"
+    # gate runs: findings already in notes outside the change, counted and not listed
+    outside_change: int | None = None
+    # hosts that told the run to slow down (429, or 503 with Retry-After), and how often
+    slowed_down: tuple[tuple[str, int], ...] = ()

@@ -7,6 +7,14 @@
 Scenarios (``?head=<code>`` on any path makes HEAD answer that code with no body):
 
     /ok                     200 HTML page
+    /files/<name>.<ext>     200 file: a PDF, PNG or ZIP by its extension (a few KB)
+    /page/<name>            200 HTML article titled "Article <name>"
+    /soft/<lang>            200 whose title says "not found" in that language (SOFT_TITLES)
+    /soft-file/<name>       200 HTML "404 Not Found" page, to HEAD and GET alike, where a
+                            file was named (a missing PDF served as a page)
+    /soft-heading           200 titled "Example" whose main heading says "Page not found"
+    /article-404            200 article about 404 errors (title and text mention them)
+    /to-404-page            302 to /404.html, a 200 page on a not-found path
     /                       200 home page
     /status/<code>          that status (404, 410, 500, 999...)
     /chain/<c1>,<c2>/<rest> redirect with c1 to /chain/<c2>/<rest>, ... then to /<rest>
@@ -26,16 +34,25 @@ Scenarios (``?head=<code>`` on any path makes HEAD answer that code with no body
     /challenge              403 with cf-mitigated: challenge and a "Just a moment..." page
     /soft-404               200 whose title says "Page not found"
     /headers                200; the request headers are kept (see ``headers()``)
+    /cookie-wall            302 to itself (query kept) setting a consent cookie; 200 once
+                            it is sent
+    /bomb?mb=<n>&layers=<k> 200 HTML whose body is gzip applied k times (default 2) over
+                            n MiB of "<p>" (default 1024): a few KB on the wire
+    /title?kb=<n>           200 with n KB (default 512) of ``<title>`` and nothing else,
+                            which a backtracking title regex needs seconds for
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import gzip
 import socket
 import struct
 import threading
 import urllib.parse
+import zlib
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -103,6 +120,11 @@ class LoopbackServer:
         with self._lock:
             return self._sent[path]
 
+    def total(self) -> int:
+        """Requests received on every path, all methods."""
+        with self._lock:
+            return sum(self._counts.values())
+
     def headers(self, path: str = "/headers") -> dict[str, str]:
         """The last request headers received on ``path``, names lower-cased."""
         with self._lock:
@@ -153,6 +175,15 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, handler)
 
 
+# Titles of "not found" pages served with 200, by language.
+SOFT_TITLES = {
+    "en": "Page not found – Example", "de": "Seite nicht gefunden | Beispiel",
+    "fr": "Erreur 404 : page introuvable", "es": "Página no encontrada",
+    "it": "Pagina non trovata", "pt": "Página não encontrada", "nl": "Pagina niet gevonden",
+    "ja": "ページが見つかりません｜例", "zh": "页面不存在", "ko": "페이지를 찾을 수 없습니다",
+    "ru": "Страница не найдена",
+}
+_FILE_TYPES = {"pdf": "application/pdf", "png": "image/png", "zip": "application/zip"}
 _PAGE = b"<!doctype html><html><head><title>%s</title></head><body>%s</body></html>"
 
 
@@ -193,6 +224,25 @@ class _Handler(BaseHTTPRequestHandler):
         segments = path.strip("/").split("/")
         if path in ("/", "/ok", "/headers"):
             self._reply(200, title="Fine" if path != "/" else "Home")
+        elif segments[0] == "files" and len(segments) == 2:
+            kind = _FILE_TYPES.get(path.rsplit(".", 1)[-1], "application/octet-stream")
+            self._send(200, b"\0" * 4096, {}, kind)
+        elif segments[0] == "page" and len(segments) == 2:
+            self._reply(200, title=f"Article {segments[1]}")
+        elif segments[0] == "soft" and segments[-1] in SOFT_TITLES:
+            self._reply(200, title=SOFT_TITLES[segments[-1]])
+        elif segments[0] == "soft-file":
+            self._reply(200, title="404 Not Found")
+        elif path == "/soft-heading":
+            self._reply(200, title="Example", text="<h1>Page not found</h1><p>Sorry.</p>")
+        elif path == "/article-404":
+            self._reply(200, title="How to fix a 404 error", text=(
+                "<h1>How to fix a 404 error</h1><p>A 404 Not Found answer means the page "
+                "was not found. Page not found pages should say so.</p>"))
+        elif path == "/to-404-page":
+            self._reply(302, location="/404.html")
+        elif path == "/404.html":
+            self._reply(200, title="Oops")
         elif segments[0] == "status" and len(segments) == 2:
             self._reply(int(segments[1]))
         elif segments[0] == "chain" and len(segments) >= 3:
@@ -235,19 +285,34 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(403, title="Just a moment...", headers={"cf-mitigated": "challenge"})
         elif path == "/soft-404":
             self._reply(200, title="Page not found")
+        elif path == "/cookie-wall":
+            if "consent=yes" in self.headers.get("Cookie", ""):
+                self._reply(200, title="The article")
+            else:
+                self._reply(302, location=self.path,
+                            headers={"Set-Cookie": "consent=yes; Path=/; HttpOnly"})
+        elif path == "/bomb":
+            layers = int(query.get("layers", "2"))
+            body = gzip_bomb(int(query.get("mb", "1024")), layers)
+            self._send(200, body, {"Content-Encoding": ", ".join(["gzip"] * layers)})
+        elif path == "/title":
+            self._send(200, b"<title>" * (int(query.get("kb", "512")) * 1024 // 7), {})
         else:
             self._reply(404, title="Not Found")
 
     def _reply(self, status: int, *, title: str | None = None, location: str | None = None,
-               headers: dict[str, str] | None = None) -> None:
+               headers: dict[str, str] | None = None, text: str = "text") -> None:
         reason = self.responses.get(status, ("Status",))[0]
-        body = _PAGE % ((title or f"{status} {reason}").encode(), b"text")
+        body = _PAGE % ((title or f"{status} {reason}").encode(), text.encode())
+        extra = {"Location": location} if location is not None else {}
+        self._send(status, body, {**extra, **(headers or {})}, "text/html; charset=utf-8")
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str],
+              content_type: str = "text/html") -> None:
         self.send_response(status)
-        if location is not None:
-            self.send_header("Location", location)
-        for name, value in (headers or {}).items():
+        for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         if self.command != "HEAD":
@@ -270,3 +335,22 @@ class _Handler(BaseHTTPRequestHandler):
                 self.server.owner._add_sent("/huge", len(piece))
         except OSError:
             self.close_connection = True
+
+
+@functools.cache
+def gzip_bomb(mebibytes: int, layers: int) -> bytes:
+    """gzip applied ``layers`` times over ``mebibytes`` MiB of repeated ``<p>``, built
+    without compressing them all: one MiB is deflated once and its full-flush block
+    repeated (each block stands alone), then wrapped with a valid header and trailer."""
+    mib = b"<p>" * ((1 << 20) // 3) + b"<"
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    block = squeeze.compress(mib) + squeeze.flush(zlib.Z_FULL_FLUSH)
+    end = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS).flush()
+    crc = 0
+    for _ in range(mebibytes):
+        crc = zlib.crc32(mib, crc)
+    body = (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + block * mebibytes + end
+            + struct.pack("<II", crc, (mebibytes << 20) & 0xFFFFFFFF))
+    for _ in range(layers - 1):
+        body = gzip.compress(body, 9)
+    return body

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import gzip
 import socket
+import struct
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
-import httpcore
+import httpx
 import pytest
 
 from linkaudit.check.checker import Checker
 from linkaudit.check.client import make_client
-from linkaudit.check.errors import network_unavailable
-from linkaudit.check.guard import GuardedBackend, PrivateAddressRefused
+from linkaudit.check.errors import describe_error, network_unavailable
+from linkaudit.check.fetch import fetch, read_body
 from linkaudit.config import Duration, HostConfig, NetworkConfig
 from linkaudit.models import CheckResult, Verdict
-from tests.loopback import HUGE_SIZE, FakeTime, LoopbackServer
+from tests.loopback import HUGE_SIZE, FakeTime, LoopbackServer, gzip_bomb
 
 pytestmark = pytest.mark.slow
 
@@ -82,11 +86,12 @@ def test_redirect_to_a_dead_page_keeps_its_final_verdict(server: LoopbackServer)
 
 @pytest.mark.parametrize("head", [405, 404])
 def test_head_refused_then_get_succeeds(head: int) -> None:
-    """HEAD 405 or 404 followed by GET 200 is ok, one request of each method."""
+    """A file's HEAD 405 or 404 followed by GET 200 is ok, one request of each method."""
     with LoopbackServer() as fresh:
-        result = check_one(fresh.url(f"/ok?head={head}"))
+        result = check_one(fresh.url(f"/files/paper.pdf?head={head}"))
         assert (result.verdict, result.status) == (Verdict.OK, 200)
-        assert (fresh.count("/ok", "HEAD"), fresh.count("/ok", "GET")) == (1, 1)
+        assert (fresh.count("/files/paper.pdf", "HEAD"),
+                fresh.count("/files/paper.pdf", "GET")) == (1, 1)
 
 
 def test_each_url_is_requested_once() -> None:
@@ -106,11 +111,11 @@ def test_attempts_count_every_hop(server: LoopbackServer) -> None:
 
 
 def test_flaky_503_is_retried_until_ok() -> None:
-    """503 twice then 200 is ok after two attempts: HEAD, GET, then GET again."""
+    """503 twice then 200 is ok after three attempts, each a GET."""
     with LoopbackServer() as fresh:
         result = check_one(fresh.url("/flaky?fail=2&status=503"))
-        assert (result.verdict, result.attempts) == (Verdict.OK, 2)
-        assert (fresh.count("/flaky", "HEAD"), fresh.count("/flaky", "GET")) == (1, 2)
+        assert (result.verdict, result.attempts) == (Verdict.OK, 3)
+        assert (fresh.count("/flaky", "HEAD"), fresh.count("/flaky", "GET")) == (0, 3)
 
 
 def test_429_retry_after_is_waited_on_the_injected_clock(server: LoopbackServer) -> None:
@@ -129,11 +134,11 @@ def test_429_retry_after_is_waited_on_the_injected_clock(server: LoopbackServer)
 
 
 def test_connection_reset_is_unreachable_after_retries(server: LoopbackServer) -> None:
-    """An abrupt RST is unreachable/reset, tried HEAD then GET up to the retry budget."""
+    """An abrupt RST is unreachable/reset, tried with GET up to the retry budget."""
     before = server.count("/reset")
     result = check_one(server.url("/reset"))
     assert (result.verdict, result.reason, result.attempts) == (Verdict.UNREACHABLE, "reset", 3)
-    assert server.count("/reset") - before == 4
+    assert server.count("/reset") - before == 3
 
 
 def test_a_hanging_server_costs_bounded_time(server: LoopbackServer) -> None:
@@ -163,6 +168,31 @@ def test_a_50_mb_body_is_never_downloaded(content_type: str) -> None:
     assert sent < HUGE_SIZE // 10
 
 
+@pytest.mark.parametrize("layers", [1, 2])
+def test_a_gzip_bomb_is_read_only_up_to_the_cap(server: LoopbackServer, layers: int) -> None:
+    """Bytes on the wire that decode to 256 MiB (gzip, or gzip twice): the read stops at
+    the cap of decoded bytes, and the URL is an ordinary ok."""
+    url = server.url(f"/bomb?mb=256&layers={layers}&head=405")  # so the check GETs too
+    gzip_bomb(256, layers)  # built once, before the server's read timeout starts
+
+    async def body() -> bytes:
+        async with make_client(CONFIG) as client:
+            attempt = await fetch(client, "GET", httpx.URL(url), {}, CONFIG.body_cap,
+                                  httpx.Cookies())
+        assert attempt.response is not None
+        return attempt.response.body
+
+    read = asyncio.run(body())
+    assert len(read) == CONFIG.body_cap and read.startswith(b"<p><p>")
+    assert check_one(url).verdict is Verdict.OK
+
+
+def test_a_hostile_title_is_an_ordinary_page(server: LoopbackServer) -> None:
+    """64 KB of unclosed ``<title>`` tags: read to the cap, no title, verdict ok."""
+    result = check_one(server.url("/title?kb=64&head=405"))
+    assert (result.verdict, result.reason) == (Verdict.OK, "200")
+
+
 def test_mailto_location_stops_with_a_clear_reason(server: LoopbackServer) -> None:
     """A redirect to mailto: is unreachable/redirect-scheme, not a crash."""
     result = check_one(server.url("/to-mailto"))
@@ -181,6 +211,53 @@ def test_host_headers_stay_on_their_origin_across_a_redirect(server: LoopbackSer
         assert result.verdict is Verdict.REDIRECTED
         assert server.headers("/redirect")["authorization"] == "Bearer secret"
         assert "authorization" not in other.headers("/headers")
+
+
+def test_a_reset_during_the_tls_handshake_is_a_reset() -> None:
+    """A server that resets the connection after the ClientHello: reason reset, not tls."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(10)
+
+        def reset_one() -> None:  # the GET's connection
+            with contextlib.suppress(OSError):
+                connection, _ = listener.accept()
+                connection.recv(4096)
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                      struct.pack("ii", 1, 0))
+                connection.close()
+
+        resetter = threading.Thread(target=reset_one, daemon=True)
+        resetter.start()
+        port = listener.getsockname()[1]
+        result = check_one(f"https://127.0.0.1:{port}/",
+                           dataclasses.replace(CONFIG, retries=0))
+        resetter.join(10)
+    assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, "reset")
+
+
+def test_every_url_failing_tls_reads_as_network_down(server: LoopbackServer) -> None:
+    """https to a server that does not speak TLS fails at TLS; a run where every URL does
+    is this machine's TLS setup failing, told apart like a network that is down."""
+    urls = [f"https://127.0.0.1:{server.port}/ok", f"https://127.0.0.1:{server.port}/"]
+
+    async def main() -> list[CheckResult]:
+        config = dataclasses.replace(CONFIG, retries=0)
+        async with make_client(config) as client:
+            return await Checker(client, config).check_all([(u, u) for u in urls])
+
+    results = asyncio.run(main())
+    assert {(r.verdict, r.reason) for r in results} == {(Verdict.UNREACHABLE, "tls")}
+    assert network_unavailable(results)
+    assert not network_unavailable([*results, check_one(server.url("/ok"))])
+
+
+def test_a_cookie_wall_redirecting_to_itself_is_ok(server: LoopbackServer) -> None:
+    """Set a cookie and redirect to the same page: with the cookie the page answers, ok."""
+    result = check_one(server.url("/cookie-wall"))
+    assert (result.verdict, result.status) == (Verdict.OK, 200)
+    assert server.headers("/cookie-wall").get("cookie") == "consent=yes"
 
 
 def test_private_address_is_refused_by_default() -> None:
@@ -232,7 +309,8 @@ def test_cancel_returns_promptly_with_finished_results(server: LoopbackServer) -
 
 class _KeepAliveServer:
     """A minimal HTTP/1.1 keep-alive server in the test's own event loop that counts the
-    connections it accepts; each path answers its status (``/405`` refuses HEAD only)."""
+    connections it accepts; each path answers its status (``/405`` refuses HEAD only;
+    ``.pdf`` paths are PDF files)."""
 
     def __init__(self) -> None:
         self.connections = 0
@@ -253,7 +331,7 @@ class _KeepAliveServer:
 
     @staticmethod
     def _answer(method: str, target: str) -> bytes:
-        status = int(target.strip("/").split("?")[0] or 200)
+        status = int(target.strip("/").split("?")[0].removesuffix(".pdf") or 200)
         kind, body = ("text/html", b"<title>page</title>") if "pdf" not in target else (
             "application/pdf", b"%PDF" + b"x" * 2000)
         if method == "HEAD" and status == 405:
@@ -266,14 +344,15 @@ class _KeepAliveServer:
 
 
 def test_one_host_is_served_over_one_kept_alive_connection() -> None:
-    """HEADs, GET fallbacks and short non-HTML bodies all leave the connection reusable."""
+    """GETs of pages, HEADs of files, GET fallbacks and short non-HTML bodies all leave
+    the connection reusable."""
     server = _KeepAliveServer()
     config = dataclasses.replace(CONFIG, per_host_concurrency=1)
 
     async def main() -> list[CheckResult]:
         listener = await asyncio.start_server(server.handle, "127.0.0.1", 0)
         port = listener.sockets[0].getsockname()[1]
-        paths = ["/200?a", "/200?b", "/404", "/405", "/405?pdf", "/200?c"]
+        paths = ["/200?a", "/200?b", "/404", "/404.pdf", "/405.pdf", "/200.pdf", "/200?c"]
         try:
             async with make_client(config) as client:
                 checker = Checker(client, config, sleep=FakeTime().sleep)
@@ -286,10 +365,48 @@ def test_one_host_is_served_over_one_kept_alive_connection() -> None:
     results = asyncio.run(asyncio.wait_for(main(), timeout=10))
     assert {r.key: r.verdict for r in results} == {
         "/200?a": Verdict.OK, "/200?b": Verdict.OK, "/404": Verdict.DEAD,
-        "/405": Verdict.OK, "/405?pdf": Verdict.OK, "/200?c": Verdict.OK}
-    assert len(server.requests) == 8  # HEAD+GET for /404 and the first /405, then GET only
+        "/404.pdf": Verdict.DEAD, "/405.pdf": Verdict.OK, "/200.pdf": Verdict.OK,
+        "/200?c": Verdict.OK}
+    # GET for pages; HEAD+GET for the first file 404 and for /405.pdf, then GET only
+    assert len(server.requests) == 9
     assert server.connections == 1
 
+
+
+def test_a_compressed_page_is_decoded_once_and_sends_no_cookie_back() -> None:
+    """A gzip body is decoded once (by httpx, not also by the wire), so its title is read;
+    a cookie one answer set is not sent with the next request by the wire."""
+    page = gzip.compress(b"<html><title>Page not found</title></html>")
+    seen: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.readline():
+            lines = []
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                lines.append(line.lower())
+            seen.append(b"".join(lines))
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                         b"Content-Encoding: gzip\r\nSet-Cookie: id=1; Path=/\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(page), page))
+            await writer.drain()
+        writer.close()
+
+    async def main() -> list[httpx.Response]:
+        listener = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = listener.sockets[0].getsockname()[1]
+        try:
+            async with make_client(CONFIG) as client:
+                # a name, not an address: aiohttp's jar would keep no cookie of an address
+                first = await client.get(f"http://localhost:{port}/a")
+                client.cookies.clear()  # the client's own jar is not the wire's
+                return [first, await client.get(f"http://localhost:{port}/b")]
+        finally:
+            listener.close()
+            await listener.wait_closed()
+
+    first, _ = asyncio.run(asyncio.wait_for(main(), timeout=10))
+    assert b"Page not found" in first.content
+    assert b"cookie:" not in seen[1]
 
 
 # ---------------------------------------------------------------- DNS rebinding
@@ -320,37 +437,53 @@ def test_a_name_rebound_to_loopback_after_the_check_reaches_nothing(
     assert server.count("/ok") == before
 
 
-class _Recording(httpcore.AsyncNetworkBackend):
-    """An inner backend that records where it was asked to connect and refuses some."""
+@pytest.mark.parametrize("host", ["127.0.0.1", "[::ffff:127.0.0.1]"])
+def test_the_connection_refuses_a_private_address_literal(server: LoopbackServer,
+                                                          host: str) -> None:
+    """Past the checker's own guard, the client itself refuses to dial a private address
+    written as a literal (which no resolver sees): private-address, nothing sent."""
+    config = dataclasses.replace(CONFIG, allow_private=False)
 
-    def __init__(self, refuse: set[str]) -> None:
-        self.asked: list[str] = []
-        self.refuse = refuse
+    async def main() -> httpx.HTTPError:
+        async with make_client(config) as client:
+            with pytest.raises(httpx.HTTPError) as failed:
+                await client.get(f"http://{host}:{server.port}/ok")
+            return failed.value
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: object = None) -> httpcore.AsyncNetworkStream:
-        self.asked.append(host)
-        if host in self.refuse:
-            raise httpcore.ConnectError(f"{host} refused")
-        return httpcore.AsyncMockStream([])
+    before = server.count("/ok")
+    reason, detail = describe_error(asyncio.run(main()))
+    assert (reason, "loopback" in detail) == ("private-address", True)
+    assert server.count("/ok") == before
 
 
-def test_guarded_backend_connects_to_the_vetted_addresses_themselves() -> None:
-    """The backend connects to the addresses it vetted (never the name), in order, trying
-    the next when one refuses; a name with any private address is never connected to."""
-    async def resolve(host: str) -> list[str]:
-        return {"two.test": ["93.184.216.34", "2606:2800:220:1::1"],
-                "mixed.test": ["93.184.216.34", "10.0.0.7"]}[host]
+@pytest.mark.parametrize(("length", "chunks_read"), [(10**6, 2), (None, 4), (8000, 4)])
+def test_a_long_page_is_read_only_to_its_main_heading(length: int | None,
+                                                      chunks_read: int) -> None:
+    """Past the first </h1> a page declared longer than the cap is read no further; a page
+    within the cap, or of unknown length, is read on (to its end here), so its connection
+    can be kept."""
+    pulled: list[int] = []
 
-    async def main() -> tuple[list[str], str]:
-        inner = _Recording(refuse={"93.184.216.34"})
-        backend = GuardedBackend(resolve, inner)
-        await backend.connect_tcp("two.test", 443)
-        with pytest.raises(PrivateAddressRefused) as refused:
-            await backend.connect_tcp("mixed.test", 443)
-        return inner.asked, str(refused.value)
+    async def chunks() -> AsyncIterator[bytes]:
+        for number, chunk in enumerate(
+                [b"<title>Home</title>", b"<h1>Welcome</h1>", b"x" * 1000, b"y" * 1000]):
+            pulled.append(number)
+            yield chunk
 
-    asked, refused = asyncio.run(main())
-    assert asked == ["93.184.216.34", "2606:2800:220:1::1"]
-    assert "10.0.0.7" in refused
+    headers = {"content-type": "text/html"}
+    if length is not None:
+        headers["content-length"] = str(length)
+    request = httpx.Request("GET", "http://127.0.0.1/")
+    response = httpx.Response(200, headers=headers, stream=_Stream(chunks()), request=request)
+    body = asyncio.run(read_body(response, 65536))
+    assert len(pulled) == chunks_read
+    assert body.startswith(b"<title>Home</title><h1>Welcome</h1>")
+
+
+class _Stream(httpx.AsyncByteStream):
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            yield chunk

@@ -7,16 +7,17 @@ import dataclasses
 import itertools
 import socket
 import ssl
-import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
+import aiohttp
 import httpx
 import pytest
+from aiohttp.client_reqrep import ConnectionKey
 
 from linkaudit.check.checker import Checker
-from linkaudit.check.client import HostPoolTransport, make_client
+from linkaudit.check.client import make_client
 from linkaudit.check.errors import describe_error, network_unavailable
-from linkaudit.check.guard import check_address
+from linkaudit.check.guard import PrivateAddressRefused, check_address
 from linkaudit.config import Duration, HostConfig, NetworkConfig
 from linkaudit.models import CheckResult, Hop, Verdict
 from tests.loopback import FakeTime
@@ -73,8 +74,8 @@ def _routes(table: dict[tuple[str, str], tuple[int, dict[str, str], str]]) -> Ha
         key = (request.method, request.url.path)
         status, headers, body = table.get(key) or table.get(("*", request.url.path)) or (
             404, {}, "")
-        return httpx.Response(status, headers={"content-type": "text/html", **headers},
-                              text=body)
+        kind = "application/pdf" if request.url.path.endswith(".pdf") else "text/html"
+        return httpx.Response(status, headers={"content-type": kind, **headers}, text=body)
     return handle
 
 
@@ -90,8 +91,9 @@ def _raise(exc: Exception) -> Handler:
 @pytest.mark.parametrize("head_status", [405, 403, 404, 501, 500, 503])
 def test_get_follows_a_refused_head(head_status: int) -> None:
     """A HEAD answered 405/403/404/501/5xx is asked again with GET, whose answer counts."""
-    run = Run(_routes({("HEAD", "/a"): (head_status, {}, ""), ("GET", "/a"): (200, {}, "")}))
-    result = run.one("https://a.test/a")
+    run = Run(_routes({("HEAD", "/a.pdf"): (head_status, {}, ""),
+                       ("GET", "/a.pdf"): (200, {}, "")}))
+    result = run.one("https://a.test/a.pdf")
     assert result.verdict is Verdict.OK
     assert [m for m, _ in run.seen] == ["HEAD", "GET"]
 
@@ -104,14 +106,14 @@ def test_get_follows_a_head_that_breaks_the_connection() -> None:
         return httpx.Response(200)
 
     run = Run(handle)
-    assert run.one("https://a.test/a").verdict is Verdict.OK
+    assert run.one("https://a.test/a.pdf").verdict is Verdict.OK
     assert [m for m, _ in run.seen] == ["HEAD", "GET"]
 
 
 def test_a_good_head_is_the_only_request() -> None:
-    """HEAD 200 is enough: no GET, one request for the URL."""
-    run = Run(_routes({("HEAD", "/a"): (200, {}, "")}))
-    result = run.one("https://a.test/a")
+    """HEAD 200 is enough for a file that is not a page: no GET, one request for the URL."""
+    run = Run(_routes({("HEAD", "/a.pdf"): (200, {}, "")}))
+    result = run.one("https://a.test/a.pdf")
     assert (result.verdict, result.status, result.attempts) == (Verdict.OK, 200, 1)
     assert len(run.requests) == 1
 
@@ -141,36 +143,37 @@ def _methods_by_path(run: Run) -> list[tuple[str, str]]:
 
 def test_a_host_refusing_head_with_405_gets_get_directly_afterwards() -> None:
     """After a HEAD 405 a host's later URLs are asked with GET only, one request each."""
-    run = Run(_routes({("HEAD", "/1"): (405, {}, ""), ("GET", "/1"): (200, {}, ""),
-                       ("*", "/2"): (200, {}, ""), ("*", "/3"): (404, {}, "")}), ONE_AT_A_TIME)
-    results = run.check("https://a.test/1", "https://a.test/2", "https://a.test/3")
-    assert [results[f"https://a.test/{i}"].verdict for i in (1, 2, 3)] == [
+    run = Run(_routes({("HEAD", "/1.pdf"): (405, {}, ""), ("GET", "/1.pdf"): (200, {}, ""),
+                       ("*", "/2.pdf"): (200, {}, ""), ("*", "/3.pdf"): (404, {}, "")}),
+              ONE_AT_A_TIME)
+    results = run.check("https://a.test/1.pdf", "https://a.test/2.pdf", "https://a.test/3.pdf")
+    assert [results[f"https://a.test/{i}.pdf"].verdict for i in (1, 2, 3)] == [
         Verdict.OK, Verdict.OK, Verdict.DEAD]
-    assert _methods_by_path(run) == [("HEAD", "/1"), ("GET", "/1"), ("GET", "/2"),
-                                     ("GET", "/3")]
+    assert _methods_by_path(run) == [("HEAD", "/1.pdf"), ("GET", "/1.pdf"), ("GET", "/2.pdf"),
+                                     ("GET", "/3.pdf")]
 
 
 def test_head_501_also_switches_the_host_to_get() -> None:
     """HEAD 501 (not implemented) teaches the same as 405."""
-    run = Run(_routes({("HEAD", "/1"): (501, {}, ""), ("GET", "/1"): (200, {}, ""),
-                       ("*", "/2"): (200, {}, "")}), ONE_AT_A_TIME)
-    run.check("https://a.test/1", "https://a.test/2")
-    assert _methods_by_path(run)[-1] == ("GET", "/2")
+    run = Run(_routes({("HEAD", "/1.pdf"): (501, {}, ""), ("GET", "/1.pdf"): (200, {}, ""),
+                       ("*", "/2.pdf"): (200, {}, "")}), ONE_AT_A_TIME)
+    run.check("https://a.test/1.pdf", "https://a.test/2.pdf")
+    assert _methods_by_path(run)[-1] == ("GET", "/2.pdf")
 
 
 def test_a_confirmed_head_404_is_trusted_for_the_hosts_later_urls() -> None:
     """The first dead link gets its GET; once GET agreed, later HEAD 404s are final."""
     run = Run(_routes({}), ONE_AT_A_TIME)  # every path 404 to both methods
-    results = run.check(*(f"https://a.test/d{i}" for i in range(3)))
+    results = run.check(*(f"https://a.test/d{i}.pdf" for i in range(3)))
     assert {(r.verdict, r.reason) for r in results.values()} == {(Verdict.DEAD, "404")}
-    assert _methods_by_path(run) == [("HEAD", "/d0"), ("GET", "/d0"), ("HEAD", "/d1"),
-                                     ("HEAD", "/d2")]
+    assert _methods_by_path(run) == [("HEAD", "/d0.pdf"), ("GET", "/d0.pdf"), ("HEAD", "/d1.pdf"),
+                                     ("HEAD", "/d2.pdf")]
 
 
 def test_trust_is_per_host_so_another_hosts_first_dead_link_gets_get() -> None:
     """A host trusted for HEAD 404 says nothing about another host's HEAD."""
     run = Run(_routes({}), ONE_AT_A_TIME)
-    run.check("https://a.test/d0", "https://a.test/d1", "https://b.test/d0")
+    run.check("https://a.test/d0.pdf", "https://a.test/d1.pdf", "https://b.test/d0.pdf")
     seen = [(r.method, r.url.host) for _, r in run.requests]
     assert seen.count(("GET", "a.test")) == 1
     assert seen.count(("GET", "b.test")) == 1
@@ -178,31 +181,32 @@ def test_trust_is_per_host_so_another_hosts_first_dead_link_gets_get() -> None:
 
 def test_a_host_whose_head_lies_keeps_getting_gets() -> None:
     """HEAD 404 contradicted by GET 200 means every later HEAD 404 of that host is re-asked."""
-    run = Run(_routes({("HEAD", "/p0"): (404, {}, ""), ("GET", "/p0"): (200, {}, ""),
-                       ("HEAD", "/p1"): (404, {}, ""), ("GET", "/p1"): (404, {}, ""),
-                       ("HEAD", "/p2"): (404, {}, ""), ("GET", "/p2"): (200, {}, "")}),
+    run = Run(_routes({("HEAD", "/p0.pdf"): (404, {}, ""), ("GET", "/p0.pdf"): (200, {}, ""),
+                       ("HEAD", "/p1.pdf"): (404, {}, ""), ("GET", "/p1.pdf"): (404, {}, ""),
+                       ("HEAD", "/p2.pdf"): (404, {}, ""), ("GET", "/p2.pdf"): (200, {}, "")}),
               ONE_AT_A_TIME)
-    results = run.check("https://a.test/p0", "https://a.test/p1", "https://a.test/p2")
-    assert [results[f"https://a.test/p{i}"].verdict for i in range(3)] == [
+    results = run.check("https://a.test/p0.pdf", "https://a.test/p1.pdf", "https://a.test/p2.pdf")
+    assert [results[f"https://a.test/p{i}.pdf"].verdict for i in range(3)] == [
         Verdict.OK, Verdict.DEAD, Verdict.OK]
     assert [m for m, _ in _methods_by_path(run)] == ["HEAD", "GET"] * 3
 
 
 def test_a_later_disagreement_withdraws_the_trust() -> None:
     """A trusted host whose HEAD 403 then meets GET 200 gets GETs for its HEAD 404s again."""
-    run = Run(_routes({("HEAD", "/x"): (403, {}, ""), ("GET", "/x"): (200, {}, ""),
-                       ("GET", "/late"): (200, {}, "")}), ONE_AT_A_TIME)
-    results = run.check("https://a.test/d0", "https://a.test/x", "https://a.test/late")
-    assert results["https://a.test/late"].verdict is Verdict.OK
-    assert _methods_by_path(run)[-2:] == [("HEAD", "/late"), ("GET", "/late")]
+    run = Run(_routes({("HEAD", "/x.pdf"): (403, {}, ""), ("GET", "/x.pdf"): (200, {}, ""),
+                       ("GET", "/late.pdf"): (200, {}, "")}), ONE_AT_A_TIME)
+    results = run.check("https://a.test/d0.pdf", "https://a.test/x.pdf", "https://a.test/late.pdf")
+    assert results["https://a.test/late.pdf"].verdict is Verdict.OK
+    assert _methods_by_path(run)[-2:] == [("HEAD", "/late.pdf"), ("GET", "/late.pdf")]
 
 
 def test_a_transient_head_5xx_is_not_taken_for_a_lie() -> None:
     """HEAD 503 then GET 200 neither counts as agreement nor as disagreement."""
-    run = Run(_routes({("HEAD", "/busy"): (503, {}, ""), ("GET", "/busy"): (200, {}, "")}),
+    run = Run(_routes({("HEAD", "/busy.pdf"): (503, {}, ""), ("GET", "/busy.pdf"): (200, {}, "")}),
               ONE_AT_A_TIME)
-    run.check("https://a.test/busy", "https://a.test/d0", "https://a.test/d1")
-    assert _methods_by_path(run)[2:] == [("HEAD", "/d0"), ("GET", "/d0"), ("HEAD", "/d1")]
+    run.check("https://a.test/busy.pdf", "https://a.test/d0.pdf", "https://a.test/d1.pdf")
+    assert _methods_by_path(run)[2:] == [("HEAD", "/d0.pdf"), ("GET", "/d0.pdf"),
+                                         ("HEAD", "/d1.pdf")]
 
 
 @pytest.mark.parametrize(("get_status", "gets", "verdict"), [(404, 1, Verdict.DEAD),
@@ -218,7 +222,7 @@ def test_concurrent_head_404s_wait_for_the_hosts_first_confirmation(
         return httpx.Response(get_status)
 
     run = Run(handle, dataclasses.replace(BASE, per_host_concurrency=3))
-    results = run.check(*(f"https://a.test/d{i}" for i in range(3)))
+    results = run.check(*(f"https://a.test/d{i}.pdf" for i in range(3)))
     assert {r.verdict for r in results.values()} == {verdict}
     assert [m for m, _ in run.seen].count("GET") == gets
 
@@ -485,6 +489,10 @@ def _chained(outer: Exception, inner: BaseException) -> Exception:
     (_chained(httpx.ConnectError("x"), ssl.SSLCertVerificationError(1, "bad cert")), "tls"),
     (_chained(httpx.ConnectError("x"), ssl.SSLError(1, "handshake")), "tls"),
     (_chained(httpx.ReadError("x"), ConnectionResetError(104, "reset")), "reset"),
+    (_chained(httpx.ConnectError("x"), _chained(ssl.SSLWantReadError(2, "want read"),
+                                                ConnectionResetError(104, "reset"))), "reset"),
+    (_chained(httpx.ConnectError("x"), _chained(ConnectionResetError(104, "reset"),
+                                                ssl.SSLWantReadError(2, "want read"))), "reset"),
     (httpx.RemoteProtocolError("Server disconnected"), "protocol"),
     (httpx.ConnectTimeout("x"), "connect-timeout"),
     (httpx.ReadTimeout("x"), "read-timeout"),
@@ -494,6 +502,56 @@ def _chained(outer: Exception, inner: BaseException) -> Exception:
 def test_describe_error_reads_the_whole_exception_chain(exc: Exception, reason: str) -> None:
     """DNS, refused, TLS and reset causes are found on __context__ as well as __cause__."""
     assert describe_error(exc)[0] == reason
+
+
+_KEY = ConnectionKey("a.test", 443, True, True, None, None, None)
+
+
+def _via_aiohttp(error: BaseException, mapped: type[httpx.HTTPError] = httpx.ConnectTimeout,
+                 ) -> httpx.HTTPError:
+    """``error`` as httpx-aiohttp hands it on: an httpx error raised from it."""
+    try:
+        try:
+            raise error
+        except Exception as exc:
+            raise mapped(str(exc)) from exc
+    except httpx.HTTPError as outer:
+        return outer
+
+
+def _from(error: BaseException, cause: BaseException) -> BaseException:
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(("error", "reason"), [
+    (_from(aiohttp.ClientConnectorDNSError(_KEY, OSError(-2, "Name or service not known")),
+           socket.gaierror(-2, "Name or service not known")), "dns"),
+    (_from(aiohttp.ClientConnectorError(_KEY, ConnectionRefusedError(111, "refused")),
+           ConnectionRefusedError(111, "refused")), "refused"),
+    (aiohttp.ClientConnectorError(_KEY, OSError(113, "No route to host")), "connect"),
+    (_from(aiohttp.ClientConnectorCertificateError(_KEY, ssl.SSLCertVerificationError(1, "x")),
+           ssl.SSLCertVerificationError(1, "bad cert")), "tls"),
+    (aiohttp.ServerDisconnectedError(), "protocol"),
+    (_from(aiohttp.ClientOSError(104, "reset"), ConnectionResetError(104, "reset")), "reset"),
+    (_from(aiohttp.ClientConnectorError(_KEY, OSError("x")),
+           PrivateAddressRefused("a.test is a loopback address (127.0.0.1)")),
+     "private-address"),
+    (_from(aiohttp.ClientConnectorDNSError(_KEY, OSError("x")),
+           PrivateAddressRefused("a.test is a private address (10.0.0.7)")), "private-address"),
+    (aiohttp.ConnectionTimeoutError("Connection timeout"), "connect-timeout"),
+])
+def test_describe_error_reads_the_aiohttp_error_behind_a_connect_timeout(
+        error: BaseException, reason: str) -> None:
+    """httpx-aiohttp reports these all as ConnectTimeout: the aiohttp cause decides."""
+    assert describe_error(_via_aiohttp(error))[0] == reason
+
+
+def test_a_read_timeout_through_aiohttp_stays_a_read_timeout() -> None:
+    """aiohttp's socket read timeout, mapped to httpx.ReadTimeout, is read-timeout."""
+    error = _via_aiohttp(aiohttp.SocketTimeoutError("Timeout on reading data from socket"),
+                         httpx.ReadTimeout)
+    assert describe_error(error)[0] == "read-timeout"
 
 
 def test_a_dns_failure_from_the_client_is_dead_and_not_retried() -> None:
@@ -525,7 +583,7 @@ def test_a_failing_url_does_not_stop_the_others() -> None:
 
 def test_transient_503_is_retried_with_backoff_sleeps() -> None:
     """503 then 200 gives ok after two attempts, sleeping between them (fake clock)."""
-    answers = iter([503, 503, 200])
+    answers = iter([503, 200])
 
     def handle(request: httpx.Request) -> httpx.Response:
         return httpx.Response(next(answers))
@@ -533,7 +591,7 @@ def test_transient_503_is_retried_with_backoff_sleeps() -> None:
     run = Run(handle)
     result = run.one("https://a.test/a")
     assert (result.verdict, result.attempts) == (Verdict.OK, 2)
-    assert [m for m, _ in run.seen] == ["HEAD", "GET", "GET"]
+    assert [m for m, _ in run.seen] == ["GET", "GET"]
     assert run.time.now - 1000.0 >= 0.75
 
 
@@ -607,7 +665,7 @@ def test_hosts_interleave_and_limits_hold() -> None:
 
 def test_a_check_waiting_to_retry_lends_its_global_slot() -> None:
     """With one global slot, another host's URL runs while the first sleeps before a retry."""
-    answers = iter([502, 502, 200])
+    answers = iter([502, 200])
 
     def handle(request: httpx.Request) -> httpx.Response:
         return httpx.Response(next(answers) if request.url.host == "a.test" else 200)
@@ -616,7 +674,7 @@ def test_a_check_waiting_to_retry_lends_its_global_slot() -> None:
     results = run.check("https://a.test/x", "https://b.test/y")
     assert results["https://a.test/x"].attempts == 2
     assert [(m, u.split("/")[2]) for m, u in run.seen] == [
-        ("HEAD", "a.test"), ("GET", "a.test"), ("HEAD", "b.test"), ("GET", "a.test")]
+        ("GET", "a.test"), ("GET", "b.test"), ("GET", "a.test")]
 
 
 # ------------------------------------------------------------------ network down, deadline
@@ -634,10 +692,13 @@ def _result(verdict: Verdict, reason: str, status: int | None = None) -> CheckRe
     ([_result(Verdict.DEAD, "dns"), _result(Verdict.UNREACHABLE, "read-timeout")], False),
     ([_result(Verdict.SKIPPED, "private-address")], False),
     ([], False),
+    ([_result(Verdict.UNREACHABLE, "tls"), _result(Verdict.UNREACHABLE, "tls")], True),
+    ([_result(Verdict.UNREACHABLE, "tls"), _result(Verdict.DEAD, "dns")], True),
+    ([_result(Verdict.UNREACHABLE, "tls"), _result(Verdict.OK, "200", 200)], False),
 ])
 def test_network_unavailable_only_when_nothing_got_past_connecting(
         results: list[CheckResult], down: bool) -> None:
-    """Network down means every tried URL failed at DNS or connect, and one was tried."""
+    """Network down means every tried URL failed at DNS, connect or TLS, and one was tried."""
     assert network_unavailable(results) is down
 
 
@@ -701,124 +762,6 @@ def test_cancellation_keeps_results_already_yielded() -> None:
     assert cancelled == ["https://hang.test/"]
 
 
-# ------------------------------------------------------------------ per-host connection pools
-
-
-class _Body(httpx.AsyncByteStream):
-    """A body streamed as httpx's own transports stream it (closed once read to the end)."""
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield b"page"
-
-
-class _FakePool(httpx.AsyncBaseTransport):
-    """Stands in for one host's httpx transport: remembers its limits and whether closed."""
-
-    def __init__(self, limits: httpx.Limits) -> None:
-        self.limits = limits
-        self.closed = False
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, stream=_Body())
-
-    async def aclose(self) -> None:
-        self.closed = True
-
-
-class _Pools:
-    """A HostPoolTransport on fake pools, and every pool it made, in order."""
-
-    def __init__(self, config: NetworkConfig = BASE, max_idle: int = 256) -> None:
-        self.made: list[_FakePool] = []
-        self.transport = HostPoolTransport(config, factory=self._make, max_idle=max_idle)
-
-    def _make(self, limits: httpx.Limits) -> httpx.AsyncBaseTransport:
-        self.made.append(_FakePool(limits))
-        return self.made[-1]
-
-
-def test_one_pool_per_scheme_host_and_port_sized_by_the_hosts_limit() -> None:
-    """Pools are keyed by (scheme, host, port) and hold the host's concurrency, override first."""
-    config = dataclasses.replace(BASE, per_host_concurrency=3,
-                                 hosts={"slow.test": HostConfig(concurrency=1)})
-    pools = _Pools(config)
-
-    async def main() -> None:
-        async with httpx.AsyncClient(transport=pools.transport) as client:
-            for url in ("http://a.test/1", "http://a.test/2", "https://a.test/",
-                        "https://a.test:8443/", "https://www.slow.test/"):
-                await client.head(url)
-
-    asyncio.run(main())
-    assert [(p.limits.max_connections, p.limits.max_keepalive_connections)
-            for p in pools.made] == [(3, 3), (3, 3), (3, 3), (1, 1)]
-    assert all(p.closed for p in pools.made)  # closing the client closed every pool
-
-
-def test_idle_pools_past_the_bound_close_least_recently_used_first() -> None:
-    """With room for two pools, a third host closes the idle pool used longest ago."""
-    pools = _Pools(max_idle=2)
-
-    async def main() -> int:
-        async with httpx.AsyncClient(transport=pools.transport) as client:
-            for host in ("a", "b", "a", "c"):
-                await client.head(f"https://{host}.test/")
-            assert [p.closed for p in pools.made] == [False, True, False]
-            return pools.transport.pool_count
-
-    assert asyncio.run(main()) == 2
-
-
-def test_a_pool_with_an_unread_response_is_never_closed() -> None:
-    """A pool whose streamed response is still open survives eviction until it is closed."""
-    pools = _Pools(max_idle=1)
-
-    async def main() -> None:
-        async with httpx.AsyncClient(transport=pools.transport) as client:
-            request = client.build_request("GET", "https://a.test/")
-            response = await client.send(request, stream=True)
-            await client.head("https://b.test/")
-            assert not pools.made[0].closed
-            await response.aclose()
-            await client.head("https://c.test/")
-            assert pools.made[0].closed and pools.made[1].closed
-            assert pools.transport.pool_count == 1
-
-    asyncio.run(main())
-
-
-def test_a_failed_request_does_not_leave_its_pool_busy() -> None:
-    """A transport error releases the pool, so it can still be evicted later."""
-    pools = _Pools(max_idle=1)
-
-    async def fail(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
-
-    async def main() -> None:
-        async with httpx.AsyncClient(transport=pools.transport) as client:
-            await client.head("https://a.test/")
-            pools.made[0].handle_async_request = fail  # type: ignore[method-assign]
-            with pytest.raises(httpx.ConnectError):
-                await client.head("https://a.test/")
-            await client.head("https://b.test/")
-            assert pools.made[0].closed
-
-    asyncio.run(main())
-
-
-def test_httpcore_detects_asyncio_through_sniffio() -> None:
-    """sniffio is installed (a dependency), so httpcore's loop detection finds asyncio."""
-    from httpcore._synchronization import current_async_library
-
-    async def main() -> str:
-        async with make_client(BASE):
-            return current_async_library()
-
-    assert asyncio.run(main()) == "asyncio"
-    assert sys.modules.get("sniffio") is not None
-
-
-
 @pytest.mark.parametrize(("chain", "with_header"), [
     (["https://a.test/1", "https://a.test:8443/2", "https://a.test/3"], [True, False, True]),
     (["https://a.test/1", "http://a.test/2", "https://a.test/3"], [True, False, False]),
@@ -842,5 +785,119 @@ def test_host_headers_belong_to_the_cited_origin(chain: list[str],
     run = Run(handler, config)
     run.one(chain[0])
     sent = [r.headers.get("authorization") == "Bearer secret" for _, r in run.requests
-            if r.method == "HEAD"]
+            if r.method == "GET"]
     assert sent == with_header
+
+
+@pytest.mark.parametrize(("location", "reason"), [
+    ("mailto:someone@example.com", "redirect-scheme"),
+    ("javascript:alert(1)", "redirect-scheme"),
+    ("JavaScript:alert(1)", "redirect-scheme"),
+    ("data:text/html,<b>x</b>", "redirect-scheme"),
+    ("file:///etc/passwd", "redirect-scheme"),
+    ("tel:+123", "redirect-scheme"),
+    ("http://[::1", "bad-location"),
+    ("http://a.test:99999/", "bad-location"),
+    ("http:///no-host", "bad-location"),
+    ("http://a.test\x00/", "bad-location"),
+])
+def test_odd_redirect_targets_are_verdicts(location: str, reason: str) -> None:
+    """A Location that is no web address ends that URL's chain with a reason, no exception."""
+    run = Run(_routes({("*", "/a"): (302, {"location": location}, "")}))
+    result = run.one("https://a.test/a")
+    assert (result.verdict, result.reason) == (Verdict.UNREACHABLE, reason)
+
+
+# ------------------------------------------------------------------ cookies
+
+
+def _cookie_wall(request: httpx.Request) -> httpx.Response:
+    """/wall sets a session cookie and redirects to itself; with the cookie it is a page.
+    /other and b.test answer 200; /to-b redirects to b.test after setting a cookie."""
+    if request.url.host == "b.test" or request.url.path == "/other":
+        return httpx.Response(200)
+    if request.url.path == "/to-b":
+        return httpx.Response(302, headers={"set-cookie": "s=1; Path=/",
+                                            "location": "https://b.test/"})
+    if "s=1" in request.headers.get("cookie", ""):
+        return httpx.Response(200, headers={"content-type": "text/html"},
+                              text="<title>News</title>")
+    return httpx.Response(302, headers={"set-cookie": "s=1; Path=/", "location": "/wall"})
+
+
+def test_a_cookie_set_then_redirect_to_itself_is_ok() -> None:
+    """A consent or session wall (set a cookie, redirect to the same URL) is the page: ok."""
+    run = Run(_cookie_wall)
+    result = run.one("https://a.test/wall")
+    assert (result.verdict, result.reason, result.status) == (Verdict.OK, "200", 200)
+    assert [hop.status for hop in result.chain] == [302, 200]
+
+
+def test_the_same_cookie_again_is_a_loop() -> None:
+    """A server that keeps redirecting to itself whatever cookie it got is still a loop."""
+    run = Run(lambda request: httpx.Response(
+        302, headers={"set-cookie": "s=1; Path=/", "location": "/wall"}))
+    assert run.one("https://a.test/wall").reason == "loop"
+
+
+def test_cookies_stay_with_one_url_and_one_site() -> None:
+    """A cookie set while checking one URL goes neither with another URL's check nor to
+    another site the chain leads to."""
+    run = Run(_cookie_wall, ONE_AT_A_TIME)
+    run.check("https://a.test/wall", "https://a.test/other", "https://a.test/to-b")
+    sent = {(r.url.host, r.url.path): r.headers.get("cookie") for _, r in run.requests}
+    assert sent[("a.test", "/other")] is None
+    assert sent[("b.test", "/")] is None
+
+
+@pytest.mark.parametrize(("url", "detail"), [
+    ("http://xn--/", "the host is not a valid name"),
+    ("http://a.test:99999/", "port 99999 out of range"),
+    ("http://a.test:0/", "port 0 out of range"),
+    ("http:///path", "no host"),
+    ("http://[::1/", "Invalid IPv6 URL"),
+])
+def test_urls_that_cannot_be_requested_are_skipped_and_others_still_checked(
+        url: str, detail: str) -> None:
+    """A cited URL no request can go to is skipped with the reason, and the run goes on."""
+    run = Run(_routes({("*", "/ok"): (200, {}, "")}))
+    results = run.check(url, "https://a.test/ok")
+    assert (results[url].verdict, results[url].reason) == (Verdict.SKIPPED, "invalid-url")
+    assert detail in results[url].detail
+    assert results["https://a.test/ok"].verdict is Verdict.OK
+
+
+@pytest.mark.parametrize(("path", "head"), [
+    ("/paper.PDF", True), ("/img/fig.webp", True), ("/data.tar.gz", True),
+    ("/post", False), ("/post.html", False), ("/index.php", False), ("/a.pdf/", False),
+    ("/dir.pdf/page", False),
+])
+def test_only_files_named_by_their_extension_are_asked_with_head(path: str,
+                                                                 head: bool) -> None:
+    """A PDF, an image or an archive is asked with HEAD; a page (any other path) with GET."""
+    run = Run(_routes({("*", path): (200, {"content-type": "application/octet-stream"}, "")}))
+    assert run.one(f"https://a.test{path}").verdict is Verdict.OK
+    assert [m for m, _ in run.seen] == (["HEAD"] if head else ["GET"])
+
+
+def test_a_page_served_where_a_file_was_named_is_read() -> None:
+    """A HEAD 200 answered with HTML for a .pdf is asked again with GET, which reads it."""
+    page = "<title>404 Not Found</title>"
+    run = Run(_routes({("*", "/gone.pdf"): (200, {"content-type": "text/html"}, page)}))
+    result = run.one("https://a.test/gone.pdf")
+    assert (result.verdict, result.reason) == (Verdict.DEAD, "soft-404")
+    assert [m for m, _ in run.seen] == ["HEAD", "GET"]
+
+
+@pytest.mark.parametrize(("target_headers", "target_requests"), [
+    ({}, 1), ({"set-cookie": "s=1; Path=/"}, 3)])
+def test_chains_to_the_same_target_share_its_answer(target_headers: dict[str, str],
+                                                    target_requests: int) -> None:
+    """Three dead links redirecting to the site root ask the root once (at once or one
+    after another), each still a soft 404; a root that sets a cookie is asked by each."""
+    run = Run(_routes({("GET", "/"): (200, target_headers, "<title>Home</title>"),
+                       **{("GET", f"/old/{i}"): (301, {"location": "/"}, "") for i in range(3)}}),
+              dataclasses.replace(BASE, per_host_concurrency=2))
+    results = run.check(*(f"https://a.test/old/{i}" for i in range(3)))
+    assert {(r.verdict, r.reason) for r in results.values()} == {(Verdict.DEAD, "soft-404")}
+    assert [u for _, u in run.seen].count("https://a.test/") == target_requests

@@ -194,8 +194,8 @@ def test_check_against_loopback(tree: Path, server: LoopbackServer) -> None:
     assert verdicts == {server.url("/ok"): "ok", server.url("/status/404"): "dead"}
     (dead,) = [f for f in data["findings"] if f["kind"] == "dead"]
     assert len(dead["related"]) == 2  # cited by the two other translations
-    assert server.count("/ok", "HEAD") == 1
-    assert server.count("/status/404") == 2  # HEAD, then GET after a refused HEAD
+    assert server.count("/ok", "GET") == 1
+    assert server.count("/status/404") == 1  # one GET: no HEAD for a page
 
 
 def test_first_failure_is_failing_not_dead(tree: Path, server: LoopbackServer) -> None:
@@ -222,9 +222,9 @@ def test_cache_reuses_successes(tree: Path, server: LoopbackServer) -> None:
     write_note(tree, "p", "en", server.url("/ok"), server.url("/chain/301/ok"))
     assert run("check")[0] == 0
     assert run("check")[0] == 0
-    assert server.count("/ok", "HEAD") == 2  # once directly, once as the redirect target
+    assert server.count("/ok", "GET") == 2  # once directly, once as the redirect target
     run("check", "--no-cache")
-    assert server.count("/ok", "HEAD") == 4
+    assert server.count("/ok", "GET") == 4
 
 
 def test_report_reads_the_store(tree: Path, server: LoopbackServer) -> None:
@@ -413,7 +413,7 @@ def fake_web(request: httpx.Request) -> httpx.Response:
 
 
 def test_fix_updates_redirects_and_archives_dead_links(tree: Path) -> None:
-    """fix --check rewrites a permanent redirect to its target and a dead link to a snapshot,
+    """fix --online rewrites a permanent redirect to its target and a dead link to a snapshot,
     in every translation citing them."""
     config = tree / "linkaudit.yaml"
     config.write_text(config.read_text(encoding="utf-8")
@@ -422,7 +422,7 @@ def test_fix_updates_redirects_and_archives_dead_links(tree: Path) -> None:
                       encoding="utf-8")
     paths = [write_note(tree, "2024-05-01-p", lang, "https://site.test/gone",
                         "https://site.test/moved?utm_source=chatgpt.com") for lang in ("en", "de")]
-    code, _, err = run("fix", "--check", "--write", transport=httpx.MockTransport(fake_web))
+    code, _, err = run("fix", "--online", "--write", transport=httpx.MockTransport(fake_web))
     assert code == 0, err
     for path in paths:
         text = path.read_text(encoding="utf-8")

@@ -99,3 +99,28 @@ def test_output_keeps_permissions_of_the_file_it_replaces(tree: Path) -> None:
     assert run("scan", "note.md", "--output", "report.txt")[0] == 0
     assert report.stat().st_mode & 0o777 == 0o640
     assert "old" not in report.read_text(encoding="utf-8")
+
+
+def test_output_survives_a_file_name_that_is_not_utf8(tree: Path) -> None:
+    """A note whose name is not UTF-8 is written to --output as a \\udcXX escape, not a crash."""
+    try:
+        (tree / os.fsdecode(b"caf\xe9.md")).write_text("[x](https://a.example/?utm_source=x)\n",
+                                                       encoding="utf-8")
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system refuses names that are not UTF-8")
+    code, _, err = run("scan", ".", "--format", "json", "--output", "report.json")
+    assert code == 0, err
+    names = {f["file"] for f in json.loads((tree / "report.json").read_text(encoding="utf-8"))
+             ["findings"]}
+    assert os.fsdecode(b"caf\xe9.md") in names
+
+
+def test_messages_escape_control_characters(tree: Path) -> None:
+    """A hostile name in an error message reaches stderr escaped: no ESC, no new line that
+    could start a workflow command."""
+    (tree / "list.txt").write_text("x\x1b[31m.md\n", encoding="utf-8")
+    code, _, err = run("scan", "--files-from", "list.txt")
+    assert code == 2
+    assert "\x1b" not in err and "x\\x1b[31m.md" in err
+    code, _, err = run("scan", "no\n::error::such.md")
+    assert code == 2 and err.count("\n") == 1 and "\n::" not in err

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from linkaudit.config import load_config
 from tests.cli_support import clear_environment, run
 
 
@@ -38,3 +39,33 @@ def test_linkaudit_yaml_in_a_parent_folder_is_used(site: Path,
     (site / "linkaudit.yaml").write_text("report:\n  fail_on: warning\n", encoding="utf-8")
     monkeypatch.chdir(site / "content")
     assert run("scan")[0] == 1
+
+
+def test_init_writes_a_valid_minimal_config(site: Path) -> None:
+    """`linkaudit init` writes linkaudit.yaml (notes folder guessed), says to git-ignore
+    .linkaudit/, and the next command uses the file."""
+    code, out, _ = run("init")
+    assert code == 0
+    assert "wrote linkaudit.yaml (notes in content)" in out
+    assert "\n  .linkaudit/\n" in out
+    config = load_config(environ={}, search_from=site)
+    assert config.source == (site / "linkaudit.yaml").resolve()
+    assert config.scan.roots == ("content",)
+    assert "# " in (site / "linkaudit.yaml").read_text(encoding="utf-8")  # commented
+    assert run("scan")[0] == 0
+
+
+def test_init_never_overwrites(site: Path) -> None:
+    """A second init refuses (exit 2) and leaves the user's file as it is."""
+    (site / ".linkaudit.yaml").write_text("report:\n  fail_on: info\n", encoding="utf-8")
+    code, _, err = run("init")
+    assert code == 2 and ".linkaudit.yaml already exists; not overwritten" in err
+    assert not (site / "linkaudit.yaml").exists()
+    assert (site / ".linkaudit.yaml").read_text(encoding="utf-8") == "report:\n  fail_on: info\n"
+
+
+def test_init_sees_an_existing_ignore_line(site: Path) -> None:
+    """When .gitignore already holds .linkaudit/, init says so instead of asking."""
+    (site / ".gitignore").write_text("public/\n.linkaudit/\n", encoding="utf-8")
+    code, out, _ = run("init")
+    assert code == 0 and ".linkaudit/ is already git-ignored" in out

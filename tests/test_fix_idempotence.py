@@ -56,7 +56,13 @@ _titles = st.sampled_from(["", ' "T"', " 'T'", " (T)", '\n  "T"', "\n'T\nU'"])
 
 
 @st.composite
-def definitions(draw: st.DrawFn) -> str:
+def plain_definitions(draw: st.DrawFn) -> str:
+    """A one-line definition: the shape merges act on, so drawn half of the time."""
+    return f"[{draw(_labels)}]: {draw(_urls)}"
+
+
+@st.composite
+def odd_definitions(draw: st.DrawFn) -> str:
     """A reference definition, in a container or not, with its title anywhere it may be."""
     label, url, title = draw(_labels), draw(_urls), draw(_titles)
     destination = draw(st.sampled_from([url, f"<{url}>"]))
@@ -82,8 +88,9 @@ def uses(draw: st.DrawFn) -> str:
 def notes(draw: st.DrawFn) -> str:
     """Whole notes: front matter or not, BOM or not, LF or CRLF, blocks in any order."""
     newline = draw(st.sampled_from(["\n", "\r\n"]))
-    blocks = draw(st.lists(st.one_of(definitions(), uses(), st.just("```\n[1]: " + GONE +
-                                                                       "\n```")),
+    definitions = st.one_of(plain_definitions(), odd_definitions())
+    fence = st.just(f"```\n[1]: {GONE}\n```")
+    blocks = draw(st.lists(st.one_of(definitions, definitions, uses(), fence),
                            min_size=1, max_size=8))
     gaps = [draw(st.sampled_from(["\n", "\n\n"])) for _ in blocks]
     body = "".join(block + gap for block, gap in zip(blocks, gaps, strict=True))
@@ -94,7 +101,7 @@ def notes(draw: st.DrawFn) -> str:
     return bom + (front + body).replace("\n", newline)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(notes())
 @example("[1]: https://x.example/a\n[2]: https://x.example/a\n[A]: https://x.example/a\n"
          "[a]: https://x.example/b\n\n[t][a] [2] [A][].")

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 
-import httpcore
 import httpx
 import pytest
+from aiohappyeyeballs import AddrInfoType
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from linkaudit.check.checker import Checker
 from linkaudit.check.client import make_client
-from linkaudit.check.guard import GuardedBackend, PrivateAddressRefused, refusal, vetted_addresses
+from linkaudit.check.guard import (
+    GuardedResolver,
+    PrivateAddressRefused,
+    guarded_socket,
+    refusal,
+    vetted_addresses,
+)
 from linkaudit.config import NetworkConfig
 from linkaudit.models import CheckResult, Verdict
 
@@ -72,27 +80,48 @@ def test_literal_hosts_are_vetted_without_a_lookup() -> None:
         asyncio.run(vetted_addresses("[2002:a9fe:a9fe::1]", resolve))
 
 
-class _NeverConnect(httpcore.AsyncNetworkBackend):
-    """An inner backend that fails the test if it is ever asked to connect."""
+class _Answering(AbstractResolver):
+    """aiohttp's resolver interface answering ``answer`` for every name."""
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: object = None) -> httpcore.AsyncNetworkStream:
-        raise AssertionError(f"connected to {host}")
+    def __init__(self, answer: list[str]) -> None:
+        self.answer = answer
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        return [ResolveResult(hostname=host, host=a, port=port, family=family, proto=0,
+                              flags=0) for a in self.answer]
+
+    async def close(self) -> None:
+        return None
+
+
+def _addr_info(address: str) -> AddrInfoType:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    return family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, 443)
 
 
 @pytest.mark.parametrize("answer", ["::ffff:127.0.0.1", "64:ff9b::a9fe:a9fe", "100.64.0.1",
                                     "fec0::1", "2002:a00:1::1"])
-def test_guarded_backend_refuses_embedded_forms_at_connect_time(answer: str) -> None:
-    """The connection's own lookup is vetted with the same rules: nothing is dialled."""
-    async def resolve(host: str) -> list[str]:
-        return [answer]
-
-    async def main() -> None:
-        await GuardedBackend(resolve, _NeverConnect()).connect_tcp("rebound.test", 443)
-
+def test_the_connection_refuses_embedded_forms_at_connect_time(answer: str) -> None:
+    """The connection's own lookup and the address about to be dialled are vetted with the
+    same rules: the resolver refuses the name and the socket factory makes no socket."""
     with pytest.raises(PrivateAddressRefused):
-        asyncio.run(main())
+        asyncio.run(GuardedResolver(_Answering([answer])).resolve("rebound.test", 443))
+    with pytest.raises(PrivateAddressRefused):
+        guarded_socket(_addr_info(answer))
+
+
+def test_the_connection_lookup_refuses_a_name_with_any_private_address() -> None:
+    """A name whose lookup mixes public and private addresses is refused whole; a public
+    answer passes unchanged, and a socket is made for a public address."""
+    mixed = GuardedResolver(_Answering(["93.184.216.34", "10.0.0.7"]))
+    public = GuardedResolver(_Answering(["93.184.216.34", "2606:2800:220:1::1"]))
+    with pytest.raises(PrivateAddressRefused, match=r"10\.0\.0\.7"):
+        asyncio.run(mixed.resolve("mixed.test", 443))
+    answered = asyncio.run(public.resolve("two.test", 443))
+    assert [r["host"] for r in answered] == ["93.184.216.34", "2606:2800:220:1::1"]
+    with guarded_socket(_addr_info("93.184.216.34")) as made:
+        assert made.family == socket.AF_INET
 
 
 @pytest.mark.parametrize("location", ["http://100.64.0.1/", "http://[64:ff9b::a9fe:a9fe]/",

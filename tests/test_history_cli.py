@@ -46,14 +46,19 @@ def test_partial_check_keeps_citations_of_unread_notes(
 def test_check_and_report_with_an_undecodable_note_name(
     tree: Path, server: LoopbackServer
 ) -> None:
-    """A note whose name holds byte 0xff goes through check and report with its name intact."""
+    """A note whose name holds byte 0xff goes through check and report with its name intact:
+    exact in JSON, a readable escape in text."""
     path = write_note(tree, "p", "en", server.url("/ok"), server.url("/status/404"))
     odd = path.with_name(os.fsdecode(b"caf\xff-en.md"))
     path.rename(odd)
     assert run("check")[0] == 0
     code, out, _ = run("report")
     assert code == 0
-    assert str(odd.relative_to(tree)) in out
+    assert "notes/en/caf\\xff-en.md:" in out
+    code, out, _ = run("report", "--format", "json")
+    assert code == 0
+    assert {os.fsencode(finding["file"]) for finding in findings(out)} \
+        == {os.fsencode(odd.relative_to(tree))}
 
 
 HOLDER = """

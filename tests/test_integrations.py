@@ -22,7 +22,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 def test_pre_commit_hook_runs_on_staged_files(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """The hook's entry, given file names as pre-commit passes them, fails on an error."""
-    (hook,) = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    hooks = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    (hook,) = [hook for hook in hooks if hook["id"] == "linkaudit"]
     assert hook["id"] == "linkaudit" and hook["pass_filenames"] is True
     assert hook["types"] == ["markdown"]
     program, *arguments = shlex.split(hook["entry"])
@@ -45,7 +46,7 @@ def test_ci_examples_are_valid_yaml_and_use_real_flags() -> None:
     for block in blocks:
         assert yaml.safe_load(block)
     help_text = io.StringIO()
-    for command in ("scan", "check"):
+    for command in ("scan", "check", "fix"):
         with contextlib.redirect_stdout(help_text), pytest.raises(SystemExit):
             build_parser().parse_args([command, "--help"])
     for flag in set(re.findall(r"linkaudit \w+[^\n]*", text)):

@@ -139,11 +139,11 @@ def blog(tmp_path: Path) -> Iterator[Blog]:
         yield blog
 
 
-def _bash(script: str, blog: Blog, *options: str, env: Mapping[str, str] | None = None
-          ) -> subprocess.CompletedProcess[str]:
+def _bash(script: str, blog: Blog, *options: str, env: Mapping[str, str] | None = None,
+          cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["bash", "--noprofile", "--norc", *options, "-c", script],
-                          cwd=blog.path, env={**blog.env, **(env or {})}, capture_output=True,
-                          text=True, timeout=TIMEOUT, check=False)
+                          cwd=cwd or blog.path, env={**blog.env, **(env or {})},
+                          capture_output=True, text=True, timeout=TIMEOUT, check=False)
 
 
 def _assert_installs_distribution(command: str) -> None:
@@ -363,3 +363,121 @@ def test_systemd_service_writes_its_report_file(blog: Blog) -> None:
     assert done.returncode in {0, *map(int, service["SuccessExitStatus"].split())}, done.stderr
     assert output.is_relative_to(blog.path / ".linkaudit")
     assert "failing" in output.read_text(encoding="utf-8")
+
+
+def _systemd_argv(blog: Blog, output_format: str) -> tuple[list[str], Path, Path]:
+    """ExecStart with its paths on the fixture and its format swapped; argv, cwd and output."""
+    units = configparser.ConfigParser(interpolation=None)
+    units.optionxform = str  # type: ignore[assignment]
+    units.read_string(recipe("systemd-service"))
+    service = units["Service"]
+    command = service["ExecStart"].replace(SERVER_ROOT, str(blog.path))
+    command = command.replace("--format markdown", f"--format {output_format}")
+    command = command.replace("changes.md", f"changes.{output_format}")
+    argv = shlex.split(command)
+    cwd = Path(service["WorkingDirectory"].replace(SERVER_ROOT, str(blog.path)))
+    return argv, cwd, Path(argv[argv.index("--output") + 1])
+
+
+def _empty_document(output_format: str, text: str) -> bool:
+    """Whether ``text`` is a valid document of that format with nothing in it."""
+    if output_format == "json":
+        report = json.loads(text)
+        return bool(report["findings"] == [] and report["results"] == [])
+    if output_format == "sarif":
+        return bool(json.loads(text)["runs"][0]["results"] == [])
+    return "failing" not in text and "404" not in text
+
+
+@pytest.mark.parametrize("output_format", ["markdown", "json", "sarif"])
+def test_systemd_night_without_change_rewrites_the_report_empty(
+        blog: Blog, output_format: str) -> None:
+    """A second night with nothing new prints nothing and leaves an empty, valid --output."""
+    argv, cwd, output = _systemd_argv(blog, output_format)
+    blog.note("_posts/en/2026-02-01-new-en.md", _citing(blog.server.url("/status/404")))
+    _server_install(blog)
+    first = subprocess.run(argv, cwd=cwd, env=blog.env, capture_output=True, text=True,
+                           timeout=TIMEOUT, check=False)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == ""
+    assert not _empty_document(output_format, output.read_text(encoding="utf-8"))
+    second = subprocess.run(argv, cwd=cwd, env=blog.env, capture_output=True, text=True,
+                            timeout=TIMEOUT, check=False)
+    assert (second.returncode, second.stdout, second.stderr) == (0, "", "")
+    assert _empty_document(output_format, output.read_text(encoding="utf-8"))
+
+
+def test_gitlab_job_run_from_a_subfolder_finds_the_blogs_config(blog: Blog) -> None:
+    """From a folder below the top, the job still reads linkaudit.yaml and its store."""
+    script = yaml.safe_load(recipe("gitlab"))["linkaudit"]["script"][1:]
+    blog.note("_posts/de/2026-02-01-new-de.md", _citing(blog.server.url("/status/410")))
+    subfolder = blog.path / "_posts" / "de"
+    done = _bash("\n".join(script), blog, "-e", cwd=subfolder,
+                 env={"CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"})
+    assert done.returncode == 1, done.stderr
+    suite = ElementTree.parse(subfolder / "linkaudit.xml").getroot()
+    assert [failure.get("type") for failure in suite.iter("failure")] == ["dead"]
+    assert (blog.path / ".linkaudit" / "history.sqlite").is_file()
+    assert not (subfolder / ".linkaudit").exists()
+
+
+def test_github_gate_reports_only_the_change(blog: Blog, tmp_path: Path) -> None:
+    """Editing one translation annotates nothing in its untouched sibling and no vendored gem."""
+    blog.note("_posts/de/2026-01-10-hello-de.md",
+              "Ein neuer Satz.\n\n" + _citing(blog.server.url("/ok")))
+    gem_readme = blog.path / "vendor/bundle/ruby/3.3.0/gems/kramdown-2.5.1/README.md"
+    gem_readme.parent.mkdir(parents=True)
+    gem_readme.write_text("A [broken][nowhere] reference.\n", encoding="utf-8")
+    blog.git("add", "-f", "vendor")
+    blog.git("commit", "-q", "-m", "vendor the bundle")
+    summary = tmp_path / "summary.md"
+    (gate,) = _run_github_steps(_workflow("github-gate")[1], blog, summary)
+    assert gate.returncode == 0, gate.stderr
+    assert "::" not in gate.stdout, "the untouched English note's old tracking is no annotation"
+    written = summary.read_text(encoding="utf-8")
+    assert "1 finding already in notes outside the change" in written
+    assert "vendor" not in gate.stdout + written
+    sarif = json.loads((blog.path / "linkaudit.sarif").read_text(encoding="utf-8"))
+    assert sarif["runs"][0]["results"] == []
+
+
+def test_pre_commit_fix_hook_fails_while_cleanup_is_pending(blog: Blog) -> None:
+    """The shipped fix hook exits 1 showing the diff for a staged tracking link, 0 once clean."""
+    (repo,) = yaml.safe_load(recipe("pre-commit-fix"))["repos"]
+    assert repo["repo"] == PYPROJECT["project"]["urls"]["Source"]
+    shipped = {hook["id"]: hook for hook in
+               yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
+    assert {hook["id"] for hook in repo["hooks"]} <= set(shipped)
+    hook = shipped["linkaudit-fix"]
+    assert hook["types"] == ["markdown"] and hook["pass_filenames"] is True
+    entry = shlex.split(hook["entry"])
+    url = blog.server.url("/ok")
+    path = blog.note("_posts/en/2026-02-01-new-en.md", _citing(url + "?utm_source=chatgpt.com"),
+                     commit=False)
+    blog.git("add", str(path.relative_to(blog.path)))
+    before = path.read_bytes()
+    pending = subprocess.run([*entry, *_staged_markdown(blog)], cwd=blog.path, env=blog.env,
+                             capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    assert pending.returncode == 1, pending.stderr
+    assert f"+[1]: {url}\n" in pending.stdout
+    assert path.read_bytes() == before, "the hook writes nothing"
+    blog.note("_posts/en/2026-02-01-new-en.md", _citing(url), commit=False)
+    blog.git("add", str(path.relative_to(blog.path)))
+    clean = subprocess.run([*entry, *_staged_markdown(blog)], cwd=blog.path, env=blog.env,
+                           capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    assert (clean.returncode, clean.stdout) == (0, ""), clean.stderr
+
+
+def test_pre_commit_hooks_skip_a_committed_vendor_bundle(blog: Blog) -> None:
+    """A staged gem README under vendor/ is filtered out by each hook's exclude, as by a scan."""
+    hooks = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    gem = blog.path / "vendor/bundle/ruby/3.3.0/gems/kramdown-2.5.1/README.md"
+    gem.parent.mkdir(parents=True)
+    gem.write_text("A [broken][nowhere] reference.\n", encoding="utf-8")
+    blog.git("add", "-f", "vendor")
+    staged = _staged_markdown(blog)
+    assert staged == ["vendor/bundle/ruby/3.3.0/gems/kramdown-2.5.1/README.md"]
+    for hook in hooks:
+        passed = [name for name in staged if not re.search(hook["exclude"], name)]
+        assert passed == [], hook["id"]
+        assert re.search(hook["exclude"], "_posts/en/2026-01-10-hello-en.md") is None

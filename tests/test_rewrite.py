@@ -138,14 +138,77 @@ def test_write_skips_a_file_changed_since_the_scan(tmp_path: Path) -> None:
     assert note.read_text(encoding="utf-8") == "edited by a person\n"
 
 
-def test_write_follows_a_symbolic_link(tmp_path: Path) -> None:
-    """A symlinked note has its target rewritten while the link itself stays a link."""
+def test_write_refuses_a_symbolic_link(tmp_path: Path) -> None:
+    """A symlinked note is skipped with a message: neither the link nor its target change."""
     target = tmp_path / "real.md"
     target.write_text("old", encoding="utf-8")
     link = tmp_path / "note.md"
     link.symlink_to(target)
-    assert write_file(link, "old", "new").written
-    assert link.is_symlink() and target.read_text(encoding="utf-8") == "new"
+    outcome = write_file(link, "old", "new")
+    assert not outcome.written and "symbolic link" in outcome.message
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == "old"
+
+
+def test_symlink_out_of_the_tree_is_never_written(tmp_path: Path) -> None:
+    """A note linking to a file outside the scanned folder leaves that file untouched."""
+    tree, outside = tmp_path / "notes", tmp_path / "outside"
+    tree.mkdir()
+    outside.mkdir()
+    secret = outside / "secret.md"
+    secret.write_text("old", encoding="utf-8")
+    (tree / "note.md").symlink_to(secret)
+    outcome = write_file(tree / "note.md", "old", "new", roots=[tree])
+    assert not outcome.written and "symbolic link" in outcome.message
+    assert secret.read_text(encoding="utf-8") == "old"
+    assert sorted(p.name for p in outside.iterdir()) == ["secret.md"]
+
+
+def test_folder_symlinked_out_of_the_roots_is_never_written(tmp_path: Path) -> None:
+    """A note reached through a folder link pointing out of the roots is skipped."""
+    tree, outside = tmp_path / "notes", tmp_path / "outside"
+    tree.mkdir()
+    outside.mkdir()
+    (outside / "note.md").write_text("old", encoding="utf-8")
+    (tree / "linked").symlink_to(outside, target_is_directory=True)
+    outcome = write_file(tree / "linked" / "note.md", "old", "new", roots=[tree])
+    assert not outcome.written and "outside the scanned folders" in outcome.message
+    assert (outside / "note.md").read_text(encoding="utf-8") == "old"
+    assert sorted(p.name for p in outside.iterdir()) == ["note.md"]
+
+
+def test_folder_symlinked_inside_the_roots_is_written_in_the_real_folder(
+    tmp_path: Path
+) -> None:
+    """A folder link within the roots is fine: the real file is replaced, in its own folder."""
+    tree = tmp_path / "notes"
+    (tree / "real").mkdir(parents=True)
+    (tree / "real" / "note.md").write_text("old", encoding="utf-8")
+    (tree / "alias").symlink_to(tree / "real", target_is_directory=True)
+    assert write_file(tree / "alias" / "note.md", "old", "new", roots=[tree]).written
+    assert (tree / "real" / "note.md").read_text(encoding="utf-8") == "new"
+    assert (tree / "alias").is_symlink()
+    assert [p.name for p in (tree / "real").iterdir()] == ["note.md"]
+
+
+def test_file_outside_the_roots_is_skipped(tmp_path: Path) -> None:
+    """A path that is not under any root is never written; a single file root is fine."""
+    note = tmp_path / "note.md"
+    note.write_text("old", encoding="utf-8")
+    other = tmp_path / "notes"
+    other.mkdir()
+    outcome = write_file(note, "old", "new", roots=[other])
+    assert not outcome.written and "outside the scanned folders" in outcome.message
+    assert note.read_text(encoding="utf-8") == "old"
+    assert write_file(note, "old", "new", roots=[other, note]).written
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_fifo_is_skipped_without_hanging(tmp_path: Path) -> None:
+    """A FIFO named like a note is not a regular file: skipped at once, never opened to wait."""
+    fifo = tmp_path / "note.md"
+    os.mkfifo(fifo)
+    outcome = write_file(fifo, "old", "new", roots=[tmp_path])
+    assert not outcome.written and "not a regular file" in outcome.message
 
 
 def test_disk_full_leaves_the_original_and_no_temporary_file(

@@ -53,6 +53,9 @@ KINDS: Mapping[str, tuple[Severity, str]] = {
     "skipped": (Severity.INFO, "Link not checked"),
     "unchecked": (Severity.INFO, "Offline run: the store has no verdict for this link"),
     "recovered": (Severity.INFO, "Link failed before and answers again"),
+    "local-missing": (Severity.ERROR, "Local link or post_url points to nothing in the site"),
+    "local-outside": (Severity.ERROR, "Relative link leads outside the site root"),
+    "anchor-missing": (Severity.ERROR, "#fragment matches no heading or id of its page"),
 }
 DEFAULT_SEVERITY: Mapping[str, Severity] = {kind: sev for kind, (sev, _) in KINDS.items()}
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from linkaudit.config import IgnoreRule
 from linkaudit.models import Finding
+from linkaudit.userregex import compile_user_regex
 
 __all__ = ["COMMENT_REASON", "Suppressions", "ignored_lines"]
 
@@ -77,7 +78,8 @@ class Suppressions:
 
     def __init__(self, ignore: Sequence[IgnoreRule],
                  lines: Mapping[Path, frozenset[int]] | None = None) -> None:
-        self._rules = [(re.compile(rule.pattern), rule) for rule in ignore]
+        self._rules = [(compile_user_regex(rule.pattern, f"ignore[{index}].pattern"), rule)
+                       for index, rule in enumerate(ignore)]
         self._lines = lines or {}
 
     def reason(self, finding: Finding) -> str | None:

@@ -4,7 +4,7 @@ Entry points: ``make_client`` (the one httpx client, guarded transport), ``Check
 ``results``/``check_all``/``check``), ``network_unavailable`` (a run's "network down"
 test) and ``check_address`` (the private-address pre-check). Modules: ``client``,
 ``guard``, ``errors``, ``retry``, ``hosts``, ``head``, ``scheduler``, ``fetch``,
-``verdicts``, ``checker``.
+``decoding``, ``verdicts``, ``checker``.
 """
 
 from linkaudit.check.checker import Checker

@@ -1,7 +1,8 @@
 """Network check of each distinct URL: a ``CheckResult`` per check key, failures as values.
 
-The checker follows one URL's redirect chain hop by hop (HEAD first, GET when HEAD cannot
-be believed, retries per hop) and is the per-URL error boundary: whatever happens to a
+The checker follows one URL's redirect chain hop by hop (GET with a capped read; HEAD
+first only for files that are not pages, GET when HEAD cannot be believed; retries per
+hop) and is the per-URL error boundary: whatever happens to a
 URL becomes its result. Scheduling is the ``Scheduler``'s, one request ``fetch``'s, the
 verdict rules ``verdicts``'s, the mapping of exceptions ``errors``'s.
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-import re
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
@@ -26,7 +26,8 @@ import httpx
 from linkaudit.check.errors import UNUSABLE_URL_REASONS, describe_error
 from linkaudit.check.fetch import Attempt, fetch
 from linkaudit.check.guard import AddressProblem, Resolver, check_address, system_resolve
-from linkaudit.check.hosts import Host, Job, parse_url
+from linkaudit.check.head import wants_head
+from linkaudit.check.hosts import Host, Job, parse_url, unrequestable, url_problem
 from linkaudit.check.retry import RetryDecision, decide, retrying
 from linkaudit.check.scheduler import Scheduler, Sleep
 from linkaudit.check.verdicts import (
@@ -39,6 +40,7 @@ from linkaudit.check.verdicts import (
 )
 from linkaudit.config import NetworkConfig
 from linkaudit.models import CheckResult, Hop, Verdict
+from linkaudit.userregex import compile_user_regex
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +72,13 @@ class Checker:
         self._now = now
         self._resolve = resolve
         self._rand = rand
-        self._exclude = [re.compile(p) for p in config.exclude]
+        self._exclude = [compile_user_regex(p, f"network.exclude[{n}]")
+                         for n, p in enumerate(config.exclude)]
         self._scheduler = Scheduler(config, sleep=sleep, clock=clock, now=now)
         self._guarded: dict[str, AddressProblem | None] = {}
+        # Redirect targets asked this run, by URL: another chain leading there reuses the
+        # answer (None: it could not be shared, ask again).
+        self._targets: dict[str, asyncio.Future[tuple[Attempt, int] | None]] = {}
 
     # -------------------------------------------------------------- public API
 
@@ -98,6 +104,11 @@ class Checker:
             if on_result is not None:
                 on_result(result)
         return collected
+
+    @property
+    def slowed_down(self) -> dict[str, int]:
+        """Per host, how often it answered 429 (or 503 with Retry-After) so far this run."""
+        return self._scheduler.slowed_down
 
     async def check(self, key: str, url: str) -> CheckResult:
         """The verdict for one URL; never raises for anything the network or URL does."""
@@ -138,13 +149,23 @@ class Checker:
             if pattern.search(url):
                 return self._result(key, url, Verdict.SKIPPED, "excluded",
                                     f"matches the exclude pattern {pattern.pattern!r}")
-        scheme = urllib.parse.urlsplit(url).scheme.lower()
+        try:
+            scheme = urllib.parse.urlsplit(url).scheme.lower()
+        except ValueError as exc:  # an unclosed IPv6 bracket, for one
+            return self._result(key, url, Verdict.SKIPPED, "invalid-url",
+                                f"not a URL that can be requested: {exc}")
         if scheme not in ("http", "https"):
             return self._result(key, url, Verdict.SKIPPED, "scheme",
                                 f"{scheme or 'no'} scheme: not checked")
-        first = current = job.parsed if job.parsed is not None else httpx.URL(url)
+        if job.parsed is None:
+            return self._result(key, url, Verdict.SKIPPED, "invalid-url",
+                                f"not a URL that can be requested: {url_problem(url)}")
+        first = current = job.parsed
         chain: list[Hop] = []
-        seen = {str(current)}
+        cookies = httpx.Cookies()  # this URL's own: never sent with another URL's check
+        # A loop: the same URL again, with the same cookies.
+        seen: set[tuple[str, _CookieState]] = {(str(current), ())}
+        origin = _origin(first)  # whose configured headers may be sent
         start = self._clock()
         total_attempts = 0  # over every hop: what the result's ``attempts`` reports
         downgraded = False  # an https hop was followed by an http one
@@ -154,8 +175,13 @@ class Checker:
                 verdict = Verdict.DEAD if problem.reason == "dns" else Verdict.SKIPPED
                 return self._result(key, url, verdict, problem.reason, problem.detail,
                                     _Trail(tuple(chain), attempts=max(total_attempts, 1)))
-            own_origin = not downgraded and _origin(current) == _origin(first)
-            attempt, attempts = await self._hop(current, start, own_origin)
+            own_origin = current is first or (not downgraded and _origin(current) == origin)
+            if chain and not cookies and not (own_origin and self._scheduler.host(
+                    current.host).headers):
+                attempt, attempts = await self._shared_target(current, start, own_origin,
+                                                              cookies)
+            else:
+                attempt, attempts = await self._hop(current, start, own_origin, cookies)
             total_attempts += attempts
             response = attempt.response
             if response is None:
@@ -168,24 +194,17 @@ class Checker:
             trail = _Trail(tuple(chain), response.status, total_attempts)
             if response.status not in REDIRECT_STATUSES:
                 return self._final(key, url, first, current, response, trail, attempts)
-            location = response.headers.get("location")
-            if not location:
-                return self._result(key, url, Verdict.UNREACHABLE, "no-location",
-                                    f"{phrase(response.status)} without a Location header",
-                                    trail)
-            target_scheme = urllib.parse.urlsplit(location).scheme.lower()
-            if target_scheme not in ("", "http", "https"):
-                return self._result(key, url, Verdict.UNREACHABLE, "redirect-scheme",
-                                    f"redirects to a {target_scheme}: URL ({location}), "
-                                    "not a web page", trail)
-            target = current.join(location)
-            if str(target) in seen:
+            target = _redirect_target(current, response)
+            if isinstance(target, tuple):
+                return self._result(key, url, Verdict.UNREACHABLE, *target, trail)
+            visit = (str(target), _cookie_state(cookies))
+            if visit in seen:
                 return self._result(key, url, Verdict.UNREACHABLE, "loop",
                                     f"redirect loop back to {target}", trail)
             if len(chain) > self._config.max_redirects:
                 return self._result(key, url, Verdict.UNREACHABLE, "too-many-redirects",
                                     f"more than {self._config.max_redirects} redirects", trail)
-            seen.add(str(target))
+            seen.add(visit)
             downgraded = downgraded or (current.scheme == "https" and target.scheme == "http")
             current = target
 
@@ -197,7 +216,7 @@ class Checker:
             detail += f" after {last_hop_attempts} attempts"
         result = self._result(key, url, verdict, reason, detail, trail)
         redirects = trail.chain[:-1]
-        if not redirects:
+        if not redirects or final == first:  # e.g. a cookie set, then back to the page
             return result
         permanent = all(hop.status in PERMANENT_STATUSES for hop in redirects)
         result = dataclasses.replace(result, final_url=str(final), final_verdict=verdict,
@@ -212,23 +231,51 @@ class Checker:
         return dataclasses.replace(result, verdict=Verdict.REDIRECTED, reason=kind,
                                    detail=f"{kind} redirect to {final}")
 
-    async def _hop(self, url: httpx.URL, start: float,
-                   own_origin: bool) -> tuple[Attempt, int]:
-        """One hop with retries: HEAD first (unless the host refuses HEAD), then GET for good
-        once HEAD is refused. The host's configured headers go only to the cited URL's own
-        origin (``own_origin``)."""
+    async def _shared_target(self, url: httpx.URL, start: float, own_origin: bool,
+                             cookies: httpx.Cookies) -> tuple[Attempt, int]:
+        """A redirect target's answer, asked once per run: the chains that lead to the same
+        URL (the site root, a login or consent page) without cookies or configured headers
+        share one request. An answer that sets a cookie is not shared."""
+        key = str(url)
+        waiting = self._targets.get(key)
+        if waiting is not None:
+            shared = await asyncio.shield(waiting)
+            return shared if shared is not None else await self._hop(
+                url, start, own_origin, cookies)
+        future = self._targets[key] = asyncio.get_running_loop().create_future()
+        try:
+            attempt, attempts = await self._hop(url, start, own_origin, cookies)
+        except BaseException:
+            del self._targets[key]
+            future.set_result(None)
+            raise
+        response = attempt.response
+        if response is not None and "set-cookie" in response.headers:
+            del self._targets[key]
+            future.set_result(None)
+        else:
+            digest = attempt if response is None else dataclasses.replace(
+                attempt, response=response.digest())
+            future.set_result((digest, attempts))
+        return attempt, attempts
+
+    async def _hop(self, url: httpx.URL, start: float, own_origin: bool,
+                   cookies: httpx.Cookies) -> tuple[Attempt, int]:
+        """One hop with retries: GET, whose first bytes the soft-404 rules read; HEAD first
+        only for a file that is not a page (``wants_head``: a PDF, an image) on a host that
+        does not refuse HEAD, then GET for good once HEAD is refused. The host's configured
+        headers go only to the cited URL's own origin (``own_origin``)."""
         host = self._scheduler.host(url.host)
         headers = host.headers if own_origin else {}
-        use_head = host.head.supported
+        use_head = host.head.supported and wants_head(url)
 
         async def attempt_once() -> Attempt:
             nonlocal use_head
             if use_head:
-                attempt, asked_get = await self._head_first(url, host, headers)
+                attempt, asked_get = await self._head_first(url, host, headers, cookies)
                 use_head = not asked_get
             else:
-                attempt = await self._request("GET", url, host, headers)
-            self._scheduler.back_off(host, attempt.response)
+                attempt = await self._request("GET", url, host, headers, cookies)
             return attempt
 
         def choose(attempt: Attempt, number: int) -> RetryDecision:
@@ -237,11 +284,11 @@ class Checker:
 
         return await retrying(attempt_once, choose, self._scheduler.pause)
 
-    async def _head_first(self, url: httpx.URL, host: Host,
-                          headers: Mapping[str, str]) -> tuple[Attempt, bool]:
+    async def _head_first(self, url: httpx.URL, host: Host, headers: Mapping[str, str],
+                          cookies: httpx.Cookies) -> tuple[Attempt, bool]:
         """HEAD, then GET when the HEAD answer cannot be believed (see docs/checking.md on
         what a host's HEAD answers teach); True when GET was asked."""
-        head = await self._request("HEAD", url, host, headers)
+        head = await self._request("HEAD", url, host, headers, cookies)
         knowledge = host.head
         pending = knowledge.pending_confirmation(head)
         if pending is not None:
@@ -250,17 +297,47 @@ class Checker:
             return head, False
         knowledge.learn_head(head)
         with knowledge.confirmation(head):
-            get = await self._request("GET", url, host, headers)
+            get = await self._request("GET", url, host, headers, cookies)
             knowledge.learn_get(head, get)
         return get, True
 
     async def _request(self, method: str, url: httpx.URL, host: Host,
-                       headers: Mapping[str, str]) -> Attempt:
-        await self._scheduler.start_request(host)
-        return await fetch(self._client, method, url, headers, self._config.body_cap)
+                       headers: Mapping[str, str], cookies: httpx.Cookies) -> Attempt:
+        return await self._scheduler.send(host, lambda: fetch(
+            self._client, method, url, headers, self._config.body_cap, cookies))
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+_CookieState = tuple[tuple[str, str, str, str], ...]
+
+
+def _cookie_state(cookies: httpx.Cookies) -> _CookieState:
+    """What a request could carry from the jar: asking again with other cookies is no loop."""
+    if not cookies:
+        return ()
+    return tuple(sorted((c.domain, c.path, c.name, c.value or "") for c in cookies.jar))
+
+
+def _redirect_target(current: httpx.URL, response: Response) -> httpx.URL | tuple[str, str]:
+    """Where a redirect leads, or (reason, detail) when nowhere a web request can go: no
+    Location, another scheme (mailto:, javascript:), or no valid URL."""
+    location = response.headers.get("location")
+    if not location:
+        return "no-location", f"{phrase(response.status)} without a Location header"
+    try:
+        scheme = urllib.parse.urlsplit(location).scheme.lower()
+        if scheme not in ("", "http", "https"):
+            return ("redirect-scheme",
+                    f"redirects to a {scheme}: URL ({location}), not a web page")
+        target = current.join(location)
+    except (ValueError, httpx.InvalidURL) as exc:
+        return "bad-location", f"redirects to {location!r}, not a valid URL ({exc})"
+    problem = unrequestable(target)
+    if problem is not None:
+        return "bad-location", f"redirects to {location!r}, not a valid URL ({problem})"
+    return target
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:

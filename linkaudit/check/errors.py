@@ -11,6 +11,7 @@ import socket
 import ssl
 from collections.abc import Iterable
 
+import aiohttp
 import httpx
 
 from linkaudit.check.guard import PrivateAddressRefused
@@ -22,8 +23,13 @@ REQUEST_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.InvalidURL
 TIMEOUT_REASONS = frozenset({"connect-timeout", "read-timeout", "timeout"})
 # The URL itself cannot be requested: nothing was tried, so nothing can be concluded.
 UNUSABLE_URL_REASONS = frozenset({"invalid-url", "scheme"})
-# Failures that mean "could not reach the network at all" (see network_unavailable).
-NO_NETWORK_REASONS = frozenset({"dns", "refused", "connect", "connect-timeout"})
+# Failures that mean "could not reach the network at all" (see network_unavailable); TLS
+# among them: when every URL fails TLS, this machine's TLS setup is what is broken (a
+# trust store without roots, an intercepting proxy), not every site on the web.
+NO_NETWORK_REASONS = frozenset({"dns", "refused", "connect", "connect-timeout", "tls"})
+# Flow-control signals of a non-blocking TLS socket ("no data yet"), not failures: a
+# reset during the handshake arrives while one is being handled.
+_NOT_A_CAUSE = (ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 _TIMEOUTS: dict[type[BaseException], tuple[str, str]] = {
     httpx.ConnectTimeout: ("connect-timeout", "connect timed out"),
@@ -34,7 +40,8 @@ _TIMEOUTS: dict[type[BaseException], tuple[str, str]] = {
 
 
 def _causes(exc: BaseException) -> Iterable[BaseException]:
-    """The exception and everything it was raised from or during (httpcore cuts __cause__)."""
+    """The exception and everything it was raised from or during (httpx-aiohttp keeps the
+    aiohttp error on __cause__; other transports leave it on __context__)."""
     seen: set[int] = set()
     stack = [exc]
     while stack:
@@ -46,24 +53,39 @@ def _causes(exc: BaseException) -> Iterable[BaseException]:
         stack.extend(e for e in (current.__cause__, current.__context__) if e is not None)
 
 
+# (kind, reason, detail) for errors found anywhere in a failure's chain, the first table
+# before the second: the OS's, TLS's and the guard's own errors, then the aiohttp errors
+# that wrap them (httpx-aiohttp's ``ConnectTimeout`` can stand for any of these).
+_BY_CAUSE: tuple[tuple[tuple[type[BaseException], str, str], ...], ...] = (
+    ((PrivateAddressRefused, "private-address", "{}"),  # the name changed its answer since
+     (socket.gaierror, "dns", "the name does not resolve ({})"),
+     (ssl.SSLCertVerificationError, "tls", "TLS certificate rejected: {}"),
+     (ssl.SSLError, "tls", "TLS handshake failed: {}"),
+     (ConnectionRefusedError, "refused", "connection refused"),
+     (ConnectionResetError, "reset", "connection reset by the server")),
+    ((aiohttp.ClientConnectorDNSError, "dns", "the name does not resolve ({})"),
+     (aiohttp.ClientSSLError, "tls", "TLS failed: {}"),
+     (aiohttp.ClientConnectorError, "connect", "could not connect: {}"),
+     (aiohttp.ServerDisconnectedError, "protocol",
+      "the server closed the connection without answering"),
+     (aiohttp.ClientOSError, "reset", "connection lost: {}")),
+)
+
+
 def describe_error(exc: BaseException) -> tuple[str, str]:
-    """(reason tag, detail for a person) for any exception raised while requesting a URL."""
+    """(reason tag, detail for a person) for any exception raised while requesting a URL.
+
+    The causes decide first (``_BY_CAUSE``), then the httpx error itself.
+    """
+    causes = [cause for cause in _causes(exc) if not isinstance(cause, _NOT_A_CAUSE)]
+    for table in _BY_CAUSE:
+        for cause in causes:
+            for kind, reason, detail in table:
+                if isinstance(cause, kind):
+                    return reason, detail.format(cause)
     for kind, described in _TIMEOUTS.items():
         if isinstance(exc, kind):
             return described
-    for cause in _causes(exc):
-        if isinstance(cause, PrivateAddressRefused):  # the name changed its answer since
-            return "private-address", str(cause)
-        if isinstance(cause, socket.gaierror):
-            return "dns", f"the name does not resolve ({cause})"
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return "tls", f"TLS certificate rejected: {cause}"
-        if isinstance(cause, ssl.SSLError):
-            return "tls", f"TLS handshake failed: {cause}"
-        if isinstance(cause, ConnectionRefusedError):
-            return "refused", "connection refused"
-        if isinstance(cause, ConnectionResetError):
-            return "reset", "connection reset by the server"
     if isinstance(exc, httpx.RemoteProtocolError):
         return "protocol", f"the server broke the HTTP exchange: {exc}"
     if isinstance(exc, httpx.ConnectError):
@@ -78,7 +100,8 @@ def describe_error(exc: BaseException) -> tuple[str, str]:
 
 
 def network_unavailable(results: Iterable[CheckResult]) -> bool:
-    """True when at least one URL was tried and none got further than DNS or connecting."""
+    """True when at least one URL was tried and none got further than DNS, connecting or
+    setting up TLS: the machine's network (or its TLS setup) is down, not the links."""
     tried = [r for r in results if r.verdict is not Verdict.SKIPPED and not r.from_cache]
     return bool(tried) and all(
         r.status is None and r.reason in NO_NETWORK_REASONS for r in tried)

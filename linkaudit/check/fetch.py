@@ -2,20 +2,24 @@
 
 Nothing here retries, waits or decides a verdict; the checker does that with what an
 ``Attempt`` holds. Only the start of an HTML-ish body is kept (up to ``body_cap``
-bytes), for the title rules; every other body is left unread or drained when small.
+bytes, less when the main heading ends sooner), for the soft-404 rules; every other body
+is left unread or drained when small.
 """
 
 from __future__ import annotations
 
+import contextvars
 import re
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import httpx
 
+from linkaudit.check.decoding import BoundedDecoder, UnsupportedCoding
 from linkaudit.check.errors import describe_error
 from linkaudit.check.retry import Outcome
-from linkaudit.check.verdicts import Response
+from linkaudit.check.verdicts import HEADING_CLOSE, Response
 
 _HTMLISH = re.compile(r"text/html|application/xhtml\+xml|text/plain", re.IGNORECASE)
 
@@ -36,20 +40,52 @@ class Attempt:
                        retry_after=self.response.headers.get("retry-after"))
 
 
+_RECEIVED: contextvars.ContextVar[list[httpx.Response] | None] = contextvars.ContextVar(
+    "linkaudit_fetch_received", default=None)
+
+
+async def remember_response(response: httpx.Response) -> None:
+    """A client response hook (``make_client`` installs it): shows ``fetch`` the response
+    even when httpx then raises while preparing the redirect it names."""
+    received = _RECEIVED.get()
+    if received is not None:
+        received.append(response)
+
+
 async def fetch(client: httpx.AsyncClient, method: str, url: httpx.URL,
-                headers: Mapping[str, str], body_cap: int) -> Attempt:
+                headers: Mapping[str, str], body_cap: int, cookies: httpx.Cookies) -> Attempt:
     """Send one request and read at most ``body_cap`` bytes of its body; never raises for
-    anything the network or the server does."""
+    anything the network or the server does.
+
+    ``cookies`` is the jar of one URL's check: its cookies that match this request go with
+    it (the jar's domain and path rules), and the cookies the response sets are kept in it.
+    """
     request = client.build_request(method, url, headers=headers)
+    if cookies:
+        cookies.set_cookie_header(request)
+    received: list[httpx.Response] = []
+    token = _RECEIVED.set(received)
     try:
         response = await client.send(request, stream=True)
-    except httpx.InvalidURL as exc:  # httpx prepares the next request even when not
-        #                              following it, and cannot for mailto: or javascript:
-        return Attempt(reason="redirect-scheme",
-                       detail=f"redirects to a Location that is not a web address ({exc})")
+    except (httpx.InvalidURL, httpx.RemoteProtocolError) as exc:
+        # httpx prepares the next request even when not following it, and raises when the
+        # Location is no URL it can request (mailto:, a broken address): the redirect
+        # itself is the answer, and the checker judges its Location.
+        if received and received[-1].is_redirect:
+            _keep_cookies(cookies, received[-1])
+            return Attempt(Response(received[-1].status_code,
+                                    dict(received[-1].headers.items())))
+        if isinstance(exc, httpx.InvalidURL):
+            return Attempt(reason="redirect-scheme",
+                           detail=f"redirects to a Location that is not a web address ({exc})")
+        reason, detail = describe_error(exc)
+        return Attempt(reason=reason, detail=detail)
     except httpx.HTTPError as exc:
         reason, detail = describe_error(exc)
         return Attempt(reason=reason, detail=detail)
+    finally:
+        _RECEIVED.reset(token)
+    _keep_cookies(cookies, response)
     try:
         body = await read_body(response, body_cap)
     except httpx.HTTPError:
@@ -59,25 +95,63 @@ async def fetch(client: httpx.AsyncClient, method: str, url: httpx.URL,
     return Attempt(Response(response.status_code, dict(response.headers.items()), body))
 
 
+def is_htmlish(headers: Mapping[str, str]) -> bool:
+    """Whether a response's Content-Type is one whose start is read (a page, or text)."""
+    return _HTMLISH.search(headers.get("content-type", "")) is not None
+
+
+def _keep_cookies(cookies: httpx.Cookies, response: httpx.Response) -> None:
+    if "set-cookie" in response.headers:
+        cookies.extract_cookies(response)
+
+
 async def read_body(response: httpx.Response, cap: int) -> bytes:
     """At most ``cap`` bytes of an HTML-ish body; other bodies are not kept.
 
-    A body left unread makes httpcore drop the connection on close, so whatever is
+    The soft-404 rules read the title and the first ``<h1>``: once the ``</h1>`` is in,
+    a body declared longer than ``cap`` is read no further, since its connection is
+    closed either way. Any other body is read on up to ``cap``: one of unknown length
+    (chunked, as most compressed pages are) usually ends within it, and its connection
+    then goes back to the pool instead of costing a new handshake.
+
+    The cap holds on the decoded bytes whatever the content codings (``BoundedDecoder``
+    never inflates past it) and on the raw bytes received (at most ``cap`` plus one chunk).
+
+    A body left unread makes the pool drop the connection on close, so whatever is
     small enough is read to its end (a HEAD's empty body, a short non-HTML one): the
     connection then goes back to the pool instead of being opened again.
     """
+    htmlish = cap > 0 and is_htmlish(response.headers)
+    if response.is_stream_consumed:  # built with its body in memory (a test transport)
+        return response.content[:cap] if htmlish and response.request.method != "HEAD" else b""
     if response.request.method == "HEAD":
-        await response.aread()
+        async for _ in response.aiter_raw():
+            pass
         return b""
-    if cap == 0 or not _HTMLISH.search(response.headers.get("content-type", "")):
+    if not htmlish:
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) <= cap:
             async for _ in response.aiter_raw():
                 pass
         return b""
+    try:
+        decoder = BoundedDecoder(response.headers.get("content-encoding", ""))
+    except UnsupportedCoding:
+        return b""  # nothing it could say is readable without an unbounded decoder
+    length = response.headers.get("content-length", "")
+    stop_at_heading = length.isdigit() and int(length) > cap
     body = bytearray()
-    async for chunk in response.aiter_bytes():
-        body += chunk
-        if len(body) >= cap:
+    raw = 0
+    async for chunk in response.aiter_raw():
+        raw += len(chunk)
+        decoder.feed(chunk)
+        seen = len(body)
+        try:
+            body += decoder.read(cap - len(body))
+        except zlib.error:
+            break  # corrupt from here on: what was decoded stands
+        if len(body) >= cap or raw >= cap:
             break
-    return bytes(body[:cap])
+        if stop_at_heading and HEADING_CLOSE.search(body, max(seen - 4, 0)):
+            break
+    return bytes(body)

@@ -4,10 +4,13 @@ It refuses every address that is not globally routable (``ipaddress``'s ``is_glo
 plus ranges its tables miss), and IPv6 addresses embedding such an IPv4 address
 (IPv4-mapped, 6to4, NAT64, Teredo). It acts twice: the checker asks ``check_address``
 before each hop, redirects included (a clear "private-address" verdict, nothing sent),
-and the connections themselves go through ``GuardedBackend``, which resolves the name
-again, vets every address and connects to a vetted address itself. A DNS-rebinding
-server that answers "public" to the first lookup and "127.0.0.1" to the next therefore
-reaches nothing: the address checked is the address connected to.
+and the connections themselves are vetted at connect time by aiohttp's connector
+(``linkaudit.check.client``): ``GuardedResolver`` refuses a name when any address its
+own lookup returns is private, and ``guarded_socket`` (the connector's socket factory)
+refuses every address about to be dialled, IP literals included, which skip the
+resolver. A DNS-rebinding server that answers "public" to the first lookup and
+"127.0.0.1" to the next therefore reaches nothing: the address checked is the address
+connected to.
 """
 
 from __future__ import annotations
@@ -15,14 +18,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import httpcore
+from aiohappyeyeballs import AddrInfoType
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 
 Resolver = Callable[[str], Awaitable[list[str]]]
-SocketOption = (  # httpcore's SOCKET_OPTION
-    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int])
 
 
 async def system_resolve(host: str) -> list[str]:
@@ -104,15 +107,20 @@ async def check_address(
         return None
     try:
         await vetted_addresses(host, resolve)
+    except PrivateAddressRefused as exc:  # an OSError too: caught first
+        return AddressProblem("private-address", str(exc))
     except OSError as exc:  # socket.gaierror, or the resolver's own failure
         return AddressProblem("dns", f"the name {host} does not resolve ({exc})")
-    except PrivateAddressRefused as exc:
-        return AddressProblem("private-address", str(exc))
     return None
 
 
-class PrivateAddressRefused(httpcore.ConnectError):
+class PrivateAddressRefused(OSError):
     """A connection the guard refused: the host is, or resolves to, a private address."""
+
+
+def _refused(host: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+             label: str) -> PrivateAddressRefused:
+    return PrivateAddressRefused(f"{host} is a {label} address ({address}): not requested")
 
 
 async def vetted_addresses(host: str, resolve: Resolver = system_resolve) -> list[str]:
@@ -130,46 +138,37 @@ async def vetted_addresses(host: str, resolve: Resolver = system_resolve) -> lis
     for address in addresses:
         label = refusal(address)
         if label is not None:
-            raise PrivateAddressRefused(
-                f"{host} is a {label} address ({address}): not requested")
+            raise _refused(host, address, label)
     return [str(address) for address in addresses]
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend, connecting only to addresses ``vetted_addresses`` gave.
+class GuardedResolver(AbstractResolver):
+    """aiohttp's resolver, refusing a name when any address it resolves to is private (the
+    connection's own lookup, so a name rebound since the checker's lookup is caught)."""
 
-    It resolves the name itself at connect time and connects to the vetted address, so no
-    later lookup can swap in a private one. TLS still verifies the certificate against the
-    host name (httpcore passes it to ``start_tls``, not this address).
-    """
+    def __init__(self, inner: AbstractResolver | None = None) -> None:
+        self._inner = inner or DefaultResolver()
 
-    def __init__(self, resolve: Resolver = system_resolve,
-                 inner: httpcore.AsyncNetworkBackend | None = None) -> None:
-        self._resolve = resolve
-        self._inner = inner or httpcore.AnyIOBackend()
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
 
-    async def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None,
-        local_address: str | None = None, socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            addresses = await vetted_addresses(host, self._resolve)
-        except OSError as exc:  # a gaierror: the checker reads it as "dns"
-            raise httpcore.ConnectError(str(exc)) from exc
-        failure: httpcore.ConnectError | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(address, port, timeout, local_address,
-                                                     socket_options)
-            except httpcore.ConnectError as exc:
-                failure = exc
-        raise failure or httpcore.ConnectError(f"{host} has no address")
+        async def answered(_: str) -> list[str]:
+            return [result["host"] for result in results]
 
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None,
-        socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("Unix sockets are not used for link checks")
+        await vetted_addresses(host, answered)
+        return results
 
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def guarded_socket(addr_info: AddrInfoType) -> socket.socket:
+    """The socket for one address aiohttp is about to dial; raises ``PrivateAddressRefused``
+    when that address is not globally routable (aiohttp's connector ``socket_factory``)."""
+    family, kind, proto, _, sockaddr = addr_info
+    address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+    label = refusal(address)
+    if label is not None:
+        raise _refused(str(address), address, label)
+    return socket.socket(family, kind, proto)

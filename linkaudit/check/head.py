@@ -1,4 +1,8 @@
-"""What a host's HEAD answers teach: when HEAD must be asked again with GET, and when not.
+"""Which URLs are asked with HEAD, and what a host's HEAD answers teach.
+
+A page is asked with GET (its first bytes read, for the soft-404 rules); only a URL whose
+path names a file no "not found" page can hide behind — a PDF, an image, an archive, by
+its extension (``wants_head``) — is asked with HEAD, which saves its bytes.
 
 HEAD is cheap but some servers refuse it or answer it wrongly. Each host keeps a
 ``HeadKnowledge`` for the run: a HEAD 405/501 sends its later URLs straight to GET, and
@@ -10,10 +14,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from linkaudit.check.fetch import Attempt
+import httpx
+
+from linkaudit.check.fetch import Attempt, is_htmlish
+
+# Paths ending in these name a file that is not a page: HEAD tells whether it is there
+# without its bytes, and a server answering it with its HTML "not found" page is caught
+# by the Content-Type (``needs_get``).
+NOT_PAGE_EXTENSIONS = frozenset({
+    "pdf", "ps", "epub", "djvu",
+    "png", "jpg", "jpeg", "gif", "webp", "avif", "bmp", "tif", "tiff", "ico", "svg",
+    "zip", "gz", "tgz", "bz2", "xz", "zst", "7z", "rar", "tar", "jar", "whl",
+    "deb", "rpm", "dmg", "iso", "exe", "msi", "apk",
+    "mp3", "mp4", "m4a", "m4v", "ogg", "oga", "ogv", "opus", "wav", "flac", "webm",
+    "mov", "avi", "mkv",
+    "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp",
+    "csv", "tsv", "parquet", "woff", "woff2", "ttf", "otf",
+})
 
 # A HEAD answered with one of these may be a server that does not do HEAD: ask with GET.
 HEAD_REFUSED_STATUSES = frozenset({403, 404, 405, 501})
@@ -26,6 +47,12 @@ HEAD_CONFIRMABLE_STATUSES = frozenset({403, 404})
 # Once a host's HEAD agreed with GET this often (and never lied), its HEAD 404 is final.
 # One pair: each host's first dead link then costs 2 requests, later ones 1.
 HEAD_TRUSTED_AFTER = 1
+
+
+def wants_head(url: httpx.URL) -> bool:
+    """Whether ``url`` names a file rather than a page, by its path's extension."""
+    extension = posixpath.splitext(url.path)[1][1:].lower()
+    return extension in NOT_PAGE_EXTENSIONS
 
 
 @dataclass(eq=False)
@@ -44,6 +71,8 @@ class HeadKnowledge:
         status = head.response.status
         if status == 404 and self.trusted:
             return False
+        if 200 <= status < 300 and is_htmlish(head.response.headers):
+            return True  # a page where a file was named: maybe a "not found" page
         return status in HEAD_REFUSED_STATUSES or status >= 500
 
     @property

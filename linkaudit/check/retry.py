@@ -60,6 +60,12 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+def capped_retry_after(value: str | None, now: datetime, config: NetworkConfig) -> float | None:
+    """A server's ``Retry-After`` in seconds, cut to ``max_retry_after`` (None: not given)."""
+    asked = retry_after_seconds(value, now)
+    return None if asked is None else min(asked, float(config.max_retry_after))
+
+
 def backoff_delay(attempt: int, base: float, rand: Callable[[], float]) -> float:
     """Equal jitter: half the exponential step is fixed so retries never bunch up at zero."""
     step = base * 2.0 ** (attempt - 1)
@@ -86,9 +92,9 @@ def decide(
         return RetryDecision(False, 0.0, f"{outcome.reason or 'failure'} is not transient")
     if attempt > config.retries:
         return RetryDecision(False, 0.0, f"no retries left after {attempt} attempts")
-    server_delay = retry_after_seconds(outcome.retry_after, now)
+    server_delay = capped_retry_after(outcome.retry_after, now, config)
     if server_delay is not None:
-        delay = min(server_delay, float(config.max_retry_after))
+        delay = server_delay
         why = f"Retry-After {server_delay:g} s"
     else:
         delay = backoff_delay(attempt, float(config.backoff), rand)

@@ -1,11 +1,18 @@
-"""Per-host scheduling: which URL starts next, when a host may be asked again, and the
-global limit on checks in flight.
+"""Per-host scheduling: which URL starts next, when a host may be asked again, how many of
+its URLs may be in flight, and the global limit on checks in flight.
 
 Hosts take turns (round robin over those that may start now); a host waits out its
-interval, or its back-off after 429/503, in a heap without holding a slot; at most
-``per-host concurrency`` of a host's URLs and ``concurrency`` URLs in all run at once. A
-check that only sleeps (a retry back-off, a host's spacing) lends its global slot to
-others meanwhile.
+interval, or its back-off after 429/503, in a heap without holding a slot; at most the
+host's current limit of its URLs and ``concurrency`` URLs in all run at once. A check
+that only sleeps (a retry back-off, a host's spacing) lends its global slot to others
+meanwhile.
+
+A host that says to slow down (429, or 503 with Retry-After) gets nothing more until its
+Retry-After has passed, queued URLs and retries of other URLs included: the host's
+"not before" time is checked right before each request is sent. Its limit is then
+halved, once per round of requests (an answer to a request sent before the last halving
+does not halve again), and raised by one after each ``limit`` calm answers, up to the
+configured per-host concurrency: additive increase, multiplicative decrease.
 """
 
 from __future__ import annotations
@@ -19,8 +26,9 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
+from linkaudit.check.fetch import Attempt
 from linkaudit.check.hosts import Host, Job, parse_url
-from linkaudit.check.retry import retry_after_seconds
+from linkaudit.check.retry import capped_retry_after
 from linkaudit.check.verdicts import Response
 from linkaudit.config import NetworkConfig
 from linkaudit.models import CheckResult
@@ -99,11 +107,12 @@ class Scheduler:
 
         async def dispatch() -> None:
             while True:
-                await slots.acquire()
+                # The job first, then a slot: waiting for a host to be ready while holding
+                # a slot would starve a check that lent its slot and wants it back.
                 job = await self._next_job()
                 if job is None:
-                    slots.release()
                     return
+                await slots.acquire()
                 task = asyncio.create_task(run_one(*job))
                 running.add(task)
                 task.add_done_callback(running.discard)
@@ -153,6 +162,9 @@ class Scheduler:
                 self._ready.append(heapq.heappop(self._parked)[2])
             while self._ready:
                 host = self._ready.popleft()
+                if host.in_flight >= host.limit:  # its limit was lowered since it was listed
+                    host.listed = False
+                    continue
                 if host.next_start > now:
                     heapq.heappush(self._parked, (host.next_start, next(self._order), host))
                     continue
@@ -171,11 +183,30 @@ class Scheduler:
             else:
                 await self._changed.wait()
 
-    async def start_request(self, host: Host) -> None:
-        """Wait for the host's spacing (interval or back-off), then claim the start time."""
-        while (wait := host.next_start - self._clock()) > 0:
-            await self.pause(wait)
-        host.next_start = self._clock() + host.interval
+    async def send(self, host: Host, request: Callable[[], Awaitable[Attempt]]) -> Attempt:
+        """Make one ``request`` to ``host`` once it may be sent, and learn from its answer.
+
+        Right before sending, the host's "not before" time (interval, back-off) must have
+        passed and fewer than its current limit of requests be in flight to it; the start
+        time is then claimed at once, so nothing else slips in between.
+        """
+        while True:
+            if (wait := host.next_start - self._clock()) > 0:
+                await self.pause(wait)
+            elif host.sending >= host.limit:
+                await host.turn()
+            else:
+                break
+        host.sending += 1
+        sent_at = self._clock()
+        host.next_start = sent_at + host.interval
+        try:
+            attempt = await request()
+            self.answered(host, attempt.response, sent_at)
+        finally:
+            host.sending -= 1
+            host.wake()
+        return attempt
 
     async def pause(self, seconds: float) -> None:
         """Sleep without holding a global slot when running under ``run()``."""
@@ -185,14 +216,46 @@ class Scheduler:
         else:
             await slot.lend(self._sleep, seconds)
 
-    def back_off(self, host: Host, response: Response | None) -> None:
-        """After 429/503 the whole host waits, not only the URL that got it."""
-        if response is None or response.status not in HOST_BACKOFF_STATUSES:
+    def answered(self, host: Host, response: Response | None, sent_at: float) -> None:
+        """What an answer to a request sent at ``sent_at`` (monotonic) tells of its host.
+
+        After 429/503 the whole host waits, not only the URL that got it; one that says to
+        slow down also gets fewer requests in flight, and calm answers win them back.
+        """
+        if response is None:
             return
-        delay = retry_after_seconds(response.headers.get("retry-after"), self.wall())
+        if response.status not in HOST_BACKOFF_STATUSES:
+            self._calm(host)
+            return
+        retry_after = response.headers.get("retry-after")
+        delay = capped_retry_after(retry_after, self.wall(), self._config)
         delay = float(self._config.backoff) if delay is None else delay
-        delay = min(delay, float(self._config.max_retry_after))
-        host.next_start = max(host.next_start, self._clock() + delay)
+        now = self._clock()
+        host.next_start = max(host.next_start, now + delay)
+        if response.status == 429 or retry_after is not None:
+            host.slowed += 1
+            host.calm = 0
+            if sent_at > host.slowed_at:  # sent at the current limit: it was too many
+                host.limit = max(1, host.limit // 2)
+                host.slowed_at = now
+
+    def _calm(self, host: Host) -> None:
+        """One more answer without a request to slow down: after ``limit`` of them, one
+        more of the host's URLs may be in flight (up to its configured ceiling)."""
+        if host.limit >= host.ceiling:
+            return
+        host.calm += 1
+        if host.calm >= host.limit:
+            host.limit += 1
+            host.calm = 0
+            host.wake()
+            if self._list(host):
+                self._changed.set()
+
+    @property
+    def slowed_down(self) -> dict[str, int]:
+        """How often each host told this run to slow down (hosts that never did left out)."""
+        return {host.name: host.slowed for host in self._hosts.values() if host.slowed}
 
     def wall(self) -> datetime:
         """The wall clock now, as Retry-After dates are read against it."""

@@ -28,10 +28,10 @@ WEB_SCHEMES = ("http", "https")
 UNCHECKED_SCHEMES = ("mailto", "tel")  # valid links, but nothing to request
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
-# A percent escape, or a character that must be percent-encoded in a URI.
-_ENCODE = re.compile(r"%([0-9A-Fa-f]{2})|[^\x21-\x7e]|[\"<>\\^`{|}]")
+# An escape, or a run of what a URI cannot hold (encoded in one call, however long).
+_ENCODE = re.compile(r"%([0-9A-Fa-f]{2})|[^\x21-\x7e]+|[\"<>\\^`{|}]")
 # Printable ASCII is never whitespace or invisible: only the rest needs a closer look.
-_MAYBE_INVISIBLE = re.compile(r"[^\x21-\x7e]")
+_MAYBE_INVISIBLE = re.compile(r"[^\x21-\x7e]+")
 # A DNS name as http(s) hosts use them (underscores occur in the wild), or an IPv4 address.
 _HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?")
 _MOBILE_LABELS = ("m", "mobile")
@@ -137,10 +137,14 @@ def locale_variant_key(url: str) -> str:
 def _split(url: str) -> tuple[SplitResult, int | None]:
     """``urlsplit`` and the port, for a URL free of whitespace and invisible characters."""
     for suspect in _MAYBE_INVISIBLE.finditer(url):
-        char = suspect.group()
-        if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs"):
-            raise _Malformed(f"contains whitespace or an invisible character "
-                             f"(U+{ord(char):04X}) at position {suspect.start() + 1}")
+        run = suspect.group()
+        if run.isprintable() and " " not in run:
+            continue  # no whitespace, control, format or surrogate character in it
+        for offset, char in enumerate(run):
+            if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Cs"):
+                raise _Malformed(f"contains whitespace or an invisible character "
+                                 f"(U+{ord(char):04X}) at position "
+                                 f"{suspect.start() + offset + 1}")
     try:
         parts = urlsplit(url)
         return parts, parts.port  # the port raises when not a number in range

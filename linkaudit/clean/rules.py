@@ -22,6 +22,7 @@ import yaml
 from linkaudit.config import CleaningConfig, SiteRule, read_config_text
 from linkaudit.errors import ConfigError
 from linkaudit.hosts import HostIndex, host_matches
+from linkaudit.userregex import UserRegex, compile_user_regex
 
 LEVELS = ("safe", "aggressive")
 
@@ -83,11 +84,11 @@ class ClearUrlsProvider:
     """One ClearURLs provider; its rules match whole parameter names, case-insensitively."""
 
     name: str
-    url_pattern: re.Pattern[str]
-    rules: tuple[re.Pattern[str], ...]
-    referral: tuple[re.Pattern[str], ...]
-    exceptions: tuple[re.Pattern[str], ...]
-    redirections: tuple[re.Pattern[str], ...]
+    url_pattern: UserRegex
+    rules: tuple[UserRegex, ...]
+    referral: tuple[UserRegex, ...]
+    exceptions: tuple[UserRegex, ...]
+    redirections: tuple[UserRegex, ...]
 
     def applies_to(self, url: str) -> bool:
         return self.url_pattern.search(url) is not None and not any(
@@ -206,7 +207,7 @@ def _provider(path: Path, name: str, body: Any) -> ClearUrlsProvider:
     if not isinstance(pattern, str):
         raise ConfigError(f"{where}: 'urlPattern' must be a string")
 
-    def patterns(key: str) -> tuple[re.Pattern[str], ...]:
+    def patterns(key: str) -> tuple[UserRegex, ...]:
         values = body.get(key, [])
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise ConfigError(f"{where}: {key!r} must be a list of strings")
@@ -222,8 +223,5 @@ def _provider(path: Path, name: str, body: Any) -> ClearUrlsProvider:
     )
 
 
-def _compile(where: str, key: str, pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern, re.IGNORECASE)
-    except re.error as exc:
-        raise ConfigError(f"{where}: {key}: bad regular expression {pattern!r}: {exc}") from None
+def _compile(where: str, key: str, pattern: str) -> UserRegex:
+    return compile_user_regex(pattern, f"{where}: {key}", ignore_case=True)

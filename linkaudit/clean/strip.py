@@ -127,9 +127,14 @@ def _strip(url: str, rules: RuleSet, level: str) -> CleanResult:
     providers = [p for p in rules.clearurls if p.applies_to(url)]
     kept: list[str] = []
     removed: list[str] = []
+    decided: dict[str, bool] = {}  # per name: a hostile query repeats one name many times
     for piece in query.split("&"):
         name = piece_name(piece)
-        if name and _is_tracking(name, level, rules, sites, providers):
+        tracking = decided.get(name)
+        if tracking is None:
+            tracking = decided[name] = bool(name) and _is_tracking(name, level, rules, sites,
+                                                                   providers)
+        if tracking:
             removed.append(name)
         else:
             kept.append(piece)

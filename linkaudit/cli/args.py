@@ -24,19 +24,23 @@ from linkaudit.run import gate
 from linkaudit.run.gate import GateOptions
 
 FORMATS = tuple(REPORTERS)
+FIX_FORMATS = ("text", "json")  # a unified diff, or the plan as JSON
 FIX_ACTIONS = ("tracking", "redirects", "duplicates", "archive")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, *, report: bool = True) -> None:
+    """Options every command takes; ``report``: those of commands that render a Report."""
     parser.add_argument("--config", type=Path, metavar="FILE",
                         help="configuration file (default: the nearest linkaudit.yaml, "
                              ".linkaudit.yaml or pyproject.toml [tool.linkaudit], up to the "
                              "repository root)")
-    parser.add_argument("--format", choices=FORMATS, help="output format (default: text)")
+    if report:
+        parser.add_argument("--format", choices=FORMATS, help="output format (default: text)")
+        parser.add_argument("--fail-on", choices=("error", "warning", "info", "never"),
+                            help="lowest severity that fails the run (default: error)")
     parser.add_argument("--output", "-o", type=Path, metavar="FILE",
-                        help="write the report to FILE instead of standard output")
-    parser.add_argument("--fail-on", choices=("error", "warning", "info", "never"),
-                        help="lowest severity that fails the run (default: error)")
+                        help="write the output to FILE instead of standard output (always "
+                             "rewritten, empty but valid when there is nothing to report)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress or notes")
     parser.add_argument("--verbose", "-v", action="store_true", help="say more on stderr")
     parser.add_argument("--debug", action="store_true",
@@ -50,6 +54,8 @@ def _scan_options(parser: argparse.ArgumentParser) -> None:
                         help="tracking-removal level (default: safe)")
     parser.add_argument("--no-bare-urls", action="store_true",
                         help="ignore bare URLs in running text")
+    parser.add_argument("--include-ignored", action="store_const", const=False,
+                        dest="gitignore", help="also scan files git ignores")
 
 
 def _gate_options(parser: argparse.ArgumentParser) -> None:
@@ -96,22 +102,37 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--since", metavar="DATE|last-run",
                         help="only what happened since DATE (YYYY-MM-DD) or the last run")
 
-    fix = commands.add_parser("fix", help="rewrite links in place (dry run: a diff)")
+    fix = commands.add_parser(
+        "fix", help="rewrite links in place (dry run: a diff)",
+        epilog="Exit codes: 0 done (a dry run, even with edits pending), 1 edits pending "
+               "under --check, 2 usage or config error, 3 a file could not be written.")
     _scan_options(fix)
-    _common(fix)
-    fix.add_argument("--write", action="store_true", help="apply the edits to the files")
-    fix.add_argument("--check", action="store_true",
-                     help="check the links first (else use the store's verdicts)")
+    _common(fix, report=False)
+    fix.add_argument("--format", choices=FIX_FORMATS, dest="fix_format", default="text",
+                     help="text: a unified diff; json: the plan (file, line, column, old, "
+                          "new, reason) and what was left alone")
+    mode = fix.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="apply the edits to the files")
+    mode.add_argument("--check", action="store_true",
+                      help="write nothing; exit 1 when edits are pending, and show them")
+    fix.add_argument("--online", action="store_true",
+                     help="check the links over the network first (else use the store's "
+                          "verdicts)")
     for action in FIX_ACTIONS:
         fix.add_argument(f"--no-{action}", action="store_true",
                          help=f"do not apply the {action} action")
+
+    init = commands.add_parser("init", help="write a minimal commented linkaudit.yaml here "
+                                            "(never overwrites) and say what to git-ignore")
+    init.add_argument("--debug", action="store_true",
+                      help="show the traceback of an internal error")
     return parser
 
 
 def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """Flags that stand for config keys, as dotted overrides."""
     table = {"format": "report.format", "fail_on": "report.fail_on",
-             "level": "cleaning.level"}
+             "level": "cleaning.level", "gitignore": "scan.gitignore"}
     overrides = {key: getattr(args, name) for name, key in table.items()
                  if getattr(args, name, None) is not None}
     if getattr(args, "no_bare_urls", False):

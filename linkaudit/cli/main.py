@@ -7,12 +7,14 @@ Only ``linkaudit.cli`` prints or decides exit codes (see ``errors.ExitCode``); t
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from linkaudit.cli.args import build_parser, config_overrides
+from linkaudit.cli.init import cmd_init
 from linkaudit.cli.offline import cmd_scan
 from linkaudit.cli.output import Console
 from linkaudit.config import load_config
@@ -39,14 +41,22 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
          stderr: TextIO | None = None, transport: httpx.AsyncBaseTransport | None = None
          ) -> int:
     """Run one command; ``transport`` replaces the network (tests, cassettes)."""
+    if stdout is None:
+        _escape_undecodable(sys.stdout)
+    if stderr is None:
+        _escape_undecodable(sys.stderr)
     console = Console(stdout or sys.stdout, stderr or sys.stderr)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse has printed the usage message
         return int(exit_.code or 0)
-    console.quiet, console.verbose = args.quiet, args.verbose and not args.quiet
+    args.arguments = tuple(sys.argv[1:] if argv is None else argv)  # recorded with a run
+    console.quiet = getattr(args, "quiet", False)
+    console.verbose = getattr(args, "verbose", False) and not console.quiet
     try:
+        if args.command == "init":  # reads no configuration: it writes the first one
+            return int(cmd_init(args, console))
         config = load_config(args.config, overrides=config_overrides(args))
         command = _command(args.command)
         if args.command in NETWORK_COMMANDS:
@@ -67,9 +77,16 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         return int(ExitCode.RUNTIME)
 
 
+def _escape_undecodable(stream: TextIO) -> None:
+    """Names that are not UTF-8 print as ``\\udcXX`` escapes, never a UnicodeEncodeError."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="backslashreplace")
+
+
 def internal_error(exc: BaseException, *, debug: bool) -> str:
     """The one line an unexpected error gets on stderr."""
-    words = "".join(ch if ch.isprintable() else " " for ch in str(exc)).split()
-    detail = " ".join(words)[:300] or "no detail"
+    detail = " ".join(str(exc).split())[:300] or "no detail"  # one line; Console escapes
     hint = "" if debug else "; run again with --debug for the traceback"
     return f"internal error ({type(exc).__name__}: {detail}); this is a bug in linkaudit{hint}"

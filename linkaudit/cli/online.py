@@ -7,18 +7,16 @@ asyncio or sqlite3.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import httpx
 
 from linkaudit.cli.args import gate_options, with_partial_runs
-from linkaudit.cli.output import Console, emit, lists_links
+from linkaudit.cli.fix_output import left_alone_lines, render_plan, summary_line
+from linkaudit.cli.output import Console, emit, lists_links, write_output
 from linkaudit.config import Config
 from linkaudit.errors import ExitCode
-from linkaudit.fix.rewrite import summarize
 from linkaudit.models import CheckResult, Verdict
-from linkaudit.report.common import plural
 from linkaudit.run.check import CheckOptions, run_check
 from linkaudit.run.fix import FixOptions, apply_fix, plan_fix
 from linkaudit.run.report import ReportOptions, history_report
@@ -62,11 +60,10 @@ def cmd_check(args: argparse.Namespace, config: Config, console: Console,
         paths=tuple(args.paths), gate=gate_options(args), keep_links=lists_links(config),
         use_cache=not args.no_cache, confirm_now=args.confirm_now,
         changes_only=args.changes_only, offline=args.offline,
-        arguments=tuple(sys.argv[1:]))
+        arguments=args.arguments)
     outcome = run_check(config, options, transport=transport, progress=Progress(console))
-    if outcome.nothing_changed:
-        return outcome.exit_code
-    emit(with_partial_runs(outcome.report), config, args.output, console)
+    emit(with_partial_runs(outcome.report), config, args.output, console,
+         nothing_to_report=outcome.nothing_changed)
     if outcome.report.interrupted:
         console.error(f"interrupted: {outcome.judged} of {outcome.targets} URLs checked; "
                       "the report is partial")
@@ -81,23 +78,25 @@ def cmd_report(args: argparse.Namespace, config: Config, console: Console) -> Ex
 
 def cmd_fix(args: argparse.Namespace, config: Config, console: Console,
             transport: httpx.AsyncBaseTransport | None = None) -> ExitCode:
-    plan = plan_fix(config, FixOptions(paths=tuple(args.paths), online=args.check),
-                    transport=transport)
-    failures = 0
+    """Dry run (a diff, exit 0), --check (exit 1 with edits pending) or --write."""
+    options = FixOptions(paths=tuple(args.paths), online=args.online,
+                         arguments=args.arguments)
+    plan = plan_fix(config, options, transport=transport)
+    mode = "write" if args.write else "check" if args.check else "dry-run"
+    failures: tuple[str, ...] = ()
     if args.write:
         outcome = apply_fix(plan)
         for message in (*outcome.failures, *outcome.unchanged):
             console.error(message)
-        failures = len(outcome.failures)
-    else:
-        for change in plan.files:
-            console.stdout.write(change.diff())
-    for skipped in plan.skipped:
-        console.info(f"{skipped.path}:{skipped.line}:{skipped.column}: {skipped.message}")
-    summary = summarize(plan.edits)
-    kinds = ", ".join(f"{n} {reason}" for reason, n in sorted(summary.by_reason.items()))
-    verb = "applied" if args.write else "planned (dry run; --write applies them)"
-    console.note(f"linkaudit fix: {plural(summary.total, 'edit')} in "
-                 f"{plural(len(summary.by_file), 'file')} "
-                 f"{verb}{': ' + kinds if kinds else ''}; {len(plan.skipped)} skipped")
-    return ExitCode.RUNTIME if failures else ExitCode.OK
+        failures = outcome.failures
+    text = render_plan(plan, args.fix_format, applied=args.write)
+    if args.output is not None:
+        write_output(args.output, text)
+    elif args.fix_format == "json" or not args.write:
+        console.stdout.write(text)
+    for line in left_alone_lines(plan):
+        console.note(line)
+    console.note(summary_line(plan, mode))
+    if failures:
+        return ExitCode.RUNTIME
+    return ExitCode.FINDINGS if args.check and plan.edits else ExitCode.OK

@@ -4,9 +4,9 @@ Two definitions cite one source when their citation keys are equal (after the UR
 planned for them: a redirect can make two citations one). The first label is kept, every
 use of the other label points at it (``[t][2]`` -> ``[t][1]``, ``[2][]`` and ``[2]`` ->
 ``[2][1]``), and the other definition's line goes. Only a label's first definition counts
-(CommonMark ignores later ones), so removing it wakes the next definition of that label:
-the merge is repeated on what would remain until nothing changes, which is exactly what
-a second run would see. Other labels are never renumbered.
+(CommonMark ignores later ones), so removing it wakes the next definition of that label,
+which is merged in turn when it is a duplicate too: the plan is what a second run would
+leave as it is. Other labels are never renumbered.
 """
 
 from __future__ import annotations
@@ -41,39 +41,41 @@ class Merge:
 
 
 def plan_merges(note: Note, definitions: Sequence[Definition]) -> Merge:
-    """Merge duplicate definitions until none is left, as a second run would find them."""
-    ordered = sorted(definitions, key=lambda d: d.link.span.start)
-    labels = [use.label for use in note.references]  # the label each use points at now
-    removed: dict[Span, Span] = {}  # definition URL span -> its line
-    refused: dict[Span, tuple[Link, str]] = {}
-    merged = True
-    while merged:
-        merged = False
-        effective: dict[str, Definition] = {}
-        for definition in ordered:
-            if definition.link.span not in removed:
-                effective.setdefault(normalize_label(definition.label), definition)
-        kept_by_key: dict[str, str] = {}  # citation key -> label kept, as written
-        for wanted, definition in effective.items():
-            if definition.key is None or definition.link.span in refused:
-                continue
-            kept = kept_by_key.get(definition.key)
-            if kept is None:
+    """Merge duplicate definitions until none is left, as a second run would find them.
+
+    One sweep in text order reaches that point: whether a definition is effective, kept
+    or a duplicate depends only on the definitions before it, and a kept label is never
+    removed later, so uses move once, from a removed label to a kept one.
+    """
+    uses_by_label: dict[str, list[int]] = {}
+    for index, use in enumerate(note.references):
+        uses_by_label.setdefault(normalize_label(use.label), []).append(index)
+    labels = [use.label for use in note.references]  # the label each use will point at
+    effective: set[str] = set()  # labels whose definition in force is settled
+    kept_by_key: dict[str, str] = {}  # citation key -> label kept, as written
+    merge = Merge()
+    for definition in sorted(definitions, key=lambda d: d.link.span.start):
+        wanted = normalize_label(definition.label)
+        if wanted in effective:
+            continue  # an earlier definition of this label stays: this one is ignored
+        kept = None if definition.key is None else kept_by_key.get(definition.key)
+        if kept is None:
+            effective.add(wanted)
+            if definition.key is not None:
                 kept_by_key[definition.key] = definition.label
-                continue
-            users = [i for i, label in enumerate(labels) if normalize_label(label) == wanted]
-            line = _definition_line(note.text, definition.link, definition.label)
-            if line is None or any(_repoint(note, note.references[i], kept) is None
-                                   for i in users):
-                refused[definition.link.span] = (
-                    definition.link, f"duplicate of [{kept}], but its definition or a use "
-                                     "has an unusual shape; merge it by hand")
-                continue
-            removed[definition.link.span] = line
-            for i in users:
-                labels[i] = kept
-            merged = True
-    merge = Merge(removed=list(removed.values()), refused=list(refused.values()))
+            continue
+        users = uses_by_label.pop(wanted, [])
+        line = _definition_line(note.text, definition.link, definition.label)
+        if line is None or any(_repoint(note, note.references[i], kept) is None
+                               for i in users):
+            effective.add(wanted)
+            merge.refused.append((definition.link, f"duplicate of [{kept}], but its definition "
+                                                   "or a use has an unusual shape; merge it by "
+                                                   "hand"))
+            continue
+        merge.removed.append(line)  # the label's next definition, if any, takes its place
+        for i in users:
+            labels[i] = kept
     for use, label in zip(note.references, labels, strict=True):
         if normalize_label(label) != normalize_label(use.label):
             edit = _repoint(note, use, label)

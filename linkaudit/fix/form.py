@@ -79,7 +79,9 @@ def written(url: str, form: LinkForm, *, normalise: bool) -> str:
             raise Unwritable(f"it contains {char}, which would end the {form}")
     if form in (LinkForm.PLAIN, LinkForm.BARE):
         _encode_unbalanced_parentheses(chars, authority_end)
-    if any(_must_encode(char, form, normalise=normalise) for char in url[:authority_end]):
+    if any(_must_encode(char, form, normalise=normalise)
+           and (char not in "[]" or form is LinkForm.BARE)  # an IPv6 address's brackets
+           for char in url[:authority_end]):
         raise Unwritable(f"its host part cannot be written in this {form}")
     result = "".join(chars)
     if form is LinkForm.BARE:

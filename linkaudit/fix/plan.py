@@ -12,13 +12,16 @@ for a URL reaches every note citing it, every translation of a family included.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Protocol
 
+from linkaudit.audit.online import Standing, failing_message
 from linkaudit.check.verdicts import lands_on_site_root
-from linkaudit.config import FixConfig
+from linkaudit.config import DeadAfterConfig, FixConfig
 from linkaudit.fix.duplicates import Definition, Merge, plan_merges
 from linkaudit.fix.form import Unwritable, form_of, written
 from linkaudit.fix.rewrite import ensure_disjoint
@@ -29,6 +32,7 @@ from linkaudit.fix.target import (
     unfit_cleaned,
     unfit_redirect,
     unfit_snapshot,
+    unfit_target,
 )
 from linkaudit.models import (
     CheckResult,
@@ -43,6 +47,9 @@ from linkaudit.models import (
 
 _NOTHING: Mapping[str, str] = MappingProxyType({})
 _NO_RESULTS: Mapping[str, CheckResult] = MappingProxyType({})
+_DEAD_AFTER = DeadAfterConfig()
+_DAY = 86400.0
+_MAX_EDITS_CHECKED_ALONE = 16  # bounds the scans when a note's edits fail together
 _WHAT = {"tracking": "cleaned URL", "redirect": "redirect target", "archive": "archived copy"}
 
 
@@ -55,6 +62,34 @@ class Skipped:
     column: int
     url: str
     message: str
+    kind: str = "other"  # a tag for machines: one of SKIP_KINDS
+
+
+SKIP_KINDS = (
+    "not-confirmed-dead",  # failing, but the dead rule has not confirmed it yet
+    "no-archived-copy",  # confirmed dead, and the archive has no usable snapshot
+    "soft-404",  # a permanent redirect to the bare site root
+    "unfit-url",  # the new URL failed validation or cannot be written in its link form
+    "changes-markdown",  # writing it would change the note's links
+    "merge-by-hand",  # a duplicate definition or use of an unusual shape
+    "moved",  # the scanned position no longer holds the URL
+)
+
+
+class FailureCounts(Protocol):
+    """How far a failing link is on its way to dead (the history's ``Confirmation``)."""
+
+    @property
+    def failures(self) -> int: ...  # failed checks since the last success
+    @property
+    def needed(self) -> int: ...  # failed checks needed for dead
+    @property
+    def first_failure(self) -> float | None: ...  # seconds since the epoch
+    @property
+    def last_failure(self) -> float | None: ...
+
+
+_NOTHING_FAILING: Mapping[str, FailureCounts] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +115,8 @@ def plan_edits(
     clean: Callable[[str], str] = _as_written,
     archive_host: str = DEFAULT_ARCHIVE_HOST,
     citation_key: Callable[[str], str] = _as_written,
+    unconfirmed: Mapping[str, FailureCounts] = _NOTHING_FAILING,
+    dead_after: DeadAfterConfig = _DEAD_AFTER,
 ) -> Plan:
     """Plan every enabled fix for the given notes.
 
@@ -90,9 +127,11 @@ def plan_edits(
     ``archive_host`` is where a snapshot must live (``https://<host>/web/<time>/<url>``).
     ``citation_key`` gives a redirect target's or snapshot's citation key (the CLI passes
     the cleaner's), so duplicates a source change creates are merged in the same run.
+    ``unconfirmed`` holds, per check key, the counters of a failing link not confirmed
+    dead yet under ``dead_after``: it is left alone and the plan says how far it is.
     """
     planner = _Planner(options, results, dead, archived, archive_missing, clean, archive_host,
-                       citation_key)
+                       citation_key, unconfirmed, dead_after)
     edits: list[Edit] = []
     for note, cleaned in items:
         edits.extend(planner.plan_note(note, cleaned))
@@ -112,14 +151,16 @@ class _Planner:
     clean: Callable[[str], str]
     archive_host: str
     citation_key: Callable[[str], str]
+    unconfirmed: Mapping[str, FailureCounts]
+    dead_after: DeadAfterConfig
 
     def __post_init__(self) -> None:
         self.skipped: list[Skipped] = []
         self.pending: list[tuple[Span, Skipped]] = []  # this note's, by link span
 
-    def skip(self, note: Note, link: Link, message: str) -> None:
+    def skip(self, note: Note, link: Link, kind: str, message: str) -> None:
         self.pending.append(
-            (link.span, Skipped(note.path, link.line, link.column, link.url, message)))
+            (link.span, Skipped(note.path, link.line, link.column, link.url, message, kind)))
 
     def plan_note(self, note: Note, cleaned: Sequence[CleanedLink]) -> list[Edit]:
         """URL edits first (a redirect may make two citations one), then merges."""
@@ -132,11 +173,14 @@ class _Planner:
         merge = plan_merges(note, self.definitions(cleaned, url_edits)) \
             if self.options.duplicates else Merge()
 
+        lines = sorted((line.start, line.end) for line in merge.removed)
+
         def removed(span: Span) -> bool:
-            return any(line.start <= span.start and span.end <= line.end
-                       for line in merge.removed)
+            """Whether the span lies in a removed definition line."""
+            index = bisect_right(lines, (span.start, len(note.text) + 1)) - 1
+            return index >= 0 and span.end <= lines[index][1]
         for link, message in merge.refused:
-            self.skip(note, link, message)
+            self.skip(note, link, "merge-by-hand", message)
         edits = merge.edits + self.structure_kept(
             note, [edit for span, edit in url_edits.items() if not removed(span)])
         ensure_disjoint(edits)
@@ -164,18 +208,21 @@ class _Planner:
         """The URL edits after which the note, scanned again, has the same links.
 
         Checked all together; when that fails (never, unless ``form`` missed a case),
-        each edit alone, and the ones that change the Markdown are skipped.
+        each edit alone if there are few (each check scans the note twice), and the ones
+        that change the Markdown are skipped; with many, all are.
         """
         if keeps_structure(note, edits):
             return edits
-        kept = [edit for edit in edits if keeps_structure(note, [edit])]
-        if not keeps_structure(note, kept):
-            kept = []
-        for edit in edits:
-            if edit not in kept:
-                link = next(link for link in note.links if link.span == edit.span)
-                self.skip(note, link, f"{_WHAT[edit.reason]} {shown(edit.new)} not written: "
-                                      "it would change the note's Markdown; left as is")
+        kept: list[Edit] = []
+        if len(edits) <= _MAX_EDITS_CHECKED_ALONE:
+            kept = [edit for edit in edits if keeps_structure(note, [edit])]
+            if not keeps_structure(note, kept):
+                kept = []
+        links = {link.span: link for link in note.links}
+        for edit in sorted(set(edits).difference(kept), key=lambda edit: edit.span.start):
+            self.skip(note, links[edit.span], "changes-markdown",
+                      f"{_WHAT[edit.reason]} {shown(edit.new)} not written: "
+                      "it would change the note's Markdown; left as is")
         return kept
 
     # ------------------------------------------------------------ one URL
@@ -186,24 +233,28 @@ class _Planner:
         if item.protection is not None or item.malformed is not None:
             return None
         if note.text[link.span.start:link.span.end] != link.url:
-            self.skip(note, link, "the scanned position does not hold this URL; left as is")
+            self.skip(note, link, "moved",
+                      "the scanned position does not hold this URL; left as is")
             return None
-        choice = self.source_change(note, item)
-        if choice is None and self.options.tracking and item.clean_url != link.url:
-            choice = (item.clean_url, "tracking")
-        if choice is None or choice[0] == link.url:
-            return None
-        new, reason = choice
-        why = self.unfit(new, reason, item)
-        if why is None:
-            try:
-                new = written(new, form_of(note.text, link), normalise=reason != "tracking")
-            except Unwritable as exc:
-                why = f"{exc}, so it cannot be written in Markdown as is"
-        if why is not None:
-            self.skip(note, link, f"{_WHAT[reason]} {shown(new)} not written: {why}; left as is")
-            return None
-        return None if new == link.url else Edit(note.path, link.span, link.url, new, reason)
+        choices = [self.source_change(note, item)]
+        if self.options.tracking and item.clean_url != link.url:
+            choices.append((item.clean_url, "tracking"))  # also when the change is refused
+        for choice in choices:
+            if choice is None or choice[0] == link.url:
+                continue
+            new, reason = choice
+            why = self.unfit(new, reason, item)
+            if why is None:
+                try:
+                    new = written(new, form_of(note.text, link), normalise=reason != "tracking")
+                except Unwritable as exc:
+                    why = f"{exc}, so it cannot be written in Markdown as is"
+            if why is None:
+                return None if new == link.url else Edit(note.path, link.span, link.url, new,
+                                                         reason)
+            self.skip(note, link, "unfit-url",
+                      f"{_WHAT[reason]} {shown(new)} not written: {why}; left as is")
+        return None
 
     def unfit(self, new: str, reason: str, item: CleanedLink) -> str | None:
         """Why ``new`` must not replace the link's URL, or None."""
@@ -221,14 +272,21 @@ class _Planner:
             if snapshot is not None:
                 return _with_fragment(snapshot, item.clean_url), "archive"
             why = self.archive_missing.get(key, "not found")
-            self.skip(note, item.link, f"confirmed dead, no archived copy ({why}); left as is")
+            self.skip(note, item.link, "no-archived-copy",
+                      f"confirmed dead, no archived copy ({why}); left as is")
+            return None
+        counts = self.unconfirmed.get(key)
+        if self.options.archive and counts is not None:
+            self.skip(note, item.link, "not-confirmed-dead",
+                      not_confirmed_message(counts, self.dead_after))
             return None
         result = self.results.get(key)
         if not self.options.redirects or result is None or not _permanent_ok(result):
             return None
         assert result.final_url is not None  # _permanent_ok checked it
-        if lands_on_site_root(item.clean_url, result.final_url):
-            self.skip(note, item.link,
+        fit = unfit_target(result.final_url) is None  # else refused below, and unparsable
+        if fit and lands_on_site_root(item.clean_url, result.final_url):
+            self.skip(note, item.link, "soft-404",
                       f"redirects to the site root {shown(result.final_url)} (a soft 404); "
                       "left as is")
             return None
@@ -244,3 +302,12 @@ def _with_fragment(new: str, original: str) -> str:
     """Keep the citation's fragment when the new URL has none."""
     _, hash_mark, fragment = original.partition("#")
     return f"{new}#{fragment}" if hash_mark and "#" not in new else new
+
+
+def not_confirmed_message(counts: FailureCounts, rule: DeadAfterConfig) -> str:
+    """``dead link not confirmed yet; 1 failed check since …; called dead after …``: the
+    words every report uses for a failing link (``audit.online.failing_message``)."""
+    standing = Standing(confirmed=False, failures=counts.failures, needed=counts.needed,
+                        min_days=rule.days / _DAY, first_failure=counts.first_failure,
+                        last_failure=counts.last_failure)
+    return failing_message("dead link not confirmed yet", standing) + "; left as is"

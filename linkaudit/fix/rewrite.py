@@ -10,7 +10,9 @@ A failed write leaves the original untouched.
 from __future__ import annotations
 
 import difflib
+import errno
 import os
+import stat
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,7 +21,12 @@ from pathlib import Path
 from linkaudit.atomic import replace_file
 from linkaudit.errors import LinkauditError, WriteError
 from linkaudit.models import Edit
+from linkaudit.textsafe import backslash_escaped, without_commands
 
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)  # opening a symbolic link fails with ELOOP
+_NON_BLOCKING = getattr(os, "O_NONBLOCK", 0)  # a FIFO must not hang the run
+_SYMLINK = "it is a symbolic link; fix never writes through one"
+_NOT_REGULAR = "it is not a regular file"
 _NO_NEWLINE = "\\ No newline at end of file\n"
 
 
@@ -83,32 +90,70 @@ def apply_edits(path: Path, original_text: str, edits: Sequence[Edit]) -> str:
     return text
 
 
-def write_file(path: Path, expected_text: str, new_text: str) -> WriteOutcome:
+def write_file(path: Path, expected_text: str, new_text: str, *,
+               roots: Sequence[Path] | None = None) -> WriteOutcome:
     """Replace the file atomically, but only if it still holds ``expected_text``.
 
-    A symbolic link is followed: the file it points to is rewritten, the link stays.
-    Raises ``WriteError`` (original intact) when the file cannot be written.
+    Never through a symbolic link, never anything but a regular file, and, when ``roots``
+    (the scanned files and folders) are given, never outside them: such a file is skipped
+    with a message. Raises ``WriteError`` (original intact) when the file cannot be written.
     """
-    target = Path(os.path.realpath(path))
+    folder = Path(os.path.realpath(path.parent))
+    target = folder / path.name
+    refusal = _refusal(target, roots)
+    if refusal is not None:
+        return WriteOutcome(path, False, f"{path}: skipped, {refusal}")
     try:
-        current = target.read_bytes()
+        current, mode = _read_regular_file(target)
     except FileNotFoundError:
         return WriteOutcome(path, False, f"{path}: skipped, the file no longer exists")
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return WriteOutcome(path, False, f"{path}: skipped, {_SYMLINK}")
         raise WriteError(f"{path}: cannot read the file again before writing: "
                          f"{exc.strerror or exc}") from None
+    if mode is None:
+        return WriteOutcome(path, False, f"{path}: skipped, {_NOT_REGULAR}")
     if current != expected_text.encode("utf-8"):
         return WriteOutcome(path, False, f"{path}: skipped, the file changed since it was "
                                          "scanned; run linkaudit again")
     if new_text == expected_text:
         return WriteOutcome(path, False, f"{path}: unchanged")
-    _replace_atomically(target, new_text.encode("utf-8"), path)
+    _replace_atomically(target, new_text.encode("utf-8"), path, mode)
     return WriteOutcome(path, True, f"{path}: rewritten")
 
 
-def _replace_atomically(target: Path, data: bytes, shown: Path) -> None:
+def _refusal(target: Path, roots: Sequence[Path] | None) -> str | None:
+    """Why ``target`` (its folder already resolved) must not be written, or None."""
     try:
-        replace_file(target, data)  # keeps the note's permissions
+        status = os.lstat(target)
+    except OSError:
+        return None  # reading it again says what is wrong
+    if stat.S_ISLNK(status.st_mode):
+        return _SYMLINK
+    if roots is not None and not any(target.is_relative_to(os.path.realpath(root))
+                                     for root in roots):
+        return "it is outside the scanned folders; fix never writes there"
+    return None
+
+
+def _read_regular_file(target: Path) -> tuple[bytes, int | None]:
+    """The file's bytes and permission bits, refusing a symbolic link (ELOOP) as it opens;
+    the bits are None (and the bytes empty) for anything but a regular file."""
+    fd = os.open(target, os.O_RDONLY | _NO_FOLLOW | _NON_BLOCKING)
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            return b"", None
+        with os.fdopen(os.dup(fd), "rb") as file:
+            return file.read(), stat.S_IMODE(status.st_mode)
+    finally:
+        os.close(fd)
+
+
+def _replace_atomically(target: Path, data: bytes, shown: Path, mode: int) -> None:
+    try:
+        replace_file(target, data, mode)
     except OSError as exc:
         raise WriteError(f"{shown}: cannot write the file: {exc.strerror or exc}; "
                          "the original is unchanged") from None
@@ -127,11 +172,24 @@ def _marked(diff: Iterable[str]) -> Iterator[str]:
 
 
 def unified_diff(path: Path, old_text: str, new_text: str) -> str:
-    """A git-style unified diff of one file, line endings kept, for dry runs."""
-    name = path.as_posix()
+    """A git-style unified diff of one file, line endings kept, for dry runs.
+
+    It is shown to people and CI logs: control characters inside lines and a name's
+    undecodable bytes are backslash escapes, and no line can start a workflow command.
+    """
+    name = backslash_escaped(path.as_posix())
     diff = difflib.unified_diff(_lines(old_text), _lines(new_text),
                                 fromfile=f"a/{name}", tofile=f"b/{name}")
-    return "".join(_marked(diff))
+    return without_commands("".join(_marked(_shown(line) for line in diff)))
+
+
+def _shown(line: str) -> str:
+    """One diff line with its own controls escaped, its ending (LF or CRLF) kept."""
+    body = line.removesuffix("\n")
+    ending = line[len(body):]
+    if body.endswith("\r") and ending:
+        body, ending = body[:-1], "\r" + ending
+    return backslash_escaped(body) + ending
 
 
 def summarize(edits: Iterable[Edit]) -> EditSummary:

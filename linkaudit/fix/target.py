@@ -16,10 +16,11 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote, urlsplit
 
+from linkaudit.clean.keys import WEB_SCHEMES
 from linkaudit.clean.strip import query_pieces
+from linkaudit.config import ArchiveConfig
 
-WEB_SCHEMES = ("http", "https")
-DEFAULT_ARCHIVE_HOST = "web.archive.org"
+DEFAULT_ARCHIVE_HOST = ArchiveConfig().snapshot_host  # the config's default, written once
 MAX_URL_LENGTH = 8192
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _SNAPSHOT_PATH = re.compile(r"/web/(?P<timestamp>\d{1,14})/(?P<original>.+)", re.DOTALL)
@@ -108,7 +109,8 @@ def unfit_snapshot(url: str, looked_up: str, host: str) -> str | None:
         return f"it is not a snapshot address on {host} (https://{host}/web/<time>/<url>)"
     if not url.lower().startswith("https:"):
         return "it is not an https address"
-    if _wayback_form(snapshot.original) != _wayback_form(looked_up):
+    wanted = _wayback_form(looked_up)
+    if wanted is None or _wayback_form(snapshot.original) != wanted:
         return f"it is a snapshot of another address ({shown(snapshot.original)})"
     return None
 

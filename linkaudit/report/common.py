@@ -86,6 +86,7 @@ class Counts:
     checked: int
     failed: bool
     failing_note: str  # what "failing" means and when those links will be dead; "" if none
+    outside_change: int | None = None  # gate runs: findings outside the change, not listed
 
     def verdicts(self) -> str:
         """Checked URLs by state, e.g. ``3 ok, 1 failing``; states with none are left out."""
@@ -101,9 +102,16 @@ class Counts:
             text += f" ({self.suppressed} suppressed)"
         if self.checked:
             text += f"; checked {plural(self.checked, 'URL')}: {self.verdicts()}"
+        if self.outside_change:
+            text += f"; {self.outside_text()}"
         if interrupted:
             text += "; interrupted: partial results"
         return text
+
+    def outside_text(self) -> str:
+        """What a gate run left out: ``12 findings already in notes outside the change``."""
+        return (f"{plural(self.outside_change or 0, 'finding')} already in notes outside "
+                "the change, not listed")
 
 
 def verdict_of(report: Report, result: CheckResult) -> str:
@@ -150,4 +158,5 @@ def count(report: Report) -> Counts:
         failed=fail_on is not None and any(n for severity, n in severities.items()
                                            if severity >= fail_on),
         failing_note=_failing_note(kinds["failing"], report.dead_after),
+        outside_change=report.outside_change,
     )

@@ -2,12 +2,16 @@
 
 Values are escaped as the Actions runner expects (``toolkit/command.ts``); without that a
 ``%`` or newline in a message, or a ``,`` or ``:`` in a path, would cut the command short.
+CR and LF travel as those escapes (the runner decodes them exactly); other control
+characters and undecodable bytes of names and URLs are backslash-escaped first
+(``linkaudit.textsafe``): a CI log shows them, it never receives them raw.
 """
 
 from __future__ import annotations
 
 from linkaudit.models import Finding, Report, Severity
 from linkaudit.report.common import display_path, message_with_url, sorted_findings
+from linkaudit.textsafe import backslash_escaped, without_commands
 
 _COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -22,15 +26,21 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def _shown(text: str) -> str:
+    """CR and LF kept for the runner's escapes; other controls, undecodable bytes and
+    anything a runner could read as a command escaped."""
+    return without_commands(backslash_escaped(text, keep="\r\n"))
+
+
 def _annotation(finding: Finding) -> str:
     properties = {
-        "file": display_path(finding.path),
+        "file": _shown(display_path(finding.path)),
         "line": str(finding.line),
         "col": str(finding.column),
         "title": f"linkaudit {finding.kind}",
     }
     joined = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
-    message = escape_data(message_with_url(finding))
+    message = escape_data(_shown(message_with_url(finding)))
     return f"::{_COMMANDS[finding.severity]} {joined}::{message}"
 
 

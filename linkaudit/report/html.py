@@ -3,7 +3,10 @@
 Nothing is fetched (inline CSS and JS, inline SVG, and a Content-Security-Policy that
 forbids any request), so the file can be mailed or archived as is. Every piece of text
 from notes is HTML-escaped and only http(s) URLs become links; the script reads data from
-the DOM only, so no note text ever lands inside JavaScript.
+the DOM only, so no note text ever lands inside JavaScript. Control characters (line
+breaks and tabs aside, which HTML shows as spaces) and a file name's undecodable bytes are
+shown as backslash escapes, and percent-encoded in a link's address; no line of the page
+can start a CI workflow command (``linkaudit.textsafe``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from linkaudit.report.common import (
     sorted_findings,
     verdict_of,
 )
+from linkaudit.textsafe import backslash_escaped, char_reference, percent_escaped, without_commands
 
 _SERIES = (  # (RunSummary field, legend label, colour), stacked bottom to top
     ("ok", "ok", "#2e7d32"),
@@ -150,7 +154,7 @@ _SCRIPT = """
 
 
 def _e(text: object) -> str:
-    return escape(str(text), quote=True)
+    return escape(backslash_escaped(str(text), keep="\t\r\n"), quote=True)
 
 
 def _url(url: str) -> str:
@@ -160,7 +164,8 @@ def _url(url: str) -> str:
     except ValueError:
         scheme = ""
     if scheme in ("http", "https"):
-        return f'<a href="{_e(url)}" rel="noopener noreferrer nofollow">{_e(url)}</a>'
+        href = escape(percent_escaped(url), quote=True)
+        return f'<a href="{href}" rel="noopener noreferrer nofollow">{_e(url)}</a>'
     return _e(url)
 
 
@@ -436,6 +441,9 @@ class HtmlReporter:
     lists_links = True
 
     def render(self, report: Report, *, color: bool = False) -> str:
+        return without_commands(self._page(report), char_reference)
+
+    def _page(self, report: Report) -> str:
         counts = count(report)
         findings = _table(
             "findings", f"Findings ({len(report.findings)})",

@@ -1,7 +1,10 @@
 """JSON with a named, versioned schema (documented in docs/formats.md) for other tools.
 
 ``version`` changes only when a field is removed or changes meaning; new fields may be
-added within a version, so readers must ignore keys they do not know.
+added within a version, so readers must ignore keys they do not know. Strings are exact:
+control characters, bidi controls and a file name's undecodable bytes (lone surrogates,
+as ``os.fsdecode`` gives them) are ``\\uNNNN`` escapes, so ``os.fsencode`` of a decoded
+``file`` gives the name's bytes back.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any, TextIO
 from linkaudit.models import CheckResult, Finding, LinkRecord, Report, RunSummary, Verdict
 from linkaudit.report.common import count, display_path, finding_sort_key, verdict_of
 from linkaudit.spill import in_order
+from linkaudit.textsafe import json_escaped
 
 SCHEMA_NAME = "linkaudit-report"
 SCHEMA_VERSION = 2
@@ -21,6 +25,7 @@ SCHEMA_VERSION = 2
 
 def _summary(report: Report) -> dict[str, Any]:
     counts = count(report)
+    gate = {} if counts.outside_change is None else {"outside_change": counts.outside_change}
     return {
         "notes": counts.notes,
         "links": counts.links,
@@ -31,7 +36,8 @@ def _summary(report: Report) -> dict[str, Any]:
         "by_verdict": counts.by_verdict,
         "fail_on": None if report.fail_on is None else str(report.fail_on),
         "failed": counts.failed,
-    }
+        **gate,
+    } | ({"slowed_down": dict(report.slowed_down)} if report.slowed_down else {})
 
 
 def _link(link: LinkRecord) -> dict[str, Any]:
@@ -147,7 +153,7 @@ class JsonReporter:
 
 
 def _encode(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return json_escaped(json.dumps(value, ensure_ascii=False, separators=(", ", ": ")))
 
 
 def write_document(document: dict[str, Any], out: TextIO) -> None:

@@ -6,6 +6,10 @@ suppressed findings are left out. A finding about a URL cited by several notes (
 source cited by every translation) is listed in each of those notes' cases, at the place
 that note cites it: a dashboard shows one row per note, and a note whose citation is dead
 is broken whichever translation happened to be reported first.
+
+Characters XML cannot carry become U+FFFD; other control characters (line breaks and
+tabs aside) and a file name's undecodable bytes are backslash escapes, and no line of the
+file can start a CI workflow command (``linkaudit.textsafe``).
 """
 
 from __future__ import annotations
@@ -22,24 +26,30 @@ from linkaudit.report.common import (
     note_paths,
     sorted_findings,
 )
+from linkaudit.textsafe import backslash_escaped, char_reference, without_commands
 
-# Characters XML 1.0 cannot carry at all, even escaped.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Characters XML 1.0 cannot carry at all, even escaped (lone surrogates aside: those are
+# a file name's undecodable bytes, shown as backslash escapes).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _xml_text(text: str) -> str:
-    return _NOT_XML.sub("\ufffd", text)
+    """Text XML can carry: what it cannot is U+FFFD, other controls (line breaks and tabs
+    aside) and undecodable bytes are backslash escapes."""
+    return backslash_escaped(_NOT_XML.sub("\ufffd", text), keep="\t\r\n")
 
 
 def _describe(finding: Finding, place: Location | None) -> str:
     where = location_text(finding) if place is None \
         else f"{display_path(place.path)}:{place.line}:{place.column}"
-    lines = [f"{where}: {finding.severity} {finding.kind}: {finding.message}"]
+    lines = [f"{_xml_text(where)}: {finding.severity} {finding.kind}: "
+             f"{_xml_text(finding.message)}"]
     if place is not None:
-        lines.append(f"    (cited here too; reported once, at {location_text(finding)})")
+        lines.append(f"    (cited here too; reported once, at "
+                     f"{_xml_text(location_text(finding))})")
     if finding.url is not None:
-        lines.append(f"    {finding.url}")
-    return _xml_text("\n".join(lines))
+        lines.append(f"    {_xml_text(finding.url)}")
+    return "\n".join(lines)
 
 
 def _by_note(findings: list[Finding]) -> dict[str, list[tuple[Finding, Location | None]]]:
@@ -95,4 +105,5 @@ class JunitReporter:
         suite.set("skipped", "0")
         ET.indent(suite)
         body = ET.tostring(suite, encoding="unicode")
+        body = without_commands(body, char_reference)
         return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'

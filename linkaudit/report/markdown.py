@@ -1,7 +1,9 @@
 """GitHub-flavoured Markdown for an issue, an e-mail or ``$GITHUB_STEP_SUMMARY``.
 
 Text from notes is escaped so that a message or URL can neither break the table nor
-inject HTML; long tables fold into ``<details>`` so the summary stays readable.
+inject HTML; control characters and undecodable bytes of names are backslash-escaped
+(``linkaudit.textsafe``); long tables fold into ``<details>`` so the summary stays
+readable.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from linkaudit.report.common import (
     plural,
     sorted_findings,
 )
+from linkaudit.textsafe import backslash_escaped, without_commands
 
 COLLAPSE_AFTER = 10  # rows; longer tables are folded into <details>
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]#~!|])")
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.splitlines())
+    """Line breaks as spaces; other controls and undecodable bytes as backslash escapes."""
+    return backslash_escaped(" ".join(text.splitlines()))
 
 
 def _cell(text: str) -> str:
@@ -93,6 +97,8 @@ class MarkdownReporter:
         counts = count(report)
         lines = ["# linkaudit report", "", _outcome(report, counts), "",
                  *_summary_table(counts), *_verdict_line(counts)]
+        if counts.outside_change:
+            lines += ["", f"{counts.outside_text().capitalize()}."]
         if report.interrupted:
             lines += ["", "> **Interrupted:** partial results."]
         findings = sorted_findings(report.findings)
@@ -113,4 +119,4 @@ class MarkdownReporter:
             lines += ["", f"## {title}", "",
                       *_table(["location", "kind", "reason", "message", "URL"], suppressed,
                               title)]
-        return "\n".join(lines) + "\n"
+        return without_commands("\n".join(lines) + "\n")

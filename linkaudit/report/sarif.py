@@ -3,11 +3,15 @@
 Locations are relative to ``%SRCROOT%`` so the upload matches files in the checkout;
 columns count Unicode code points (``columnKind``), as linkaudit does, not UTF-16 units.
 Suppressed findings stay in the log with a ``suppressions`` entry, as SARIF intends.
+A file name's bytes are percent-encoded in its URI exactly (undecodable ones included);
+message text shows control characters and such bytes as backslash escapes
+(``linkaudit.textsafe``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 from urllib.parse import quote
 
@@ -15,6 +19,7 @@ from linkaudit import __version__
 from linkaudit.audit.findings import KINDS
 from linkaudit.models import Finding, Location, Report, Severity
 from linkaudit.report.common import display_path, message_with_url, sorted_findings
+from linkaudit.textsafe import backslash_escaped, json_escaped
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/linkaudit-md/linkaudit"
@@ -27,7 +32,7 @@ def _artifact(place: Location | Finding) -> dict[str, Any]:
     """Relative paths as percent-encoded URIs under %SRCROOT%, absolute ones as file URIs."""
     if place.path.is_absolute():
         return {"uri": place.path.as_uri()}
-    return {"uri": quote(display_path(place.path)), "uriBaseId": SOURCE_ROOT}
+    return {"uri": quote(os.fsencode(display_path(place.path))), "uriBaseId": SOURCE_ROOT}
 
 
 def _location(place: Location | Finding) -> dict[str, Any]:
@@ -59,7 +64,7 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
         "ruleId": finding.kind,
         "ruleIndex": rule_index,
         "level": _LEVELS[finding.severity],
-        "message": {"text": message_with_url(finding)},
+        "message": {"text": backslash_escaped(message_with_url(finding), keep="\r\n")},
         "locations": [_location(finding)],
     }
     if finding.related:
@@ -68,7 +73,8 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
             for index, place in enumerate(finding.related)
         ]
     if finding.suppressed is not None:
-        result["suppressions"] = [{"kind": "external", "justification": finding.suppressed}]
+        result["suppressions"] = [{"kind": "external",
+                                   "justification": backslash_escaped(finding.suppressed)}]
     return result
 
 
@@ -102,4 +108,5 @@ class SarifReporter:
     lists_links = False
 
     def render(self, report: Report, *, color: bool = False) -> str:
-        return json.dumps(sarif_document(report), ensure_ascii=False, indent=2) + "\n"
+        return json_escaped(json.dumps(sarif_document(report), ensure_ascii=False,
+                                       indent=2)) + "\n"

@@ -1,16 +1,19 @@
 """Plain text for terminals and logs: one block per note, one summary line at the end.
 
 Lines start with ``path:line:col:`` so editors and terminals can jump to the place.
-Control characters from notes are shown escaped, so a URL cannot drive the terminal.
+Control characters and undecodable bytes from notes and file names are shown as
+backslash escapes (``linkaudit.textsafe``), so a name or URL can neither drive the
+terminal nor start a CI workflow command.
 """
 
 from __future__ import annotations
 
-import re
 from itertools import groupby
 
 from linkaudit.models import Finding, Report, Severity
 from linkaudit.report.common import count, display_path, location_text, sorted_findings
+from linkaudit.textsafe import backslash_escaped as printable
+from linkaudit.textsafe import without_commands
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
@@ -20,12 +23,6 @@ _SEVERITY_COLOURS = {
     Severity.WARNING: "\x1b[33m",
     Severity.INFO: "\x1b[36m",
 }
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _printable(text: str) -> str:
-    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
-
 
 class _Style:
     """Wraps text in ANSI codes only when colour was asked for."""
@@ -38,19 +35,19 @@ class _Style:
 
 
 def _finding_lines(finding: Finding, style: _Style) -> list[str]:
-    where = _printable(location_text(finding))
+    where = printable(location_text(finding))
     label = style(_SEVERITY_COLOURS[finding.severity], f"{finding.severity} {finding.kind}")
     if finding.suppressed is not None:
         label = style(_DIM, f"{finding.severity} {finding.kind} "
-                            f"(suppressed: {_printable(finding.suppressed)})")
-    lines = [f"  {where}: {label}: {_printable(finding.message)}"]
+                            f"(suppressed: {printable(finding.suppressed)})")
+    lines = [f"  {where}: {label}: {printable(finding.message)}"]
     if finding.url is not None:
-        url = _printable(finding.url)
+        url = printable(finding.url)
         if finding.clean_url is not None and finding.clean_url != finding.url:
-            url += f" → {_printable(finding.clean_url)}"
+            url += f" → {printable(finding.clean_url)}"
         lines.append(f"      {url}")
     lines += [
-        f"      also cited at {_printable(display_path(place.path))}:{place.line}"
+        f"      also cited at {printable(display_path(place.path))}:{place.line}"
         for place in finding.related
     ]
     return lines
@@ -65,7 +62,7 @@ class TextReporter:
         lines: list[str] = []
         findings = sorted_findings(report.findings)
         for path, group in groupby(findings, key=lambda finding: display_path(finding.path)):
-            lines.append(style(_BOLD, _printable(path)))
+            lines.append(style(_BOLD, printable(path)))
             for finding in group:
                 lines += _finding_lines(finding, style)
             lines.append("")
@@ -75,4 +72,4 @@ class TextReporter:
         if counts.failing_note:
             lines.append(f"note: {counts.failing_note}")
         lines.append(counts.line(report.interrupted))
-        return "\n".join(lines) + "\n"
+        return without_commands("\n".join(lines) + "\n")

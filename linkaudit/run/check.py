@@ -26,12 +26,14 @@ from linkaudit.audit.online import (
     unchecked_findings,
 )
 from linkaudit.check import NO_NETWORK_REASONS, Checker, make_client, network_unavailable
+from linkaudit.clean.keys import clean_links
 from linkaudit.clean.rules import RuleSet
 from linkaudit.config import Config
 from linkaudit.errors import ExitCode, NetworkUnavailable
 from linkaudit.history import Changes, Store
 from linkaudit.models import CheckResult, Finding, Report, Severity, Verdict
-from linkaudit.run.gate import GateOptions, Selection, keys_at, select
+from linkaudit.run.change import base_notes, in_change
+from linkaudit.run.gate import GateOptions, Selection, select
 from linkaudit.run.history import HISTORY_RUNS, open_store
 from linkaudit.run.scan import (
     Citations,
@@ -83,14 +85,15 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
               progress: CheckProgress | None = None) -> CheckOutcome:
     """Scan, check what the store cannot answer, record it, and report.
 
-    Raises ``NetworkUnavailable`` (nothing recorded) when no URL resolved or connected.
+    Raises ``NetworkUnavailable`` (nothing recorded) when no URL resolved, connected or
+    passed TLS.
     Ctrl-C during the requests ends the run early with what was checked recorded, and a
     report marked interrupted.
     """
     started = time.time()
     rules = load_rule_set(config)
     selection = select(config, options.paths, options.gate)
-    wanted = new_keys(selection, options.gate, config, rules)
+    wanted = new_keys(selection, config, rules)
     outcome = scan_tree(selection.paths, config, rules, keep_links=options.keep_links,
                         keep_citations=True)
     targets = check_targets(outcome.citations, wanted)
@@ -118,14 +121,16 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
         if run.settle() and not interrupted:
             store.finish_run(run_id, exit_code=ExitCode.RUNTIME, counts={}, status="finished")
             raise NetworkUnavailable(
-                f"network unavailable: none of {len(remaining)} URLs could be resolved or "
-                "connected to; nothing was recorded and no link is called dead")
+                f"network unavailable: none of {len(remaining)} URLs could be resolved, "
+                "connected to or reached over TLS (check this machine's network, proxy and "
+                "CA certificates); nothing was recorded and no link is called dead")
         standing = run.standing()
         unchecked = [key for key, _url in remaining] if options.offline else []
         places = outcome.citations.places(
             {result.key for result in run.results if result.verdict is not Verdict.OK}
             | set(unchecked))
-        findings = outcome.findings.plus(apply_policy(
+        offline, outside = in_change(outcome.findings, selection, config, rules)
+        findings = offline.plus(apply_policy(
             [*online_findings(run.results, places, standing),
              *unchecked_findings(unchecked, places)],
             severities=severity_overrides(config.report.severities), ignore=config.ignore,
@@ -138,7 +143,9 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
                         finished_at=time.time(), interrupted=interrupted,
                         failing=frozenset(key for key, seen in standing.items()
                                           if not seen.confirmed),
-                        dead_after=(store.rule.failures_needed, store.rule.min_days))
+                        dead_after=(store.rule.failures_needed, store.rule.min_days),
+                        outside_change=outside,
+                        slowed_down=tuple(sorted(run.slowed_down.items())))
         code = exit_code(report)
         partial = bool(options.paths) or options.gate.active
         store.set_citations(run_id, outcome.citations.rows(),
@@ -162,8 +169,7 @@ def run_check(config: Config, options: CheckOptions = CheckOptions(), *,
     return CheckOutcome(report, exit_code(report), len(targets), judged)
 
 
-def new_keys(selection: Selection, gate: GateOptions, config: Config, rules: RuleSet
-             ) -> set[str] | None:
+def new_keys(selection: Selection, config: Config, rules: RuleSet) -> set[str] | None:
     """Check keys the changed notes cite and did not cite at the base revision.
 
     None when this is not a gate run (every key counts). With ``--files-from`` there is no
@@ -171,14 +177,16 @@ def new_keys(selection: Selection, gate: GateOptions, config: Config, rules: Rul
     """
     if selection.touched is None:
         return None
+    level = config.cleaning.level
     found: set[str] = set()
     for item in iter_cleaned(selection.touched, config, rules):
         if isinstance(item, Finding):
             continue
         note, links = item
-        before = keys_at(gate.changed_since, note.path, config.scan, rules,
-                         config.cleaning.level) if gate.changed_since is not None else None
-        found |= {link.check_key for link in links} - (before or set())
+        found |= {link.check_key for link in links}
+    if selection.base is not None:
+        for note in base_notes(selection.touched, selection.base, config):
+            found -= {link.check_key for link in clean_links(note.links, rules, level)}
     return found
 
 
@@ -186,8 +194,11 @@ async def _check(run: CheckRun, config: Config, targets: list[tuple[str, str]],
                  progress: CheckProgress | None,
                  transport: httpx.AsyncBaseTransport | None) -> None:
     async with make_client(config.network, transport=transport) as client:
-        await run.run(Checker(client, config.network), targets,
-                      None if progress is None else progress.checked)
+        checker = Checker(client, config.network)
+        try:
+            await run.run(checker, targets, None if progress is None else progress.checked)
+        finally:
+            run.slowed_down = checker.slowed_down
 
 
 def check_urls(urls: Iterable[str], config: Config | None = None, *,
@@ -234,6 +245,7 @@ class CheckRun:
         self.confirm_now = confirm_now
         self.results: list[CheckResult] = []
         self._held: list[CheckResult] = []
+        self.slowed_down: dict[str, int] = {}  # per host, 429s (or 503 + Retry-After)
 
     def reuse_cached(self, targets: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         """Take fresh successes from the store; return the targets still to request."""

@@ -17,12 +17,14 @@ from pathlib import Path
 import httpx
 
 from linkaudit.check.client import make_client
+from linkaudit.clean.keys import keys
 from linkaudit.clean.strip import clean_url
 from linkaudit.config import Config
 from linkaudit.errors import StoreError, WriteError
 from linkaudit.fix.archive import Snapshots, find_snapshots, snapshot_requests
 from linkaudit.fix.plan import Skipped, plan_edits
 from linkaudit.fix.rewrite import apply_edits, unified_diff, write_file
+from linkaudit.history import Confirmation
 from linkaudit.models import CheckResult, CleanedLink, Edit, Finding, Note
 from linkaudit.run.check import CheckOptions, run_check
 from linkaudit.run.gate import root_paths
@@ -36,6 +38,7 @@ class FixOptions:
 
     paths: tuple[Path, ...] = ()
     online: bool = False  # run a check first, so the store's verdicts are fresh
+    arguments: tuple[str, ...] = ()  # recorded with that check run (the command line)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class FixPlan:
     edits: tuple[Edit, ...]
     files: tuple[FileChange, ...]
     skipped: tuple[Skipped, ...]
+    roots: tuple[Path, ...] = ()  # the scanned paths: nothing outside them is written
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,8 @@ def plan_fix(config: Config, options: FixOptions = FixOptions(), *,
              if not isinstance(item, Finding)]
     if options.online:
         run_check(config, CheckOptions(paths=options.paths, keep_links=False,
-                                       arguments=("fix", "--online")), transport=transport)
-    results, dead = stored_verdicts(config, items)
+                                       arguments=options.arguments), transport=transport)
+    results, dead, unconfirmed = stored_verdicts(config, items)
     archived: Mapping[str, str] = {}
     missing: Mapping[str, str] = {}
     if config.fix.archive and dead:
@@ -87,14 +91,18 @@ def plan_fix(config: Config, options: FixOptions = FixOptions(), *,
     level = config.cleaning.level
     plan = plan_edits(items, options=config.fix, results=results, dead=dead,
                       archived=archived, archive_missing=missing,
-                      clean=lambda url: clean_url(url, rules, level).url)
+                      clean=lambda url: clean_url(url, rules, level).url,
+                      archive_host=config.archive.snapshot_host,
+                      citation_key=lambda url: keys(url, rules).citation_key,
+                      unconfirmed=unconfirmed if config.fix.archive else {},
+                      dead_after=config.dead_after)
     by_file: dict[Path, list[Edit]] = defaultdict(list)
     for edit in plan.edits:
         by_file[edit.path].append(edit)
     texts = {note.path: note.text for note, _links in items}
     files = tuple(FileChange(path, texts[path], apply_edits(path, texts[path], edits))
                   for path, edits in sorted(by_file.items()))
-    return FixPlan(plan.edits, files, plan.skipped)
+    return FixPlan(plan.edits, files, plan.skipped, tuple(paths))
 
 
 def apply_fix(plan: FixPlan) -> FixOutcome:
@@ -104,7 +112,8 @@ def apply_fix(plan: FixPlan) -> FixOutcome:
     failures: list[str] = []
     for change in plan.files:
         try:
-            outcome = write_file(change.path, change.old_text, change.new_text)
+            outcome = write_file(change.path, change.old_text, change.new_text,
+                                 roots=plan.roots)
         except WriteError as exc:
             failures.append(str(exc))
             continue
@@ -116,24 +125,28 @@ def apply_fix(plan: FixPlan) -> FixOutcome:
 
 
 def stored_verdicts(config: Config, items: Sequence[tuple[Note, Sequence[CleanedLink]]]
-                    ) -> tuple[dict[str, CheckResult], set[str]]:
+                    ) -> tuple[dict[str, CheckResult], set[str], dict[str, Confirmation]]:
     """What the history store says of the cited URLs: last successes (redirects among
-    them), and the keys confirmed dead."""
+    them), the keys confirmed dead, and those failing but not confirmed yet."""
     keys = {link.check_key for _note, links in items for link in links}
     try:
         store = open_store(config, readonly=True)
     except StoreError:
-        return {}, set()
+        return {}, set(), {}
     with store:
         results: dict[str, CheckResult] = {}
         dead: set[str] = set()
+        unconfirmed: dict[str, Confirmation] = {}
         for key in keys:
             success = store.cached(key, math.inf)
             if success is not None:
                 results[key] = success
-            if store.confirm(key).state == "dead":
+            seen = store.confirm(key)
+            if seen.state == "dead":
                 dead.add(key)
-    return results, dead
+            elif seen.state == "failing":
+                unconfirmed[key] = seen
+    return results, dead, unconfirmed
 
 
 async def _snapshots(config: Config, items: Sequence[tuple[Note, Sequence[CleanedLink]]],

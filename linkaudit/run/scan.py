@@ -25,6 +25,7 @@ from linkaudit.audit.findings import (
     problem_finding,
     severity_overrides,
 )
+from linkaudit.audit.local_links import LocalLinkAudit
 from linkaudit.clean.keys import LinkCleaner, locale_variant_key
 from linkaudit.clean.rules import RuleSet, load_rules
 from linkaudit.config import Config
@@ -40,6 +41,7 @@ from linkaudit.models import (
     Severity,
 )
 from linkaudit.report.common import display_path, report_failed
+from linkaudit.run.change import in_change
 from linkaudit.run.gate import GateOptions, select
 from linkaudit.scan import family_key, iter_note_paths, read_note, scan_paths
 from linkaudit.spill import Runs, SpillDir, Spilled, SpillWriter
@@ -131,6 +133,8 @@ class _ScanJob:
     keep_citations: bool
     severities: Mapping[str, Severity]  # validated in the parent, before any fork
     spill: SpillDir
+    local_links: LocalLinkAudit  # caches what it learns of the site for the whole run
+    roots: tuple[Path, ...] = ()  # the scanned paths: symlinks are followed only inside them
 
 
 @dataclass
@@ -160,7 +164,8 @@ def scan_tree(paths: Sequence[Path], config: Config, rules: RuleSet | None = Non
     """
     global _job
     job = _ScanJob(config, rules or load_rule_set(config), keep_links, keep_citations,
-                   severity_overrides(config.report.severities), SpillDir())
+                   severity_overrides(config.report.severities), SpillDir(),
+                   LocalLinkAudit(config, paths), tuple(paths))
     tasks = list(enumerate(_batches(list(family_groups(paths, config)))))
     workers = min(config.scan.workers or os.cpu_count() or 1, len(tasks))
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
@@ -243,7 +248,7 @@ def _scan_groups(index: int, groups: Iterable[list[Path]], job: _ScanJob) -> _Pa
     for group in groups:
         findings: list[Finding] = []
         for path in group:
-            item = _cleaned(read_note(path, job.config.scan), cleaner)
+            item = _cleaned(read_note(path, job.config.scan, job.roots), cleaner)
             if isinstance(item, Finding):
                 findings.append(item)
                 continue
@@ -253,6 +258,7 @@ def _scan_groups(index: int, groups: Iterable[list[Path]], job: _ScanJob) -> _Pa
             if note.ignored_lines:
                 part.ignored_lines[note.path] = note.ignored_lines
             findings += audit.note(note, cleaned)
+            findings += job.local_links.note(note, cleaned)
             for link in cleaned:
                 if job.keep_links:
                     links.add(LinkRecord(
@@ -297,8 +303,8 @@ def run_scan(config: Config, options: ScanOptions = ScanOptions()) -> Report:
     rules = load_rule_set(config)
     selection = select(config, options.paths, options.gate)
     outcome = scan_tree(selection.paths, config, rules, keep_links=options.keep_links)
+    findings, outside = in_change(outcome.findings, selection, config, rules)
     return Report(command="scan", notes_scanned=outcome.notes_scanned,
                   links=outcome.links, link_count=outcome.link_count,
-                  findings=outcome.findings,
-                  fail_on=fail_level(config.report.fail_on), started_at=started,
-                  finished_at=time.time())
+                  findings=findings, fail_on=fail_level(config.report.fail_on),
+                  started_at=started, finished_at=time.time(), outside_change=outside)

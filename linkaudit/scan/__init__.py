@@ -3,7 +3,8 @@
 Entry points: ``scan_paths`` (every note under some paths, one at a time),
 ``iter_note_paths`` (which files are notes: ``files``), ``read_note`` and ``parse_note``
 (one note: ``note``), ``family_key`` (translation families: ``families``) and ``extract``
-(Markdown text to links: the ``markdown`` package, one module per pass).
+(Markdown text to links: the ``markdown`` package, one module per pass). For local links:
+``site`` (where a link's target lives on disk) and ``anchors`` (the ids a page has).
 """
 
 from linkaudit.scan.families import family_key

@@ -10,7 +10,9 @@ behind a BOM and reports no offsets. Anything wrong with one file is a value
 from __future__ import annotations
 
 import functools
+import os
 import re
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from linkaudit.scan.families import family_key, path_language
 from linkaudit.scan.files import iter_note_paths
 from linkaudit.scan.markdown import extract
 
-__all__ = ["parse_note", "read_note", "scan_paths"]
+__all__ = ["parse_note", "read_file", "read_note", "scan_paths"]
 
 _OPENING = re.compile(r"\ufeff?-{3,}[ \t]*(?:\r\n|\r|\n)")
 _CLOSING = re.compile(r"-{3,}[ \t]*(?:\r\n|\r|\n|\Z)")
@@ -42,14 +44,22 @@ _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 _FLAT_TAGS = frozenset(f"tag:yaml.org,2002:{name}"
                        for name in ("str", "bool", "null", "int", "float", "timestamp"))
 _NOT_FLAT = object()
+# Non-blocking: opening a FIFO swapped in after the check must not wait for a writer.
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+               | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+_FILE_TYPES = ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "device"),
+               (stat.S_ISBLK, "device"), (stat.S_ISSOCK, "socket"))
 
 
-def read_note(path: Path, config: ScanConfig) -> Note | FileProblem:
-    """One note, with metadata, language, family and links; or why the file cannot be read."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return FileProblem(path, "unreadable", f"cannot read file: {exc.strerror or exc}")
+def read_note(path: Path, config: ScanConfig, roots: Sequence[Path] = ()) -> Note | FileProblem:
+    """One note, with metadata, language, family and links; or why the file cannot be read.
+
+    ``roots`` are the scanned paths: a symlink is followed only to a target inside them
+    (without them, inside the note's own folder), unless ``scan.follow_symlinks``.
+    """
+    data = read_file(path, config, roots)
+    if isinstance(data, FileProblem):
+        return data
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -57,8 +67,90 @@ def read_note(path: Path, config: ScanConfig) -> Note | FileProblem:
     return parse_note(path, text, config)
 
 
+def read_file(path: Path, config: ScanConfig, roots: Sequence[Path] = ()) -> bytes | FileProblem:
+    """The bytes of a regular file of at most ``scan.max_note_size`` bytes, or why not.
+
+    FIFOs, devices and sockets are refused before they are opened (a FIFO would block),
+    and again on the open descriptor, opened non-blocking and without following a final
+    symlink, so a file swapped in between cannot hang or redirect the read; the read itself
+    stops one byte past the limit, whatever the size the file claims (``/proc`` files
+    claim 0).
+    """
+    try:
+        target = path
+        status = os.lstat(path)
+        if stat.S_ISLNK(status.st_mode):
+            target = Path(os.path.realpath(path))
+            if not config.follow_symlinks and not _inside(target, roots or (path.parent,)):
+                return FileProblem(path, "unreadable", f"symlink to {target}, outside the "
+                                   "scanned folders: not read (scan.follow_symlinks reads it)")
+            status = os.stat(target)
+        problem = _not_a_note_file(path, status, config.max_note_size)
+        if problem is not None:
+            return problem
+        descriptor = os.open(target, _OPEN_FLAGS)
+    except OSError as exc:
+        return FileProblem(path, "unreadable", f"cannot read file: {exc.strerror or exc}")
+    try:
+        problem = _not_a_note_file(path, os.fstat(descriptor), config.max_note_size)
+        if problem is not None:
+            return problem
+        chunks: list[bytes] = []
+        left = config.max_note_size + 1
+        while left > 0:
+            chunk = os.read(descriptor, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        return FileProblem(path, "unreadable", f"cannot read file: {exc.strerror or exc}")
+    finally:
+        os.close(descriptor)
+    if left <= 0:
+        return _too_large(path, "more than", config.max_note_size, config.max_note_size)
+    return b"".join(chunks)
+
+
+def _not_a_note_file(path: Path, status: os.stat_result, limit: int) -> FileProblem | None:
+    if not stat.S_ISREG(status.st_mode):
+        kind = next((name for test, name in _FILE_TYPES if test(status.st_mode)), "special file")
+        return FileProblem(path, "unreadable", f"not a regular file (a {kind}): not read")
+    if status.st_size > limit:
+        return _too_large(path, "", status.st_size, limit)
+    return None
+
+
+def _too_large(path: Path, qualifier: str, size: int, limit: int) -> FileProblem:
+    return FileProblem(path, "unreadable", f"{qualifier + ' ' if qualifier else ''}{size:,} "
+                       f"bytes, over scan.max_note_size ({limit:,}): not read")
+
+
+def _inside(target: Path, roots: Sequence[Path]) -> bool:
+    """Whether ``target`` (resolved) lies in one of the folders ``roots`` name or are in."""
+    for root in roots:
+        folder = root if root.is_dir() else root.parent
+        if target.is_relative_to(os.path.realpath(folder)):
+            return True
+    return False
+
+
 def parse_note(path: Path, text: str, config: ScanConfig) -> Note:
-    """A note from its text (front matter, then links in the body); ``path`` names it."""
+    """A note from its text (front matter, then links in the body); ``path`` names it.
+
+    It never raises: whatever goes wrong with one note is a problem on that note, so one
+    hostile or unlucky file never stops a run over thousands.
+    """
+    try:
+        return _parse_note(path, text, config)
+    except Exception as exc:  # the per-note boundary: a note is a finding, never a crash
+        problem = FileProblem(path, "unreadable",
+                              f"cannot scan this note ({type(exc).__name__}: {exc})")
+        return Note(path=path, text=text, lang=None, family=family_key(path, config),
+                    problems=(problem,))
+
+
+def _parse_note(path: Path, text: str, config: ScanConfig) -> Note:
     metadata: Mapping[str, Any] = {}
     problems: tuple[FileProblem, ...] = ()
     raw_lang: str | None = None
@@ -90,7 +182,7 @@ def parse_note(path: Path, text: str, config: ScanConfig) -> Note:
 def scan_paths(paths: Sequence[Path], config: ScanConfig) -> Iterator[Note | FileProblem]:
     """Every note under ``paths``, read one at a time (a large tree is never held at once)."""
     for path in iter_note_paths(paths, config):
-        yield read_note(path, config)
+        yield read_note(path, config, paths)
 
 
 def _encoding_problem(path: Path, data: bytes, exc: UnicodeDecodeError) -> FileProblem:
@@ -127,7 +219,10 @@ def _load_front_matter(
     try:
         metadata = _flat_front_matter(source)
         if metadata is None:
-            metadata = YAMLHandler().load(source, Loader=_SAFE_LOADER)
+            metadata = YAMLHandler().load(source, Loader=_FrontMatterLoader)
+    except RecursionError:
+        return FileProblem(path, "front-matter", "front matter is nested too deeply",
+                           first_line, 1)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = first_line + mark.line if mark is not None else first_line
@@ -142,10 +237,28 @@ def _load_front_matter(
         return FileProblem(path, "front-matter",
                            f"front matter is {kind}, not a mapping of keys", first_line, 1)
     value = metadata.get(lang_key)
-    if value is None:
-        return metadata, None
+    if value is None or isinstance(value, (list, dict)):
+        return metadata, None  # str() of an aliased list could be a "billion laughs"
     written = value if isinstance(value, str) else _scalar_as_written(source, lang_key)
     return metadata, (written or str(value)).strip().lower() or None
+
+
+class _FrontMatterLoader(_SAFE_LOADER):  # type: ignore[misc,valid-type]
+    """The safe loader; a value that parses but cannot be built is a YAML error at its place.
+
+    ``date: 2025-02-30``, ``!!float abc`` and ``!!int 0x`` are valid YAML whose values
+    Python cannot construct: the plain loader raises ``ValueError`` without a position.
+    """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (yaml.YAMLError, RecursionError):
+            raise
+        except Exception as exc:
+            value = f" {node.value!r}" if isinstance(node, yaml.ScalarNode) else ""
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read the value{value}: {exc}", node.start_mark) from None
 
 
 def _flat_front_matter(source: str) -> dict[Any, Any] | None:
@@ -186,7 +299,10 @@ def _flat_scalar(raw: str) -> Any:
     tag = _resolved_tag(raw)
     if tag not in _FLAT_TAGS:
         return _NOT_FLAT
-    return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, raw))
+    try:
+        return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, raw))
+    except ValueError:  # date: 2025-02-30; the loader reports it with its position
+        return _NOT_FLAT
 
 
 @functools.lru_cache(maxsize=1024)

@@ -9,6 +9,9 @@ from linkaudit.scan.markdown.helpers import stops_bare_url
 from linkaudit.scan.markdown.state import ScanState
 
 _BARE_START = re.compile(r"https?://", re.IGNORECASE)
+# Characters that never end a bare URL: printable ASCII but "<", and letters and digits of
+# any script; a run of them is taken in one step, the rest are looked at one by one.
+_URL_RUN = re.compile(r"[!-;=-~\w]+")
 _BARE_TRAILING = frozenset(".,;:!?'\"*_~]")
 
 
@@ -38,8 +41,14 @@ class BarePass(ScanState):
             if before.isascii() and before.isalnum():
                 continue  # inside a word (xhttps://); CJK text may touch a URL
             url_end = host
-            while url_end < end and not stops_bare_url(text[url_end]):
-                url_end += 1
+            while url_end < end:
+                run = _URL_RUN.match(text, url_end, end)
+                if run is not None:
+                    url_end = run.end()
+                elif stops_bare_url(text[url_end]):
+                    break
+                else:
+                    url_end += 1
             url_end = self.trim_bare(match.start(), url_end)
             if url_end > host:
                 self.add_link(LinkKind.BARE, match.start(), url_end)

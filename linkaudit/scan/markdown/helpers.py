@@ -14,6 +14,7 @@ ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 MAX_LABEL = 999
 
 
+@functools.lru_cache(maxsize=4096)
 def stops_bare_url(char: str) -> bool:
     """Whitespace, ``<``, control and format characters, and non-ASCII punctuation (。」，）)."""
     if char.isspace() or char == "<":
@@ -34,9 +35,12 @@ def line_bounds(text: str, start: int) -> tuple[list[int], list[int]]:
         lengths = list(map(len, text[start:].split("\n")))
         starts = list(accumulate(map((1).__add__, lengths[:-1]), initial=start))
         return starts, list(map(int.__add__, starts, lengths))
-    breaks = list(LINE_END.finditer(text, start))
-    return ([start, *[match.end() for match in breaks]],
-            [*[match.start() for match in breaks], len(text)])
+    starts, ends = [start], []
+    for match in LINE_END.finditer(text, start):  # no list of match objects: 200 B a line
+        ends.append(match.start())
+        starts.append(match.end())
+    ends.append(len(text))
+    return starts, ends
 
 
 @functools.lru_cache(maxsize=64)

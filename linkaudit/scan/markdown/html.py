@@ -14,6 +14,8 @@ _ATTR_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_.:-]*")
 _UNQUOTED_VALUE = re.compile(r"[^ \t\r\n\"'=<>`]+")
 _CLOSING_TAG = re.compile(r"</[A-Za-z][A-Za-z0-9-]*[ \t\r\n]*>")
 _URL_ATTRIBUTES = frozenset({"href", "src"})
+# What may follow "<" in any construct angle() knows: a tag name or scheme, "/", "!" or "?".
+_AFTER_ANGLE = frozenset("!?/ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 # HTML blocks (CommonMark 4.6): start pattern and the text that ends them (None: blank line).
 _RAW_TEXT_TAGS = ("script", "pre", "style", "textarea")
 _BLOCK_TAGS = (
@@ -41,6 +43,9 @@ class HtmlSyntax(ScanState):
     def angle(self, start: int, end: int, html_only: bool) -> int:
         """Autolink, HTML comment or tag at ``start``: record it, return its end (-1: text)."""
         text = self.text
+        after = text[start + 1] if start + 1 < end else ""
+        if after not in _AFTER_ANGLE:
+            return -1  # "<" then a space, digit or "<": text, found without the tries below
         if text.startswith("<!--", start):
             close = self.find("-->", start + 2, end)
             if close < 0 and not html_only:

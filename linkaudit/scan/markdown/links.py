@@ -9,6 +9,10 @@ from linkaudit.scan.markdown.helpers import ASCII_PUNCT, BLANK_LINE, MAX_LABEL, 
 from linkaudit.scan.markdown.state import ScanState
 
 _MAX_PAREN_DEPTH = 32
+# More unescaped "(" than the limit before any ")" or space: ``[a](`` repeated would
+# otherwise walk 32 levels again from each of its brackets.
+_TOO_DEEP = re.compile(
+    rf"(?:(?:[^\x00-\x20\x7f()\\]|\\[^\x00-\x20\x7f])*+\(){{{_MAX_PAREN_DEPTH + 1}}}")
 _PLAIN_DESTINATION = re.compile(r"[^\x00-\x20\x7f()\\]+")
 
 
@@ -123,6 +127,8 @@ class LinkSyntax(ScanState):
                 position += 2
                 continue
             if char == "(":
+                if depth == 0 and _TOO_DEEP.match(text, position, limit):
+                    return None  # 33 "(" before any ")": one C-speed check, not a walk
                 depth += 1
                 if depth > _MAX_PAREN_DEPTH:
                     return None
