@@ -3,7 +3,7 @@
 Entry points: ``Store.open`` and ``Store.open_for(config)`` (``store``), the dead rule
 ``DeadRule`` and ``Confirmation`` (``dead_rule``), and what the store reads back:
 ``Changes`` and ``UrlState`` (``changes``). Tables and migrations are in ``schema``, the
-run lock in ``lock``, refusals in ``failures``.
+run lock in ``lock``, refusals in ``failures``, batched check writes in ``batch``.
 """
 
 from linkaudit.history.changes import Change, Changes, Citation, UrlState, fingerprint
