@@ -382,8 +382,11 @@ def measure(argv: Sequence[str], log: Path, ok_codes: Sequence[int],
     errors, result = log.with_suffix(".err"), log.with_suffix(".run.json")
     result.unlink(missing_ok=True)
     with log.with_suffix(".out").open("wb") as out, errors.open("wb") as err:
+        # From the output folder: `python -m linkaudit` puts its working folder first on the
+        # import path, which must not be a checkout other than the one measured.
+        OUT.mkdir(parents=True, exist_ok=True)
         subprocess.run([sys.executable, "-c", _LAUNCHER, str(result), *argv], stdout=out,
-                       stderr=err, env=environ, check=False)
+                       stderr=err, env=environ, cwd=OUT, check=False)
     detail = errors.read_text(encoding="utf-8", errors="replace")
     if not result.is_file():
         raise BenchError(f"{' '.join(map(str, argv[:3]))} … did not start:\n{detail[-3000:]}")
