@@ -8,21 +8,25 @@ from pathlib import Path
 import pytest
 
 from linkaudit.audit.findings import KINDS, OfflineAudit, apply_policy, severity_overrides
+from linkaudit.audit.online import Standing, failing_message, online_findings
 from linkaudit.clean.keys import clean_links, locale_variant_key
 from linkaudit.clean.rules import load_rules
 from linkaudit.config import CleaningConfig, IgnoreRule, ScanConfig
 from linkaudit.errors import ConfigError
 from linkaudit.models import (
+    CheckResult,
     CleanedLink,
     Finding,
     Link,
     LinkKind,
+    Location,
     Note,
     Protection,
     ReferenceForm,
     ReferenceUse,
     Severity,
     Span,
+    Verdict,
 )
 from linkaudit.scan.note import parse_note
 
@@ -282,3 +286,44 @@ def test_drift_compares_sources_whatever_the_form() -> None:
     found = audit_texts(("en/p-en.md", "See https://h.io/a.\n"),
                         ("de/p-de.md", "[s][1]\n\n[1]: https://h.io/a\n"))
     assert found == []
+
+
+# ---------------------------------------------------------------- online wording
+
+DAY = 86_400.0
+T0 = 1_790_000_000.0  # 2026-09-21
+
+
+@pytest.mark.parametrize(("failures", "span_days", "expected"), [
+    (1, 0, "1 failed check since 2026-09-21; called dead after 3 failed checks spanning "
+           "3 days, or now with --confirm-now"),
+    (2, 4, "2 failed checks since 2026-09-21; called dead after 3 failed checks, "
+           "or now with --confirm-now"),
+    (4, 1, "4 failed checks since 2026-09-21; called dead once the failures span 3 days, "
+           "or now with --confirm-now"),
+])
+def test_failing_message_says_what_is_missing(failures: int, span_days: float,
+                                              expected: str) -> None:
+    """The counter never reads past its goal: the message names what is still missing."""
+    standing = Standing(confirmed=False, failures=failures, needed=3, min_days=3,
+                        first_failure=T0, last_failure=T0 + span_days * DAY)
+    assert failing_message("410 Gone", standing) == f"410 Gone; {expected}"
+
+
+@pytest.mark.parametrize(("verdict", "standing", "kind", "message"), [
+    (Verdict.DEAD, Standing(confirmed=True), "dead", "410 Gone"),
+    (Verdict.DEAD, Standing(confirmed=False, first_failure=T0, last_failure=T0, needed=3),
+     "failing", "410 Gone; 1 failed check since 2026-09-21; called dead after 3 failed "
+                "checks, or now with --confirm-now"),
+    (Verdict.UNREACHABLE, None, "unreachable", "410 Gone"),
+    (Verdict.BLOCKED, None, "blocked",
+     "410 Gone: the site refused the check; the page may exist"),
+])
+def test_online_messages_never_repeat_the_kind(verdict: Verdict, standing: Standing | None,
+                                               kind: str, message: str) -> None:
+    """The kind is the state word and the message does not start with it again."""
+    result = CheckResult("https://h.io/x", "https://h.io/x", verdict, "410 Gone")
+    places = {"https://h.io/x": [Location(Path("a.md"), 3, 1)]}
+    (finding,) = online_findings([result], places,
+                                 {} if standing is None else {"https://h.io/x": standing})
+    assert (finding.kind, finding.message) == (kind, message)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the reporters do not import the store
 # The one word for each state of a checked link, used by findings, summaries and every
 # format. ``failing`` is a link that failed but is not yet called dead by the history rule.
 STATES = ("ok", "redirected", "failing", "dead", "unreachable", "blocked", "skipped")
+_DAY = 86_400.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -66,17 +67,14 @@ def failing_message(detail: str, standing: Standing) -> str:
     checks = "1 failed check" if standing.failures == 1 \
         else f"{standing.failures} failed checks"
     span = 0.0 if standing.first_failure is None or standing.last_failure is None \
-        else (standing.last_failure - standing.first_failure) / 86400
+        else (standing.last_failure - standing.first_failure) / _DAY
     days = f"{standing.min_days:g} day{'' if standing.min_days == 1 else 's'}"
-    more_checks, longer = standing.failures < standing.needed, span < standing.min_days
-    if more_checks and longer:
-        when = f"after {standing.needed} failed checks spanning {days}"
-    elif more_checks:
+    if standing.failures < standing.needed:
         when = f"after {standing.needed} failed checks"
-    elif longer:
+        if span < standing.min_days:
+            when += f" spanning {days}"
+    else:  # not dead yet with enough failures: the span is what is missing
         when = f"once the failures span {days}"
-    else:
-        when = "by the next check"
     return f"{detail}; {checks} since {day(standing.first_failure)}; called dead {when}, " \
            "or now with --confirm-now"
 
