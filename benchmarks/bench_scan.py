@@ -32,6 +32,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
+from loopback_farm import LAUNCHER
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 OUT = BENCH / "out"
@@ -57,47 +59,6 @@ Path(sys.argv[3]).write_text(json.dumps({"summary": summary}), encoding="utf-8")
 """
 
 
-# Runs one command and writes its wall time and peak RSS to argv[1]. The peak is the larger
-# of the child's own (``os.wait4``) and the summed RSS of the child and its worker processes,
-# sampled every 20 ms from /proc (linkaudit reads large trees with worker processes; shared
-# pages are counted once per process, so this overstates rather than hides). It runs in a
-# fresh interpreter because Linux carries a process's peak RSS over fork and exec.
-LAUNCHER = """\
-import json, os, subprocess, sys, time
-
-def tree_kib(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as listing:
-            pids = [pid, *map(int, listing.read().split())]
-    except OSError:
-        return 0
-    total = 0
-    for member in pids:
-        try:
-            with open(f"/proc/{member}/status") as status:
-                total += next(int(line.split()[1]) for line in status
-                              if line.startswith("VmRSS:"))
-        except (OSError, StopIteration):
-            pass
-    return total
-
-started = time.perf_counter()
-child = subprocess.Popen(sys.argv[2:])
-sampled = 0
-while True:
-    pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-    if pid:
-        break
-    sampled = max(sampled, tree_kib(child.pid))
-    time.sleep(0.02)
-wall = time.perf_counter() - started
-child.returncode = os.waitstatus_to_exitcode(status)
-with open(sys.argv[1], "w", encoding="utf-8") as result:
-    json.dump({"wall_s": wall, "peak_rss_mb": max(usage.ru_maxrss, sampled) / 1024,
-               "exit_code": child.returncode}, result)
-"""
-
-
 class BenchError(Exception):
     """Something the person running the benchmark must fix; printed without a traceback."""
 
@@ -107,6 +68,7 @@ class Run:
     """One measured subprocess."""
 
     wall_s: float
+    cpu_s: float
     peak_rss_mb: float
     exit_code: int
 
@@ -233,7 +195,7 @@ def lychee_argv(lychee: Path, tree: Path) -> list[str]:
 
 def measure(argv: Sequence[str], stdout: Path, output: Path | None = None,
             cwd: Path = OUT) -> Run:
-    """Wall time and peak RSS of one child run in ``cwd``, measured by ``LAUNCHER``.
+    """Wall time and peak RSS of one child run in ``cwd`` (``loopback_farm.LAUNCHER``).
 
     ``output``, the report file the child must write, is removed first so a run that
     failed cannot be counted with the links of an earlier one.

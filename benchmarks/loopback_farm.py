@@ -325,7 +325,7 @@ class Run:
 # exec) and writes its wall time, CPU time (the child and every process it waited for) and
 # peak RSS of the whole process tree (sampled from /proc every 20 ms, and the child's own
 # peak from wait4, whichever is larger) to argv[1].
-_LAUNCHER = """\
+LAUNCHER = """\
 import json, os, subprocess, sys, time
 
 def descendants(pid):
@@ -385,7 +385,7 @@ def measure(argv: Sequence[str], log: Path, ok_codes: Sequence[int],
         # From the output folder: `python -m linkaudit` puts its working folder first on the
         # import path, which must not be a checkout other than the one measured.
         OUT.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-c", _LAUNCHER, str(result), *argv], stdout=out,
+        subprocess.run([sys.executable, "-c", LAUNCHER, str(result), *argv], stdout=out,
                        stderr=err, env=environ, cwd=OUT, check=False)
     detail = errors.read_text(encoding="utf-8", errors="replace")
     if not result.is_file():
