@@ -14,9 +14,12 @@ of a batch and the number of runs, not the tree.
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import functools
 import heapq
 import itertools
+import operator
 import os
 import pickle
 import shutil
@@ -92,10 +95,10 @@ class SpillWriter(Generic[T]):
 
 def _write_run(path: Path, items: Iterable[object]) -> None:
     # Pickled a block of ``_BLOCK_ITEMS`` at a time (the memo cleared), so a reader holds
-    # one block of each run; paths go as strings and come back shared (``_path``).
+    # one block of each run; objects go in their cheapest form (``_Reducers``).
     with path.open("wb") as out:
         pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
-        pickler.dispatch_table = _PATHS_AS_TEXT
+        pickler.dispatch_table = _REDUCERS
         source = iter(items)
         while block := list(itertools.islice(source, _BLOCK_ITEMS)):
             pickler.dump(block)
@@ -108,7 +111,41 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
-_PATHS_AS_TEXT = {type(Path()): lambda path: (_path, (str(path),))}
+class _Reducers(dict[type, Callable[[Any], Any]]):
+    """How a run pickles each type, worked out on first sight of the type.
+
+    Paths go as text and come back shared (``_path``). A slotted dataclass goes as its
+    class and field values, rebuilt by calling the class: pickle's default for one goes
+    through ``dataclasses``' ``__getstate__``/``__setstate__``, which look the fields up
+    again for every object. An enum member goes by name (``getattr`` of its class), not
+    through the enum's call by value. Anything else is pickled as pickle would.
+    """
+
+    def __missing__(self, cls: type) -> Callable[[Any], Any]:
+        if issubclass(cls, type):
+            raise KeyError(cls)  # a class, of a metaclass: pickle saves it by name
+        reducer = _reducer(cls)
+        self[cls] = reducer
+        return reducer
+
+
+def _reducer(cls: type) -> Callable[[Any], Any]:
+    if cls is _PATH_TYPE:
+        return lambda path: (_path, (str(path),))
+    if issubclass(cls, enum.Enum) and not issubclass(cls, enum.Flag):
+        return lambda member: (getattr, (cls, member._name_))
+    fields = dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else ()
+    if ("__slots__" in cls.__dict__ and fields and all(field.init for field in fields)
+            and not hasattr(cls, "__post_init__")):
+        values = operator.attrgetter(*(field.name for field in fields))
+        if len(fields) == 1:
+            return lambda item: (cls, (values(item),))
+        return lambda item: (cls, values(item))
+    return operator.methodcaller("__reduce_ex__", pickle.HIGHEST_PROTOCOL)
+
+
+_PATH_TYPE = type(Path())
+_REDUCERS = _Reducers()
 
 
 def _read_run(path: Path) -> Iterator[Any]:

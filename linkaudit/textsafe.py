@@ -42,8 +42,16 @@ def _backslash(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def _plain(text: str) -> bool:
+    """No unsafe character can be in ``text``: printable ASCII (a test far cheaper than
+    the regular expression, and what nearly every name, URL and message is)."""
+    return text.isascii() and text.isprintable()
+
+
 def backslash_escaped(text: str, *, keep: str = "") -> str:
     """``text`` with every unsafe character (those in ``keep`` aside) backslash-escaped."""
+    if _plain(text):
+        return text
     return UNSAFE.sub(lambda m: m.group() if m.group() in keep else _backslash(m.group()),
                       text)
 
@@ -64,7 +72,10 @@ def json_escaped(document: str) -> str:
         char = match.group()
         return char if char < " " else _unicode_escape(char)
 
-    return without_commands(UNSAFE.sub(escape, document), _unicode_escape)
+    # ASCII without DEL: the only unsafe characters it can hold are the C0 that stay
+    if not document.isascii() or "\x7f" in document:
+        document = UNSAFE.sub(escape, document)
+    return without_commands(document, _unicode_escape)
 
 
 def char_reference(char: str) -> str:
@@ -81,11 +92,19 @@ def _percent(char: str) -> str:
 
 def percent_escaped(text: str) -> str:
     """``text`` with every unsafe character percent-encoded, for a URI."""
+    if _plain(text):
+        return text
     return UNSAFE.sub(lambda m: _percent(m.group()), text)
 
 
 def without_commands(text: str, escape: Callable[[str], str] = _backslash) -> str:
     """``text`` where no line starts a workflow command: the first ``:`` of a line's
-    ``::`` and the first ``#`` of any ``##[`` are written with the format's ``escape``."""
-    text = _COMMAND_START.sub(lambda m: m.group(1) + escape(":"), text)
-    return _LEGACY_COMMAND.sub(lambda m: escape("#"), text)
+    ``::`` and the first ``#`` of any ``##[`` are written with the format's ``escape``.
+
+    Each pattern runs only when the text holds what it needs (``::``, ``##[``): the line
+    start pattern tries every position, and most texts hold neither."""
+    if "::" in text:
+        text = _COMMAND_START.sub(lambda m: m.group(1) + escape(":"), text)
+    if "##[" in text:
+        text = _LEGACY_COMMAND.sub(lambda m: escape("#"), text)
+    return text

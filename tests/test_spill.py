@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 import gc
 import io
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import pytest
 
 from linkaudit import spill
 from linkaudit.atomic import replacing
 from linkaudit.config import Config, ScanConfig
-from linkaudit.models import Report
+from linkaudit.models import Finding, Hop, LinkKind, LinkRecord, Location, Report, Severity
 from linkaudit.report import render, write
 from linkaudit.run import scan as pipeline
 from linkaudit.spill import SpillDir, Spilled, SpillWriter, in_order
@@ -65,6 +66,42 @@ def test_many_runs_are_merged_a_group_at_a_time(monkeypatch: pytest.MonkeyPatch)
     items = spilled(ITEMS, per_writer=2)
     assert len(items.runs) <= 3
     assert list(items.plus([("a", 99)]).merged()) == sorted([*ITEMS, ("a", 99)], key=first)
+
+
+class _Flags(enum.Flag):
+    A = 1
+    B = 2
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Checked:
+    """A slotted dataclass with a ``__post_init__``: pickled as pickle would."""
+
+    value: int
+
+    def __post_init__(self) -> None:
+        assert self.value >= 0
+
+
+def test_runs_give_back_equal_items_of_the_same_types() -> None:
+    """Items written in their compact form (slotted dataclasses as field values, enum
+    members by name, paths as text) come back equal, of the same types, members the same
+    objects; anything else comes back as pickle gives it."""
+    path = Path("notes/a.md")
+    link = LinkRecord(path, 3, 4, LinkKind.INLINE, "u?x=1", "u", "u", "a", None, "l")
+    finding = Finding("tracking", Severity.WARNING, path, 3, 4, "m", url="u",
+                      related=(Location(Path("b.md"), 1, 2),))
+    items = [link, finding, ("key", path, 1, 2), _Flags.A | _Flags.B, _Checked(1),
+             PureWindowsPath("c:/x/y.md"), Hop("h", 301), None]
+    writer: SpillWriter[object] = SpillWriter(SpillDir(), "mixed", str)
+    writer.extend(items)
+    back = list(Spilled.of(writer.folder, str, [writer.finish()]))
+    assert sorted(map(repr, back)) == sorted(map(repr, items))
+    by_type = {type(item): item for item in back}
+    assert set(by_type) == {type(item) for item in items}
+    assert by_type[LinkRecord] == link and by_type[LinkRecord].kind is LinkKind.INLINE
+    assert by_type[Finding] == finding and by_type[Finding].severity is Severity.WARNING
+    assert by_type[_Flags] is _Flags.A | _Flags.B
 
 
 def test_spill_folder_goes_with_its_last_user() -> None:

@@ -152,8 +152,12 @@ class JsonReporter:
         write_document(_sections(report), out)
 
 
+# One encoder for every piece: ``json.dumps`` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+
+
 def _encode(value: Any) -> str:
-    return json_escaped(json.dumps(value, ensure_ascii=False, separators=(", ", ": ")))
+    return json_escaped(_ENCODER.encode(value))
 
 
 def write_document(document: dict[str, Any], out: TextIO) -> None:
