@@ -492,6 +492,21 @@ def test_citations_keep_first_seen_and_drop_stale(store: Store, clock: Clock) ->
     assert (state.first_seen, state.last_seen) == (clock.now - DAY, clock.now)
 
 
+def test_findings_are_stored_once_per_fingerprint_the_first_kept(store: Store) -> None:
+    """Findings of one fingerprint (kind, note, URL) are stored once, as the first came,
+    whatever order the fingerprints sort in; suppressed findings are not stored."""
+    run = store.begin_run("check", [])
+    findings = [finding(kind, path, url, line)
+                for line in (7, 3, 5) for kind, path, url in (
+                    ("tracking", "b.md", B), ("duplicate", "a.md", A), ("tracking", "a.md", A))]
+    store.record_findings(run, [*findings, replace(finding("drift", "c.md", A),
+                                                   suppressed="ignored by config")])
+    rows = store._db.execute("SELECT fingerprint, kind, path, line, message FROM findings "
+                             "WHERE run_id = ?", (run,)).fetchall()
+    assert sorted(tuple(row) for row in rows) == sorted(
+        (fingerprint(f), f.kind, str(f.path), 7, f"{f.kind} at line 7") for f in findings[:3])
+
+
 def test_latest_states_lists_what_needs_attention(store: Store, clock: Clock) -> None:
     """Dead, failing, recovered and redirected keys are listed; healthy ones are not."""
     t = clock.now

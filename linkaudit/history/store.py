@@ -11,6 +11,7 @@ opens, writes and closes; the tables are ``schema``'s, the reading of changes an
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sqlite3
@@ -365,15 +366,17 @@ class Store:
                              "(key TEXT, url TEXT, path TEXT, line INTEGER)")
             self._db.execute("DELETE FROM incoming")
             self._db.executemany("INSERT INTO incoming VALUES (?, ?, ?, ?)",
-                                 ((key, url, stored_path(Path(path)), line)
+                                 ((key, url, _stored(path), line)
                                   for key, url, path, line in rows))
+            # In the table's key order, the rows go through its B-tree in one sweep. Rows
+            # of one (key, path, line) carry the same values, so their order cannot matter.
             self._db.execute("""
                 INSERT INTO citations (key, url, path, line, first_seen, last_seen, last_run)
                 SELECT i.key, i.url, i.path, i.line,
                        COALESCE((SELECT MIN(first_seen) FROM citations AS c
                                  WHERE c.key = i.key AND c.path = i.path), :seen),
                        :seen, :run
-                FROM incoming AS i WHERE true
+                FROM incoming AS i ORDER BY i.key, i.path, i.line
                 ON CONFLICT (key, path, line) DO UPDATE SET
                     url = excluded.url, last_seen = excluded.last_seen,
                     last_run = excluded.last_run""",
@@ -392,12 +395,21 @@ class Store:
     def record_findings(self, run_id: int, findings: Iterable[Finding]) -> None:
         """Store this run's (unsuppressed) findings by fingerprint, for "new since last run"."""
         with self._transaction():
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS new_findings "
+                             "(fingerprint, kind, path, line, url, message)")
+            self._db.execute("DELETE FROM new_findings")
             self._db.executemany(
+                "INSERT INTO new_findings VALUES (?, ?, ?, ?, ?, ?)",
+                ((fingerprint(f), f.kind, _stored(f.path), f.line, f.url, f.message)
+                 for f in findings if f.suppressed is None))
+            # Fingerprints are hashes: inserted as they come, each lands at a random place
+            # of the table's B-tree; in their order, they are appended (several times
+            # faster). The rowid keeps the first of equal fingerprints first, as it came.
+            self._db.execute(
                 "INSERT OR IGNORE INTO findings "
                 "(run_id, fingerprint, kind, path, line, url, message) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                ((run_id, fingerprint(f), f.kind, stored_path(f.path), f.line, f.url, f.message)
-                 for f in findings if f.suppressed is None))
+                "SELECT ?, fingerprint, kind, path, line, url, message FROM new_findings "
+                "ORDER BY fingerprint, rowid", (run_id,))
 
     # -------------------------------------------------------------- what changed
 
@@ -457,6 +469,17 @@ class Store:
 
 
 # ---------------------------------------------------------------- row conversion
+
+
+def _stored(path: Path | str) -> str | bytes:
+    """A note path as stored, worked out once per note rather than once per citation or
+    finding (by its text: equal paths of different text may be stored differently)."""
+    return _stored_text(str(path if isinstance(path, Path) else Path(path)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _stored_text(text: str) -> str | bytes:
+    return stored_path(Path(text))
 
 
 def _run_summary(row: sqlite3.Row) -> RunSummary:
