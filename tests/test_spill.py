@@ -15,6 +15,7 @@ from linkaudit.atomic import replacing
 from linkaudit.config import Config, ScanConfig
 from linkaudit.models import Finding, Hop, LinkKind, LinkRecord, Location, Report, Severity
 from linkaudit.report import render, write
+from linkaudit.report.common import count
 from linkaudit.run import scan as pipeline
 from linkaudit.spill import SpillDir, Spilled, SpillWriter, in_order
 from tests.test_pipeline import make_tree
@@ -131,6 +132,21 @@ def test_spilled_report_renders_like_one_in_memory(tmp_path: Path, workers: int,
         streamed = io.StringIO()
         write(report, fmt, streamed)
         assert streamed.getvalue() == render(held, fmt), fmt
+
+
+def test_exit_code_and_counts_read_a_spill_once(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The exit decision and the counts (every format shows them) share one pass over
+    spilled findings, and give what the findings held in memory give."""
+    make_tree(tmp_path)
+    report = pipeline.run_scan(Config(), pipeline.ScanOptions(paths=(tmp_path,)))
+    held = dataclasses.replace(report, findings=tuple(report.findings))
+    passes = []
+    read = Spilled.__iter__
+    monkeypatch.setattr(Spilled, "__iter__", lambda self: passes.append(self) or read(self))
+    assert pipeline.exit_code(report) == pipeline.exit_code(held)
+    assert count(report) == count(held) == count(report)
+    assert passes == [report.findings]
 
 
 def test_replacing_keeps_the_old_file_when_the_block_fails(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ never disagree about what "failing" or "an error" means. Link states use the wor
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,14 +16,27 @@ from pathlib import Path
 
 from linkaudit.audit.online import STATES, link_state
 from linkaudit.models import CheckResult, Finding, Report, Severity
+from linkaudit.spill import Spilled
 
 SEVERITIES_DESCENDING = (Severity.ERROR, Severity.WARNING, Severity.INFO)
 SEVERITY_HEADINGS = {Severity.ERROR: "errors", Severity.WARNING: "warnings", Severity.INFO: "info"}
 
 
 def display_path(path: Path) -> str:
-    """A path as given (relative stays relative), with forward slashes on every OS."""
-    return path.as_posix()
+    """A path as given (relative stays relative), with forward slashes on every OS.
+
+    Items come note by note, each note's sharing one path object, and are shown, sorted
+    and grouped by it: the last path's text is kept for the next call.
+    """
+    global _last_shown
+    last, text = _last_shown
+    if path is not last:
+        text = path.as_posix()
+        _last_shown = path, text
+    return text
+
+
+_last_shown: tuple[Path | None, str] = (None, "")
 
 
 def location_text(finding: Finding) -> str:
@@ -52,6 +66,8 @@ def is_failing(finding: Finding, fail_on: Severity | None) -> bool:
 
 
 def report_failed(report: Report) -> bool:
+    if isinstance(report.findings, Spilled):  # read once for this and the counts
+        return _failed(_tally(report.findings)[0], report.fail_on)
     return any(is_failing(finding, report.fail_on) for finding in report.findings)
 
 
@@ -135,16 +151,39 @@ def _failing_note(failing: int, dead_after: tuple[int, float] | None) -> str:
            f"{'it' if failing == 1 else 'them'} dead now"
 
 
-def count(report: Report) -> Counts:
-    """The counts, in one pass over the findings (a spilled report is read once)."""
+_Tally = tuple[Counter[Severity], Counter[str], int]  # unsuppressed by severity, kind; all
+_TALLIES: weakref.WeakKeyDictionary[Spilled[Finding], _Tally] = weakref.WeakKeyDictionary()
+
+
+def _tally(findings: Iterable[Finding]) -> _Tally:
+    """Unsuppressed findings by severity and by kind, and how many in all, in one pass.
+
+    A spill is read from disk and never changes, so its tally is kept while it lives: the
+    exit code and the counts of the output do not read it once each.
+    """
+    if isinstance(findings, Spilled) and findings in _TALLIES:
+        return _TALLIES[findings]
     severities: Counter[Severity] = Counter()
     kinds: Counter[str] = Counter()
     total = 0
-    for finding in report.findings:
+    for finding in findings:
         total += 1
         if finding.suppressed is None:
             severities[finding.severity] += 1
             kinds[finding.kind] += 1
+    if isinstance(findings, Spilled):
+        _TALLIES[findings] = severities, kinds, total
+    return severities, kinds, total
+
+
+def _failed(severities: Counter[Severity], fail_on: Severity | None) -> bool:
+    return fail_on is not None and any(n for severity, n in severities.items()
+                                       if severity >= fail_on)
+
+
+def count(report: Report) -> Counts:
+    """The counts, in one pass over the findings (a spilled report is read once)."""
+    severities, kinds, total = _tally(report.findings)
     verdicts = Counter(verdict_of(report, result) for result in report.results)
     fail_on = report.fail_on
     return Counts(
@@ -155,8 +194,7 @@ def count(report: Report) -> Counts:
         suppressed=total - sum(severities.values()),
         by_verdict={word: verdicts[word] for word in STATES},
         checked=len(report.results),
-        failed=fail_on is not None and any(n for severity, n in severities.items()
-                                           if severity >= fail_on),
+        failed=_failed(severities, fail_on),
         failing_note=_failing_note(kinds["failing"], report.dead_after),
         outside_change=report.outside_change,
     )

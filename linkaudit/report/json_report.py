@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, TextIO
 
 from linkaudit.models import CheckResult, Finding, LinkRecord, Report, RunSummary, Verdict
@@ -152,12 +153,25 @@ class JsonReporter:
         write_document(_sections(report), out)
 
 
-# One encoder for every piece: ``json.dumps`` with options builds a new one per call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+def _encoder() -> Callable[[Any], str]:
+    """What ``json.dumps(value, ensure_ascii=False, separators=(", ", ": "))`` gives, made
+    once: ``dumps`` with options builds a new encoder per call, and ``encode`` a new C
+    encoder. The C one is called directly when there is one (without the circular-reference
+    check, which our acyclic documents never need)."""
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
+    if c_make_encoder is None:
+        return encoder.encode
+    c_encode = c_make_encoder(None, encoder.default, encode_basestring, None,
+                              encoder.key_separator, encoder.item_separator,
+                              encoder.sort_keys, encoder.skipkeys, encoder.allow_nan)
+    return lambda value: "".join(c_encode(value, 0))
+
+
+_ENCODE = _encoder()
 
 
 def _encode(value: Any) -> str:
-    return json_escaped(_ENCODER.encode(value))
+    return json_escaped(_ENCODE(value))
 
 
 def write_document(document: dict[str, Any], out: TextIO) -> None:
