@@ -7,6 +7,7 @@ step and late checks both ``replay`` a key's counters; docs/store.md explains th
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import sqlite3
@@ -157,6 +158,18 @@ def stored_path(path: Path) -> str | bytes:
     except UnicodeEncodeError:
         return os.fsencode(text)
     return text
+
+
+def stored_note(path: Path | str) -> str | bytes:
+    """``stored_path`` of a note given as a path or text, worked out once per note rather
+    than once per citation or finding (cached by text: equal paths of different text, on
+    a case-insensitive system, may be stored differently)."""
+    return _stored_text(str(path if isinstance(path, Path) else Path(path)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _stored_text(text: str) -> str | bytes:
+    return stored_path(Path(text))
 
 
 def path_from_store(value: str | bytes) -> Path:

@@ -11,7 +11,6 @@ opens, writes and closes; the tables are ``schema``'s, the reading of changes an
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import sqlite3
@@ -48,7 +47,7 @@ from linkaudit.history.schema import (
     UPSERT_LATEST,
     path_from_store,
     replay,
-    stored_path,
+    stored_note,
 )
 from linkaudit.models import CheckResult, Finding, Hop, RunSummary, Verdict
 
@@ -366,7 +365,7 @@ class Store:
                              "(key TEXT, url TEXT, path TEXT, line INTEGER)")
             self._db.execute("DELETE FROM incoming")
             self._db.executemany("INSERT INTO incoming VALUES (?, ?, ?, ?)",
-                                 ((key, url, _stored(path), line)
+                                 ((key, url, stored_note(path), line)
                                   for key, url, path, line in rows))
             # In the table's key order, the rows go through its B-tree in one sweep. Rows
             # of one (key, path, line) carry the same values, so their order cannot matter.
@@ -400,7 +399,7 @@ class Store:
             self._db.execute("DELETE FROM new_findings")
             self._db.executemany(
                 "INSERT INTO new_findings VALUES (?, ?, ?, ?, ?, ?)",
-                ((fingerprint(f), f.kind, _stored(f.path), f.line, f.url, f.message)
+                ((fingerprint(f), f.kind, stored_note(f.path), f.line, f.url, f.message)
                  for f in findings if f.suppressed is None))
             # Fingerprints are hashes: inserted as they come, each lands at a random place
             # of the table's B-tree; in their order, they are appended (several times
@@ -469,17 +468,6 @@ class Store:
 
 
 # ---------------------------------------------------------------- row conversion
-
-
-def _stored(path: Path | str) -> str | bytes:
-    """A note path as stored, worked out once per note rather than once per citation or
-    finding (by its text: equal paths of different text may be stored differently)."""
-    return _stored_text(str(path if isinstance(path, Path) else Path(path)))
-
-
-@functools.lru_cache(maxsize=4096)
-def _stored_text(text: str) -> str | bytes:
-    return stored_path(Path(text))
 
 
 def _run_summary(row: sqlite3.Row) -> RunSummary:
