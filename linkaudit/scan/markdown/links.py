@@ -14,6 +14,10 @@ _MAX_PAREN_DEPTH = 32
 _TOO_DEEP = re.compile(
     rf"(?:(?:[^\x00-\x20\x7f()\\]|\\[^\x00-\x20\x7f])*+\(){{{_MAX_PAREN_DEPTH + 1}}}")
 _PLAIN_DESTINATION = re.compile(r"[^\x00-\x20\x7f()\\]+")
+# What a title's scan must look at, per closer: escapes, the closer, line ends, and "("
+# in a parenthesised title.
+_TITLE_STOPS = {closer: re.compile(pattern) for closer, pattern in
+                (('"', r'[\\"\r\n]'), ("'", r"[\\'\r\n]"), (")", r"[\\()\r\n]"))}
 
 
 class LinkSyntax(ScanState):
@@ -147,20 +151,22 @@ class LinkSyntax(ScanState):
         """A quoted or parenthesised title at ``start``: (text start, text end, offset after)."""
         text = self.text
         closer = ")" if text[start] == "(" else text[start]
+        stops = _TITLE_STOPS[closer]  # the other characters only move on by one
         position = start + 1
-        while position < limit:
+        while True:
+            stop = stops.search(text, position, limit)
+            if stop is None:
+                return None
+            position = stop.start()
             char = text[position]
             if char == "\\":
                 position += 2
                 continue
             if char == closer:
                 return start + 1, position, position + 1
-            if char == "(" and closer == ")":
-                return None
-            if char in "\r\n" and BLANK_LINE.match(text, position):
+            if char == "(" or BLANK_LINE.match(text, position):
                 return None
             position += 1
-        return None
 
     def inline_destination(self, start: int, limit: int) -> tuple[int, int, str | None, int] | None:
         """``(url "title")`` at ``start``: (url start, url end, title, offset after ``)``)."""
