@@ -191,7 +191,7 @@ def reference_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding
 # ---------------------------------------------------------------- families
 
 
-@dataclass
+@dataclass(slots=True)
 class _Citation:
     """One source as one note cites it; what the family comparison needs, nothing more."""
 
@@ -232,15 +232,16 @@ class OfflineAudit:
         lang = note.lang or "?"
         family = self._families[note.family]
         family.langs.add(lang)
-        for link in links:
-            if link.malformed is not None or not link.check_key.startswith("http"):
+        variant_key, path, citations = self._variant_key, note.path, family.citations
+        for cleaned in links:
+            if cleaned.malformed is not None or not cleaned.check_key.startswith("http"):
                 continue
-            citation = _Citation(note.path, lang, link.link.line, link.link.column,
-                                 link.url, link.aggressive_key,
-                                 self._variant_key(link.aggressive_key))
-            family.citations.append(citation)
-            if link.link.kind is LinkKind.DEFINITION and link.link.label is not None:
-                family.labels[normalize_label(link.link.label)].setdefault(lang, citation)
+            link = cleaned.link
+            citation = _Citation(path, lang, link.line, link.column, link.url,
+                                 cleaned.aggressive_key, variant_key(cleaned.aggressive_key))
+            citations.append(citation)
+            if link.kind is LinkKind.DEFINITION and link.label is not None:
+                family.labels[normalize_label(link.label)].setdefault(lang, citation)
 
     def finish(self) -> list[Finding]:
         """Drift findings for every family seen since the last call, which are forgotten."""

@@ -12,6 +12,7 @@ from linkaudit.scan.markdown.html import HtmlSyntax
 from linkaudit.scan.markdown.links import LinkSyntax
 
 _INLINE_SPECIAL = re.compile(r"[\\`<!\[\]]")
+_SPECIAL_CHARS = frozenset("\\`<![]")
 _BACKTICKS = re.compile(r"`+")
 # Link text longer than this is not kept: nested brackets would make the texts' sum
 # quadratic in the note's size (realistic link texts are far shorter).
@@ -36,7 +37,7 @@ class InlinePass(LinkSyntax, HtmlSyntax, BarePass):
                 if found < 0:
                     break
                 position = found
-            else:
+            elif text[position] not in _SPECIAL_CHARS:  # brackets often come in runs
                 special = _INLINE_SPECIAL.search(text, position, end)
                 if special is None:
                     break
@@ -76,11 +77,11 @@ class InlinePass(LinkSyntax, HtmlSyntax, BarePass):
                     position += 1
                     continue
                 opener, image = openers.pop()
-                inactive = not image and len(openers) < first_active
-                first_active = min(first_active, len(openers))
-                if inactive:
-                    position += 1
-                    continue
+                if len(openers) < first_active:
+                    first_active = len(openers)
+                    if not image:
+                        position += 1
+                        continue  # inside a link's text: inactive
                 after, is_link = self.close_bracket(opener, image, position, end)
                 if is_link:
                     claimed.append((opener, after))
