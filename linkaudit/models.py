@@ -82,7 +82,7 @@ class FileProblem:
     """Something wrong with a file as a whole (reported as a finding, scan goes on)."""
 
     path: Path
-    kind: str  # "unreadable" | "encoding" | "front-matter"
+    kind: str  # "unreadable" | "encoding" | "front-matter" | "too-many-links"
     message: str
     line: int = 1
     column: int = 1

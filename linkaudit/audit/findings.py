@@ -35,6 +35,7 @@ KINDS: Mapping[str, tuple[Severity, str]] = {
     "unreadable": (Severity.ERROR, "File cannot be read"),
     "encoding": (Severity.ERROR, "File is not UTF-8 text"),
     "front-matter": (Severity.ERROR, "Front matter is not valid YAML"),
+    "too-many-links": (Severity.WARNING, "Note has more links than are audited"),
     "malformed-url": (Severity.ERROR, "URL cannot be used as written"),
     "undefined-reference": (Severity.ERROR, "Reference used but never defined"),
     "tracking": (Severity.WARNING, "Link carries tracking parameters"),
