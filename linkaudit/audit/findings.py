@@ -143,7 +143,8 @@ def duplicate_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding
     for link in links:
         if link.malformed is not None or link.link.kind is not LinkKind.DEFINITION:
             continue
-        earlier = first_by_citation.get(link.aggressive_key + _fragment(link))
+        citation = link.aggressive_key + _fragment(link)
+        earlier = first_by_citation.get(citation)
         if earlier is not None:
             message = f"{_label(link)} cites the same source as {_label(earlier)} on line " \
                       f"{earlier.link.line}"
@@ -155,7 +156,7 @@ def duplicate_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding
                 link, note, "duplicate", message,
                 related=(Location(note.path, earlier.link.line, earlier.link.column),)))
             continue
-        first_by_citation[link.aggressive_key + _fragment(link)] = link
+        first_by_citation[citation] = link
         same_page = first_by_page.get(link.aggressive_key)
         if same_page is not None:
             found.append(_at(

@@ -303,11 +303,9 @@ class LinkCleaner:
 
     def _cleaned(self, link: Link) -> CleanedLink:
         result, url_keys = self._remembered(link.url)
-        return CleanedLink(
-            link=link, clean_url=result.url, removed=result.removed,
-            check_key=url_keys.check_key, citation_key=url_keys.citation_key,
-            aggressive_key=url_keys.aggressive_key, heuristics=url_keys.heuristics,
-            protection=result.protection, malformed=url_keys.malformed)
+        return CleanedLink(  # positional: one is made per link
+            link, result.url, result.removed, url_keys.check_key, url_keys.citation_key,
+            url_keys.aggressive_key, url_keys.heuristics, result.protection, url_keys.malformed)
 
     def _remembered(self, url: str) -> tuple[CleanResult, UrlKeys]:
         known = self._memo.get(url)

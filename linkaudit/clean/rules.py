@@ -25,6 +25,9 @@ from linkaudit.hosts import HostIndex, host_matches
 from linkaudit.userregex import UserRegex, compile_user_regex
 
 LEVELS = ("safe", "aggressive")
+# libyaml's safe loader when PyYAML has it: the rules file is read at the start of every run.
+_SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = (
+    yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)
 _REMEMBERED_NAMES = 4096  # parameter names whose global verdicts are kept
 
 
@@ -183,7 +186,7 @@ def load_rules(config: CleaningConfig, base_dir: Path) -> RuleSet:
 
 def _builtin_data() -> dict[str, Any]:
     text = resources.files("linkaudit").joinpath("data/tracking.yaml").read_text("utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = yaml.load(text, Loader=_SAFE_LOADER)
     return data
 
 
