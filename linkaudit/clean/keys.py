@@ -138,7 +138,8 @@ def locale_variant_key(url: str) -> str:
                     if not (0 < index <= _LOCALE_SEGMENTS and _is_language(segment)))
     query = "&".join(piece for piece in parts.query.split("&")
                      if piece_name(piece).lower() not in _LOCALE_PARAMS)
-    return parts._replace(path=path or "/", query=query).unsplit(fragment=False)
+    return _Parts(parts.scheme, parts.userinfo, parts.host, parts.port, path or "/", query,
+                  parts.fragment).unsplit(fragment=False)
 
 
 # ---------------------------------------------------------------- safe normalisation
@@ -265,8 +266,8 @@ def _aggressive_parts(parts: _Parts) -> tuple[_Parts, tuple[str, ...]]:
     query = "&".join(sorted(piece for piece in parts.query.split("&") if piece))
     if query != parts.query:
         applied.append("query-order")
-    return parts._replace(scheme=scheme, host=".".join(labels), path=path, query=query), \
-        tuple(applied)
+    return _Parts(scheme, parts.userinfo, ".".join(labels), parts.port, path, query,
+                  parts.fragment), tuple(applied)
 
 
 def _is_language(segment: str) -> bool:
