@@ -15,7 +15,8 @@ _INLINE_SPECIAL = re.compile(r"[\\`<!\[\]]")
 _SPECIAL_CHARS = frozenset("\\`<![]")
 _BACKTICKS = re.compile(r"`+")
 # Link text longer than this is not kept: nested brackets would make the texts' sum
-# quadratic in the note's size (realistic link texts are far shorter).
+# quadratic in the note's size (realistic link texts are far shorter). At most MAX_LABEL:
+# the text kept is the label text close_bracket has already cut out.
 _MAX_LINK_TEXT = 256
 _TASK_PREFIX = re.compile(r"[ \t>]*(?:[-+*]|\d{1,9}[.)])[ \t]+")
 
@@ -113,7 +114,7 @@ class InlinePass(LinkSyntax, HtmlSyntax, BarePass):
             if inline is not None:
                 url_start, url_end, title, link_end = inline
                 kind = LinkKind.IMAGE if image else LinkKind.INLINE
-                kept = text[opener + 1:close] if close - opener <= _MAX_LINK_TEXT + 1 else None
+                kept = link_text if close - opener <= _MAX_LINK_TEXT + 1 else None
                 self.add_link(kind, url_start, url_end, title=title, text=kept)
                 return link_end, True
             if link_text is not None and valid_label(link_text) and self.is_defined(link_text):
