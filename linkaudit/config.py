@@ -79,6 +79,9 @@ class ScanConfig:
                           min=0, max=64)
     max_note_size: int = _field(4_000_000, "bytes; a larger note is reported and not read",
                                 min=1, max=1_000_000_000)
+    max_links_per_note: int = _field(10_000, "links audited in one note; a note with more is "
+                                     "reported and the links past it are not audited",
+                                     min=1, max=100_000_000)
     follow_symlinks: bool = _field(False, "read symlinked notes whose target is outside the "
                                    "scanned folders")
     gitignore: bool = _field(True, "skip what git ignores (.gitignore files, .git/info/exclude); "

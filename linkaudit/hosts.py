@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Generic, TypeVar
 
 _Item = TypeVar("_Item")
+_REMEMBERED_HOSTS = 4096  # per index: a few hundred KB at most
 
 
 def host_matches(host: str, rule_host: str) -> bool:
@@ -34,15 +35,30 @@ def nearest(entries: Mapping[str, _Item], host: str) -> _Item | None:
 
 
 class HostIndex(Generic[_Item]):
-    """Items keyed by rule host, found for a host by its label suffixes instead of a scan."""
+    """Items keyed by rule host, found for a host by its label suffixes instead of a scan.
+
+    Answers are remembered per host (a bounded memo): a tree cites a few hosts many times.
+    """
 
     def __init__(self, entries: Iterable[tuple[str, _Item]]) -> None:
         self._by_host: dict[str, list[tuple[int, _Item]]] = {}
         for order, (rule_host, item) in enumerate(entries):
             self._by_host.setdefault(rule_host, []).append((order, item))
+        self._known: dict[str, tuple[_Item, ...]] = {}
+        # Every suffix of a host ends with the host's last label: others cannot match.
+        self._last_labels = {rule_host.rpartition(".")[2] for rule_host in self._by_host}
 
     def lookup(self, host: str) -> tuple[_Item, ...]:
         """Every item whose rule host ``host_matches`` ``host``, in the order given."""
+        known = self._known.get(host)
+        if known is None:
+            if len(self._known) >= _REMEMBERED_HOSTS:
+                self._known.clear()
+            matchable = host.rpartition(".")[2] in self._last_labels
+            known = self._known[host] = self._find(host) if matchable else ()
+        return known
+
+    def _find(self, host: str) -> tuple[_Item, ...]:
         found = [entry for suffix in host_suffixes(host) for entry in self._by_host.get(suffix, ())]
         if len(found) > 1:
             found.sort(key=lambda entry: entry[0])

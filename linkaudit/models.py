@@ -9,10 +9,14 @@ offset 0, CRLF stays two characters), so an offset is valid for rewriting the fi
 from __future__ import annotations
 
 import enum
+import functools
+import operator
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+_Slotted = TypeVar("_Slotted")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,7 @@ class ReferenceUse:
     column: int
 
 
+@functools.lru_cache(maxsize=4096)  # labels repeat: a note uses each of its labels often
 def normalize_label(label: str) -> str:
     """CommonMark label matching: case-folded, inner whitespace collapsed, trimmed."""
     return " ".join(label.split()).casefold()
@@ -77,7 +82,7 @@ class FileProblem:
     """Something wrong with a file as a whole (reported as a finding, scan goes on)."""
 
     path: Path
-    kind: str  # "unreadable" | "encoding" | "front-matter"
+    kind: str  # "unreadable" | "encoding" | "front-matter" | "too-many-links"
     message: str
     line: int = 1
     column: int = 1
@@ -141,6 +146,22 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
+def _pickled_as_call(cls: type[_Slotted]) -> type[_Slotted]:
+    """Pickle a slotted dataclass as a call of its class with its fields.
+
+    The state methods ``dataclass`` gives slotted classes look the fields up on every
+    call; links and findings are spilled to disk by the hundred thousand.
+    """
+    values = operator.attrgetter(*(item.name for item in fields(cls)))  # type: ignore[arg-type]
+
+    def reduce(self: _Slotted) -> tuple[type[_Slotted], tuple[Any, ...]]:
+        return cls, values(self)
+
+    cls.__reduce__ = reduce  # type: ignore[assignment,method-assign]
+    return cls
+
+
+@_pickled_as_call
 @dataclass(frozen=True, slots=True)
 class Location:
     """A place in a note: used to list every citation of one URL."""
@@ -215,6 +236,7 @@ class Edit:
     reason: str  # "tracking" | "redirect" | "duplicate" | "archive"
 
 
+@_pickled_as_call
 @dataclass(frozen=True, slots=True)
 class LinkRecord:
     """A link as listed in reports: flat, small, with no note text attached."""

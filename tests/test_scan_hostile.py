@@ -283,3 +283,38 @@ def test_ignore_rules_and_exclude_globs_match_on_re2(tmp_path: Path) -> None:
     write(tmp_path / "keep.md", "x")
     config = replace(CONFIG, exclude=("**/" * 12 + "x.md",))
     assert [p.name for p in iter_note_paths([tmp_path], config)] == ["keep.md"]
+
+
+def test_links_past_max_links_per_note_are_dropped_and_reported(tmp_path: Path) -> None:
+    """Only the first scan.max_links_per_note links, in text order, reach the audit; a
+    too-many-links problem points at the first link dropped."""
+    path = tmp_path / "a.md"
+    path.write_text("[d]: https://d.example/\n\nhttps://a.example/ [d]\n"
+                    "https://b.example/\nhttps://c.example/\n", encoding="utf-8")
+    note = read_note(path, replace(CONFIG, max_links_per_note=3))
+    assert isinstance(note, Note)
+    assert [link.url for link in note.links] == ["https://d.example/", "https://a.example/",
+                                                 "https://b.example/"]
+    [problem] = note.problems
+    assert (problem.kind, problem.line, problem.column) == ("too-many-links", 5, 1)
+    assert "4 links, over scan.max_links_per_note (3)" in problem.message
+    full = read_note(path, replace(CONFIG, max_links_per_note=4))
+    assert isinstance(full, Note) and len(full.links) == 4 and not full.problems
+
+
+def test_max_links_per_note_is_validated_and_its_finding_is_a_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key takes a positive count; a scan reports the note once, as a warning."""
+    with pytest.raises(ConfigError, match="max_links_per_note"):
+        load_config(None, overrides={"scan.max_links_per_note": 0}, environ={},
+                    search_from=tmp_path)
+    (tmp_path / "a.md").write_text("https://a.example/ https://b.example/\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LINKAUDIT_SCAN__MAX_LINKS_PER_NOTE", "1")
+    out = io.StringIO()
+    code = main(["scan", str(tmp_path), "--format", "json", "--fail-on", "warning"],
+                stdout=out, stderr=io.StringIO())
+    findings = json.loads(out.getvalue())["findings"]
+    assert code == 1
+    assert [(f["kind"], f["severity"], f["line"], f["column"]) for f in findings] == [
+        ("too-many-links", "warning", 1, 20)]

@@ -35,6 +35,7 @@ KINDS: Mapping[str, tuple[Severity, str]] = {
     "unreadable": (Severity.ERROR, "File cannot be read"),
     "encoding": (Severity.ERROR, "File is not UTF-8 text"),
     "front-matter": (Severity.ERROR, "Front matter is not valid YAML"),
+    "too-many-links": (Severity.WARNING, "Note has more links than are audited"),
     "malformed-url": (Severity.ERROR, "URL cannot be used as written"),
     "undefined-reference": (Severity.ERROR, "Reference used but never defined"),
     "tracking": (Severity.WARNING, "Link carries tracking parameters"),
@@ -142,7 +143,8 @@ def duplicate_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding
     for link in links:
         if link.malformed is not None or link.link.kind is not LinkKind.DEFINITION:
             continue
-        earlier = first_by_citation.get(link.aggressive_key + _fragment(link))
+        citation = link.aggressive_key + _fragment(link)
+        earlier = first_by_citation.get(citation)
         if earlier is not None:
             message = f"{_label(link)} cites the same source as {_label(earlier)} on line " \
                       f"{earlier.link.line}"
@@ -154,7 +156,7 @@ def duplicate_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding
                 link, note, "duplicate", message,
                 related=(Location(note.path, earlier.link.line, earlier.link.column),)))
             continue
-        first_by_citation[link.aggressive_key + _fragment(link)] = link
+        first_by_citation[citation] = link
         same_page = first_by_page.get(link.aggressive_key)
         if same_page is not None:
             found.append(_at(
@@ -191,7 +193,7 @@ def reference_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding
 # ---------------------------------------------------------------- families
 
 
-@dataclass
+@dataclass(slots=True)
 class _Citation:
     """One source as one note cites it; what the family comparison needs, nothing more."""
 
@@ -232,15 +234,16 @@ class OfflineAudit:
         lang = note.lang or "?"
         family = self._families[note.family]
         family.langs.add(lang)
-        for link in links:
-            if link.malformed is not None or not link.check_key.startswith("http"):
+        variant_key, path, citations = self._variant_key, note.path, family.citations
+        for cleaned in links:
+            if cleaned.malformed is not None or not cleaned.check_key.startswith("http"):
                 continue
-            citation = _Citation(note.path, lang, link.link.line, link.link.column,
-                                 link.url, link.aggressive_key,
-                                 self._variant_key(link.aggressive_key))
-            family.citations.append(citation)
-            if link.link.kind is LinkKind.DEFINITION and link.link.label is not None:
-                family.labels[normalize_label(link.link.label)].setdefault(lang, citation)
+            link = cleaned.link
+            citation = _Citation(path, lang, link.line, link.column, link.url,
+                                 cleaned.aggressive_key, variant_key(cleaned.aggressive_key))
+            citations.append(citation)
+            if link.kind is LinkKind.DEFINITION and link.label is not None:
+                family.labels[normalize_label(link.label)].setdefault(lang, citation)
 
     def finish(self) -> list[Finding]:
         """Drift findings for every family seen since the last call, which are forgotten."""

@@ -109,6 +109,7 @@ class _NoteCheck:
         self.path = os.path.abspath(note.path)
         self.folder = os.path.dirname(self.path)
         self.findings: list[Finding] = []
+        self.judged: dict[str, tuple[str, str] | None] = {}  # by URL: a note cites some often
 
     @property
     def outline(self) -> Outline:
@@ -124,55 +125,52 @@ class _NoteCheck:
         return os.path.relpath(path, self.site.root).replace(os.sep, "/")
 
     def link(self, url: str, line: int, column: int) -> None:
+        """The finding a local link makes, if any; worked out once per URL in a note."""
+        if url in self.judged:
+            verdict = self.judged[url]
+        else:
+            verdict = self.judged[url] = self.judge(url)
+        if verdict is not None:
+            self.add(verdict[0], line, column, url, verdict[1])
+
+    def judge(self, url: str) -> tuple[str, str] | None:
+        """(kind, message) of what is wrong with a local link, or None when it works."""
         written, _, fragment = url.partition("#")
         path = unquote(written.split("?", 1)[0])
         if not path:
-            if fragment:
-                self.fragment(self.outline.ids, fragment, "this note", url, line, column)
-            return
+            return self.fragment(self.outline.ids, fragment, "this note") if fragment else None
         if path.startswith("/"):
             target = self.site.url(path)
             if target is None:
                 base = self.site.baseurl
                 under = "" if not base or path.startswith(base + "/") or path == base \
                     else f" (the site is served under its baseurl {base})"
-                self.add("local-missing", line, column, url,
-                         f"no file or page of the site is served at {path}{under}")
-                return
+                return "local-missing", f"no file or page of the site is served at {path}{under}"
         else:
             joined = os.path.normpath(os.path.join(self.folder, path))
             if not self.site.inside(joined):
-                self.add("local-outside", line, column, url,
-                         f"{path} leads outside the site root {self.site.root}; "
-                         "it was not looked for")
-                return
+                return "local-outside", (f"{path} leads outside the site root {self.site.root}; "
+                                         "it was not looked for")
             target = self.site.source(joined + (os.sep if path.endswith("/") else ""))
             if target is None:
-                self.add("local-missing", line, column, url,
-                         f"{path} does not exist (looked for {self.shown(joined)})")
-                return
-        if fragment:
-            self.target_fragment(target, fragment, url, line, column)
+                return "local-missing", f"{path} does not exist (looked for {self.shown(joined)})"
+        return self.target_fragment(target, fragment) if fragment else None
 
-    def target_fragment(self, target: str, fragment: str, url: str, line: int,
-                        column: int) -> None:
+    def target_fragment(self, target: str, fragment: str) -> tuple[str, str] | None:
         if target == self.path:
             found: Outline | None = self.outline
         else:
             found = self.audit.page_outline(target, self.site)
-        if found is not None:
-            self.fragment(found.ids, fragment, self.shown(target), url, line, column)
+        return None if found is None else self.fragment(found.ids, fragment, self.shown(target))
 
-    def fragment(self, ids: Collection[str], fragment: str, where: str, url: str,
-                 line: int, column: int) -> None:
+    def fragment(self, ids: Collection[str], fragment: str, where: str) -> tuple[str, str] | None:
         wanted = unquote(fragment)
         if wanted in ids or wanted.lower() == "top":
-            return
+            return None
         close = difflib.get_close_matches(wanted, list(ids), n=1, cutoff=0.6) \
             if len(ids) <= _MAX_SUGGESTIONS else []
         hint = f" (did you mean #{close[0]}?)" if close else ""
-        self.add("anchor-missing", line, column, url,
-                 f"#{wanted} matches no heading or id in {where}{hint}")
+        return "anchor-missing", f"#{wanted} matches no heading or id in {where}{hint}"
 
     def post_urls(self) -> None:
         """``{% post_url name %}`` tags outside code: the named post must exist."""
@@ -201,4 +199,6 @@ class _NoteCheck:
                 self.add("local-missing", line, column, match.group(),
                          f"post_url names no post: no _posts folder holds {name}")
             elif match.group(2) and len(match.group(2)) > 1:
-                self.target_fragment(target, match.group(2)[1:], match.group(), line, column)
+                verdict = self.target_fragment(target, match.group(2)[1:])
+                if verdict is not None:
+                    self.add(verdict[0], line, column, match.group(), verdict[1])

@@ -16,11 +16,18 @@ import string
 import sys
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import SplitResult, quote, urlsplit
 
 from linkaudit.clean.rules import LEVELS, RuleSet
-from linkaudit.clean.strip import CleanResult, clean_url, clean_url_at_both_levels, piece_name
+from linkaudit.clean.strip import (
+    CleanResult,
+    clean_url,
+    clean_url_at_both_levels,
+    piece_name,
+    query_pieces,
+)
 from linkaudit.languages import ISO_639_1
 from linkaudit.models import CleanedLink, Link
 
@@ -59,8 +66,7 @@ class _Malformed(Exception):
     """Internal: why a URL cannot be normalised (becomes ``UrlKeys.malformed``)."""
 
 
-@dataclass(frozen=True)
-class _Parts:
+class _Parts(NamedTuple):  # a tuple: made several times per distinct URL
     scheme: str
     userinfo: str  # "user:password@" as written, or ""
     host: str
@@ -83,13 +89,17 @@ def keys(url: str, rules: RuleSet) -> UrlKeys:
 def _clean_and_key(url: str, rules: RuleSet, level: str) -> tuple[CleanResult, UrlKeys]:
     """``url`` cleaned at ``level`` (as written when unusable) and its keys; never raises."""
     try:
-        scheme = _split(url)[0].scheme.lower()
+        split = _split(url)
+        scheme = split[0].scheme.lower()
         if scheme not in WEB_SCHEMES:
             if scheme in UNCHECKED_SCHEMES or not scheme:
                 return clean_url(url, rules, level), UrlKeys(url, url, url, checkable=False)
             raise _Malformed(f"unsupported scheme {scheme!r}")
         safe_result, aggressive = clean_url_at_both_levels(url, rules)
-        safe = _safe_parts(safe_result.url)
+        if safe_result.url != url:  # only pieces of the query were removed
+            pieces = query_pieces(safe_result.url)
+            split = split[0]._replace(query=pieces[1] if pieces else ""), split[1]
+        safe = _safe_parts(safe_result.url, split)
     except _Malformed as exc:
         return CleanResult(url), UrlKeys(url, url, url, malformed=str(exc), checkable=False)
     heuristics: list[str] = []
@@ -128,7 +138,8 @@ def locale_variant_key(url: str) -> str:
                     if not (0 < index <= _LOCALE_SEGMENTS and _is_language(segment)))
     query = "&".join(piece for piece in parts.query.split("&")
                      if piece_name(piece).lower() not in _LOCALE_PARAMS)
-    return replace(parts, path=path or "/", query=query).unsplit(fragment=False)
+    return _Parts(parts.scheme, parts.userinfo, parts.host, parts.port, path or "/", query,
+                  parts.fragment).unsplit(fragment=False)
 
 
 # ---------------------------------------------------------------- safe normalisation
@@ -152,9 +163,12 @@ def _split(url: str) -> tuple[SplitResult, int | None]:
         raise _Malformed(f"cannot be parsed: {exc}") from None
 
 
-def _safe_parts(url: str) -> _Parts:
-    """RFC 3986 §6.2.2–6.2.3 normalisation of an http(s) URL, with an IDNA host."""
-    parts, port = _split(url)
+def _safe_parts(url: str, split: tuple[SplitResult, int | None] | None = None) -> _Parts:
+    """RFC 3986 §6.2.2–6.2.3 normalisation of an http(s) URL, with an IDNA host.
+
+    ``split`` is ``_split(url)`` when the caller already knows it.
+    """
+    parts, port = split or _split(url)
     scheme = parts.scheme.lower()
     if scheme not in WEB_SCHEMES:
         raise _Malformed(f"unsupported scheme {scheme!r}")
@@ -183,7 +197,7 @@ def _host(host: str) -> str:
             raise _Malformed(f"invalid host name {host!r}: {exc}") from None
     if not _HOST.fullmatch(host):
         raise _Malformed(f"invalid character in host name {host!r}")
-    for label in host.split("."):
+    for label in host.split(".") if "xn--" in host else ():
         if label.startswith("xn--"):
             try:
                 label.encode("ascii").decode("idna")
@@ -195,18 +209,26 @@ def _host(host: str) -> str:
 
 def _normalize_percent(text: str, *, decode: bool) -> str:
     """Upper-case escapes, encode what a URI cannot hold, decode unreserved if ``decode``."""
+    return _ENCODE.sub(_decoding_fix if decode else _keeping_fix, text)
 
-    def fix(match: re.Match[str]) -> str:
-        if match.group(1) is None:
-            return quote(match.group(0), safe="")
-        char = chr(int(match.group(1), 16))
-        return char if decode and char in _UNRESERVED else "%" + match.group(1).upper()
 
-    return _ENCODE.sub(fix, text)
+def _keeping_fix(match: re.Match[str]) -> str:
+    if match.group(1) is None:
+        return quote(match.group(0), safe="")
+    return "%" + match.group(1).upper()
+
+
+def _decoding_fix(match: re.Match[str]) -> str:
+    if match.group(1) is None:
+        return quote(match.group(0), safe="")
+    char = chr(int(match.group(1), 16))
+    return char if char in _UNRESERVED else "%" + match.group(1).upper()
 
 
 def _remove_dot_segments(path: str) -> str:
     """RFC 3986 §5.2.4 for an absolute path."""
+    if "/." not in path:
+        return path  # no "." or ".." segment (an absolute path starts with "/")
     segments = path.split("/")
     output: list[str] = []
     for segment in segments:
@@ -225,8 +247,9 @@ def _remove_dot_segments(path: str) -> str:
 
 def _aggressive_parts(parts: _Parts) -> tuple[_Parts, tuple[str, ...]]:
     applied: list[str] = []
-    if parts.scheme == "http":
-        parts = replace(parts, scheme="https")
+    scheme = parts.scheme
+    if scheme == "http":
+        scheme = "https"
         applied.append("https")
     labels = parts.host.split(".")
     if labels[0] == "www" and len(labels) > 2:
@@ -236,15 +259,15 @@ def _aggressive_parts(parts: _Parts) -> tuple[_Parts, tuple[str, ...]]:
     if mobile is not None:
         labels = labels[:mobile] + labels[mobile + 1:]
         applied.append("mobile")
-    parts = replace(parts, host=".".join(labels))
-    if parts.path != "/" and parts.path.endswith("/"):
-        parts = replace(parts, path=parts.path.rstrip("/") or "/")
+    path = parts.path
+    if path != "/" and path.endswith("/"):
+        path = path.rstrip("/") or "/"
         applied.append("trailing-slash")
     query = "&".join(sorted(piece for piece in parts.query.split("&") if piece))
     if query != parts.query:
-        parts = replace(parts, query=query)
         applied.append("query-order")
-    return parts, tuple(applied)
+    return _Parts(scheme, parts.userinfo, ".".join(labels), parts.port, path, query,
+                  parts.fragment), tuple(applied)
 
 
 def _is_language(segment: str) -> bool:
@@ -281,11 +304,9 @@ class LinkCleaner:
 
     def _cleaned(self, link: Link) -> CleanedLink:
         result, url_keys = self._remembered(link.url)
-        return CleanedLink(
-            link=link, clean_url=result.url, removed=result.removed,
-            check_key=url_keys.check_key, citation_key=url_keys.citation_key,
-            aggressive_key=url_keys.aggressive_key, heuristics=url_keys.heuristics,
-            protection=result.protection, malformed=url_keys.malformed)
+        return CleanedLink(  # positional: one is made per link
+            link, result.url, result.removed, url_keys.check_key, url_keys.citation_key,
+            url_keys.aggressive_key, url_keys.heuristics, result.protection, url_keys.malformed)
 
     def _remembered(self, url: str) -> tuple[CleanResult, UrlKeys]:
         known = self._memo.get(url)

@@ -25,6 +25,10 @@ from linkaudit.hosts import HostIndex, host_matches
 from linkaudit.userregex import UserRegex, compile_user_regex
 
 LEVELS = ("safe", "aggressive")
+# libyaml's safe loader when PyYAML has it: the rules file is read at the start of every run.
+_SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = (
+    yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)
+_REMEMBERED_NAMES = 4096  # parameter names whose global verdicts are kept
 
 
 def _canonical_host(host: str) -> str:
@@ -108,6 +112,19 @@ class RuleSet:
     wrappers: tuple[Wrapper, ...]
     clearurls: tuple[ClearUrlsProvider, ...] = ()
 
+    def name_rules(self, name: str) -> tuple[bool, bool, bool]:
+        """Whether the rules for every host keep ``name``, remove it at safe, at aggressive.
+
+        Remembered per name (a bounded memo): a tree repeats a few names many times.
+        """
+        known = self._names.get(name)
+        if known is None:
+            if len(self._names) >= _REMEMBERED_NAMES:
+                self._names.clear()
+            known = self._names[name] = (self.keep.matches(name), self.tracking.matches(name),
+                                         self.referral.matches(name))
+        return known
+
     def sites_for(self, host: str) -> tuple[SiteRules, ...]:
         """Every site rule whose host is ``host`` or a parent domain of it."""
         return self._site_index.lookup(host)
@@ -124,6 +141,10 @@ class RuleSet:
 
     # Host indexes, built on first use: each link's host is looked up by its label
     # suffixes instead of being compared with every rule.
+    @cached_property
+    def _names(self) -> dict[str, tuple[bool, bool, bool]]:
+        return {}
+
     @cached_property
     def _site_index(self) -> HostIndex[SiteRules]:
         return HostIndex((site.host, site) for site in self.sites)
@@ -165,7 +186,7 @@ def load_rules(config: CleaningConfig, base_dir: Path) -> RuleSet:
 
 def _builtin_data() -> dict[str, Any]:
     text = resources.files("linkaudit").joinpath("data/tracking.yaml").read_text("utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = yaml.load(text, Loader=_SAFE_LOADER)
     return data
 
 

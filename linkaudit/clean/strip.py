@@ -34,26 +34,33 @@ def clean_url(url: str, rules: RuleSet, level: str = "safe") -> CleanResult:
     """Remove the tracking parameters ``rules`` name at ``level`` ("safe" or "aggressive")."""
     if level not in LEVELS:
         raise ValueError(f"unknown cleaning level {level!r}; expected one of {LEVELS}")
-    return _clean(url, rules, level, _protection(url, rules))
+    located = _host_and_path(url)
+    protection, target = _protection(url, rules, located)
+    if protection is None:
+        return _strip(url, rules, located)[LEVELS.index(level)]
+    return _clean(url, rules, level, protection, target)
 
 
 def clean_url_at_both_levels(url: str, rules: RuleSet) -> tuple[CleanResult, CleanResult]:
-    """``clean_url`` at "safe" and at "aggressive", deciding the URL's protection once."""
-    protection = _protection(url, rules)
-    return _clean(url, rules, "safe", protection), _clean(url, rules, "aggressive", protection)
-
-
-def _clean(url: str, rules: RuleSet, level: str,
-           protection_and_target: tuple[Protection | None, str | None]) -> CleanResult:
-    protection, target = protection_and_target
+    """``clean_url`` at "safe" and at "aggressive", taking the URL apart once."""
+    located = _host_and_path(url)
+    protection, target = _protection(url, rules, located)
     if protection is None:
-        return _strip(url, rules, level)
+        return _strip(url, rules, located)
+    return (_clean(url, rules, "safe", protection, target),
+            _clean(url, rules, "aggressive", protection, target))
+
+
+def _clean(url: str, rules: RuleSet, level: str, protection: Protection, target: str | None
+           ) -> CleanResult:
+    """A protected URL: as written, or at aggressive a redirect wrapper's final target."""
     if protection is not Protection.REDIRECT_WRAPPER or level != "aggressive" or target is None:
         return CleanResult(url, protection=protection)
     while target is not None:  # each target is shorter than its wrapper, so this ends
         unwrapped = target
-        inner, target = _protection(unwrapped, rules)
-    stripped = _strip(unwrapped, rules, level) if inner is None else CleanResult(unwrapped)
+        located = _host_and_path(unwrapped)
+        inner, target = _protection(unwrapped, rules, located)
+    stripped = _strip(unwrapped, rules, located)[1] if inner is None else CleanResult(unwrapped)
     return CleanResult(stripped.url, stripped.removed, protection, unwrapped)
 
 
@@ -84,9 +91,12 @@ def _names(url: str) -> list[tuple[str, str]]:
     return [] if pieces is None else [(p, piece_name(p)) for p in pieces[1].split("&")]
 
 
-def _protection(url: str, rules: RuleSet) -> tuple[Protection | None, str | None]:
-    """Which protection applies, and for a wrapper the target URL it points to (if found)."""
-    located = _host_and_path(url)
+def _protection(url: str, rules: RuleSet, located: tuple[str, str] | None
+                ) -> tuple[Protection | None, str | None]:
+    """Which protection applies, and for a wrapper the target URL it points to (if found).
+
+    ``located`` is the URL's host and path (``_host_and_path``).
+    """
     if located is None:
         return None, None
     host, path = located
@@ -117,41 +127,55 @@ def _target(candidate: str, wrapper: str) -> str | None:
     return candidate if usable else None
 
 
-def _strip(url: str, rules: RuleSet, level: str) -> CleanResult:
+def _strip(url: str, rules: RuleSet, located: tuple[str, str] | None
+           ) -> tuple[CleanResult, CleanResult]:
+    """``url`` without its tracking parameters at "safe" and at "aggressive", in one pass."""
     split = query_pieces(url)
-    located = _host_and_path(url)
     if split is None or located is None:
-        return CleanResult(url)
+        return CleanResult(url), CleanResult(url)
     base, query, fragment = split
     sites = rules.sites_for(located[0])
     providers = [p for p in rules.clearurls if p.applies_to(url)]
-    kept: list[str] = []
-    removed: list[str] = []
-    decided: dict[str, bool] = {}  # per name: a hostile query repeats one name many times
+    kept: tuple[list[str], list[str]] = ([], [])
+    removed: tuple[list[str], list[str]] = ([], [])
+    decided: dict[str, tuple[bool, bool]] = {}  # a hostile query repeats one name many times
     for piece in query.split("&"):
         name = piece_name(piece)
         tracking = decided.get(name)
         if tracking is None:
-            tracking = decided[name] = bool(name) and _is_tracking(name, level, rules, sites,
-                                                                   providers)
-        if tracking:
-            removed.append(name)
-        else:
-            kept.append(piece)
+            tracking = decided[name] = _tracking(name, rules, sites, providers)
+        for level in (0, 1):
+            if tracking[level]:
+                removed[level].append(name)
+            else:
+                kept[level].append(piece)
+    return _rejoined(url, base, kept[0], removed[0], fragment), \
+        _rejoined(url, base, kept[1], removed[1], fragment)
+
+
+def _rejoined(url: str, base: str, kept: list[str], removed: list[str], fragment: str
+              ) -> CleanResult:
     if not removed:
         return CleanResult(url)
     rest = "&".join(kept)
     return CleanResult(base + ("?" + rest if rest else "") + fragment, tuple(removed))
 
 
-def _is_tracking(name: str, level: str, rules: RuleSet, sites: Sequence[SiteRules],
-                 providers: Sequence[ClearUrlsProvider]) -> bool:
-    """Keep rules win; then safe-level names; then, at aggressive, aggressive-level names."""
-    if rules.keep.matches(name) or any(site.keep.matches(name) for site in sites):
-        return False
-    if (rules.tracking.matches(name) or any(site.params.matches(name) for site in sites)
+_KEPT = (False, False)
+_REMOVED = (True, True)
+
+
+def _tracking(name: str, rules: RuleSet, sites: Sequence[SiteRules],
+              providers: Sequence[ClearUrlsProvider]) -> tuple[bool, bool]:
+    """Whether ``name`` is removed at safe, at aggressive: keep rules win; then safe-level
+    names (removed at both levels); then aggressive-level names."""
+    if not name:
+        return _KEPT
+    keep, tracking, referral = rules.name_rules(name)
+    if keep or any(site.keep.matches(name) for site in sites):
+        return _KEPT
+    if (tracking or any(site.params.matches(name) for site in sites)
             or any(rule.fullmatch(name) for p in providers for rule in p.rules)):
-        return True
-    return level == "aggressive" and (
-        rules.referral.matches(name) or any(site.aggressive.matches(name) for site in sites)
-        or any(rule.fullmatch(name) for p in providers for rule in p.referral))
+        return _REMOVED
+    return False, (referral or any(site.aggressive.matches(name) for site in sites)
+                   or any(rule.fullmatch(name) for p in providers for rule in p.referral))

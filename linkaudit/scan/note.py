@@ -21,7 +21,7 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from linkaudit.config import ScanConfig
-from linkaudit.models import FileProblem, Note
+from linkaudit.models import FileProblem, Link, Note
 from linkaudit.scan.families import family_key, path_language
 from linkaudit.scan.files import iter_note_paths
 from linkaudit.scan.markdown import extract
@@ -165,6 +165,10 @@ def _parse_note(path: Path, text: str, config: ScanConfig) -> Note:
         else:
             metadata, raw_lang = parsed
     found = extract(text, start=body_start, bare_urls=config.bare_urls, html=config.html)
+    links = found.links
+    if len(links) > config.max_links_per_note:
+        problems += (_too_many_links(path, links, config.max_links_per_note),)
+        links = links[:config.max_links_per_note]
     return Note(
         path=path,
         text=text,
@@ -172,11 +176,21 @@ def _parse_note(path: Path, text: str, config: ScanConfig) -> Note:
         family=family_key(path, config),
         metadata=metadata,
         body_start=body_start,
-        links=found.links,
+        links=links,
         references=found.references,
         problems=problems,
         ignored_lines=found.ignored_lines,
     )
+
+
+def _too_many_links(path: Path, links: Sequence[Link], limit: int) -> FileProblem:
+    """Links past ``limit`` are dropped: a hostile note of a million links would otherwise
+    cost a million cleanings, findings and checks; the note says where auditing stopped."""
+    first = links[limit]
+    return FileProblem(path, "too-many-links",
+                       f"{len(links):,} links, over scan.max_links_per_note ({limit:,}): "
+                       f"the links from line {first.line} on are not audited",
+                       first.line, first.column)
 
 
 def scan_paths(paths: Sequence[Path], config: ScanConfig) -> Iterator[Note | FileProblem]:

@@ -59,16 +59,17 @@ def valid_label(label: str) -> bool:
     """A CommonMark link label: not blank, at most 999 characters, no unescaped brackets."""
     if not 0 < len(label) <= MAX_LABEL or not label.strip(" \t\r\n"):
         return False
-    index = 0
-    while index < len(label):
-        char = label[index]
-        if char == "\\":
-            index += 2
-            continue
-        if char in "[]":
-            return False
-        index += 1
-    return BLANK_LINE.search(label) is None
+    if "[" in label or "]" in label:  # without brackets, nothing below can say no
+        index = 0
+        while index < len(label):
+            char = label[index]
+            if char == "\\":
+                index += 2
+                continue
+            if char in "[]":
+                return False
+            index += 1
+    return ("\n" not in label and "\r" not in label) or BLANK_LINE.search(label) is None
 
 
 def is_thematic_break(body: str) -> bool:

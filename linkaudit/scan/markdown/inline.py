@@ -12,9 +12,11 @@ from linkaudit.scan.markdown.html import HtmlSyntax
 from linkaudit.scan.markdown.links import LinkSyntax
 
 _INLINE_SPECIAL = re.compile(r"[\\`<!\[\]]")
+_SPECIAL_CHARS = frozenset("\\`<![]")
 _BACKTICKS = re.compile(r"`+")
 # Link text longer than this is not kept: nested brackets would make the texts' sum
-# quadratic in the note's size (realistic link texts are far shorter).
+# quadratic in the note's size (realistic link texts are far shorter). At most MAX_LABEL:
+# the text kept is the label text close_bracket has already cut out.
 _MAX_LINK_TEXT = 256
 _TASK_PREFIX = re.compile(r"[ \t>]*(?:[-+*]|\d{1,9}[.)])[ \t]+")
 
@@ -36,7 +38,7 @@ class InlinePass(LinkSyntax, HtmlSyntax, BarePass):
                 if found < 0:
                     break
                 position = found
-            else:
+            elif text[position] not in _SPECIAL_CHARS:  # brackets often come in runs
                 special = _INLINE_SPECIAL.search(text, position, end)
                 if special is None:
                     break
@@ -76,11 +78,11 @@ class InlinePass(LinkSyntax, HtmlSyntax, BarePass):
                     position += 1
                     continue
                 opener, image = openers.pop()
-                inactive = not image and len(openers) < first_active
-                first_active = min(first_active, len(openers))
-                if inactive:
-                    position += 1
-                    continue
+                if len(openers) < first_active:
+                    first_active = len(openers)
+                    if not image:
+                        position += 1
+                        continue  # inside a link's text: inactive
                 after, is_link = self.close_bracket(opener, image, position, end)
                 if is_link:
                     claimed.append((opener, after))
@@ -112,7 +114,7 @@ class InlinePass(LinkSyntax, HtmlSyntax, BarePass):
             if inline is not None:
                 url_start, url_end, title, link_end = inline
                 kind = LinkKind.IMAGE if image else LinkKind.INLINE
-                kept = text[opener + 1:close] if close - opener <= _MAX_LINK_TEXT + 1 else None
+                kept = link_text if close - opener <= _MAX_LINK_TEXT + 1 else None
                 self.add_link(kind, url_start, url_end, title=title, text=kept)
                 return link_end, True
             if link_text is not None and valid_label(link_text) and self.is_defined(link_text):

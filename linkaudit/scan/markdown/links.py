@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from linkaudit.models import LinkKind, normalize_label
 from linkaudit.scan.markdown.helpers import ASCII_PUNCT, BLANK_LINE, MAX_LABEL, valid_label
@@ -13,7 +14,22 @@ _MAX_PAREN_DEPTH = 32
 # otherwise walk 32 levels again from each of its brackets.
 _TOO_DEEP = re.compile(
     rf"(?:(?:[^\x00-\x20\x7f()\\]|\\[^\x00-\x20\x7f])*+\(){{{_MAX_PAREN_DEPTH + 1}}}")
+# The run _TOO_DEEP walks (escapes, "(" and plain characters up to a ")", space or control
+# character), and its tokens: escaped pairs, and the "(" it counts.
+_PAREN_RUN = re.compile(r"(?:[^\x00-\x20\x7f()\\]|\\[^\x00-\x20\x7f]|\()*+")
+_RUN_TOKENS = re.compile(r"\\[^\x00-\x20\x7f]|(\()")
 _PLAIN_DESTINATION = re.compile(r"[^\x00-\x20\x7f()\\]+")
+# The usual definition, one line with a title, which the steps below would read the same
+# way: a label without brackets or escapes, a plain destination, a title without escapes.
+_SIMPLE_DEFINITION = re.compile(
+    r'\[([^\[\]\\\r\n]{1,999})\]:[ \t]*([^\x00-\x20\x7f()\\<][^\x00-\x20\x7f()\\]*)'
+    r'[ \t]+"([^"\\\r\n]*)"[ \t]*(?=\r|\n|\Z)')
+# The usual inline destination, ``(url)``: what the steps below would find, in one step.
+_SIMPLE_INLINE = re.compile(r"\(([^\x00-\x20\x7f()\\<][^\x00-\x20\x7f()\\]*)\)")
+# What a title's scan must look at, per closer: escapes, the closer, line ends, and "("
+# in a parenthesised title.
+_TITLE_STOPS = {closer: re.compile(pattern) for closer, pattern in
+                (('"', r'[\\"\r\n]'), ("'", r"[\\'\r\n]"), (")", r"[\\()\r\n]"))}
 
 
 class LinkSyntax(ScanState):
@@ -24,6 +40,10 @@ class LinkSyntax(ScanState):
         text, size = self.text, len(self.text)
         if start >= size or text[start] != "[":
             return None
+        simple = _SIMPLE_DEFINITION.match(text, start)
+        if simple is not None and valid_label(simple.group(1)):
+            self.record_definition(simple.group(1), *simple.span(2), simple.group(3))
+            return simple.end()
         close = self.label_end(start, size)
         if close < 0 or not text.startswith(":", close + 1):
             return None
@@ -127,7 +147,7 @@ class LinkSyntax(ScanState):
                 position += 2
                 continue
             if char == "(":
-                if depth == 0 and _TOO_DEEP.match(text, position, limit):
+                if depth == 0 and self.too_deep(position, limit):
                     return None  # 33 "(" before any ")": one C-speed check, not a walk
                 depth += 1
                 if depth > _MAX_PAREN_DEPTH:
@@ -143,28 +163,54 @@ class LinkSyntax(ScanState):
             return None
         return start, position, position
 
+    def too_deep(self, position: int, limit: int) -> bool:
+        """Whether ``_TOO_DEEP`` matches at ``position`` (a "(" met outside an escape).
+
+        ``[a](`` repeated asks at every "(" of one long run, and each match walks 33 of
+        them: instead the run's "(" are listed once, and each later question on the same
+        run is a count. The tokens from a later "(" line up with the run's from the
+        character after it, so only that "(" itself may be missing from the list.
+        """
+        run = self.paren_run
+        if run is None or run[2] != limit or position >= run[1]:
+            end = _PAREN_RUN.match(self.text, position, limit).end()  # type: ignore[union-attr]
+            parens = [token.start() for token in _RUN_TOKENS.finditer(self.text, position, end)
+                      if token.group(1) is not None]
+            run = self.paren_run = (position, end, limit, parens)
+        elif position < run[0]:
+            return _TOO_DEEP.match(self.text, position, limit) is not None  # never met so far
+        parens = run[3]
+        index = bisect_left(parens, position)
+        listed = index < len(parens) and parens[index] == position
+        return len(parens) - index + (0 if listed else 1) > _MAX_PAREN_DEPTH
+
     def title(self, start: int, limit: int) -> tuple[int, int, int] | None:
         """A quoted or parenthesised title at ``start``: (text start, text end, offset after)."""
         text = self.text
         closer = ")" if text[start] == "(" else text[start]
+        stops = _TITLE_STOPS[closer]  # the other characters only move on by one
         position = start + 1
-        while position < limit:
+        while True:
+            stop = stops.search(text, position, limit)
+            if stop is None:
+                return None
+            position = stop.start()
             char = text[position]
             if char == "\\":
                 position += 2
                 continue
             if char == closer:
                 return start + 1, position, position + 1
-            if char == "(" and closer == ")":
-                return None
-            if char in "\r\n" and BLANK_LINE.match(text, position):
+            if char == "(" or BLANK_LINE.match(text, position):
                 return None
             position += 1
-        return None
 
     def inline_destination(self, start: int, limit: int) -> tuple[int, int, str | None, int] | None:
         """``(url "title")`` at ``start``: (url start, url end, title, offset after ``)``)."""
         text = self.text
+        simple = _SIMPLE_INLINE.match(text, start, limit)
+        if simple is not None:
+            return simple.start(1), simple.end(1), None, simple.end()
         position = self.skip_whitespace(start + 1, limit)
         if position < 0 or position >= limit:
             return None

@@ -26,16 +26,19 @@ class ScanState:
         self.defined: set[str] = set()
         self.found: dict[tuple[str, int], tuple[int, int]] = {}
         self.backtick_runs: dict[int, list[int]] | None = None
+        # (start, end, limit, offsets of its "(") of the last run links.too_deep listed
+        self.paren_run: tuple[int, int, int, list[int]] | None = None
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based line and column (in characters) of an offset in the whole text."""
         line = bisect_right(self.file_line_starts, offset)
         return line, offset - self.file_line_starts[line - 1] + 1
 
-    def add_link(self, kind: LinkKind, start: int, end: int, **extra: str | None) -> None:
+    def add_link(self, kind: LinkKind, start: int, end: int, label: str | None = None,
+                 title: str | None = None, text: str | None = None) -> None:
         line, column = self.position(start)
         url = sys.intern(self.text[start:end])  # one string per URL however often it is cited
-        self.links.append(Link(kind, url, Span(start, end), line, column, **extra))
+        self.links.append(Link(kind, url, Span(start, end), line, column, label, title, text))
 
     def add_reference(self, form: ReferenceForm, start: int, end: int) -> None:
         line, column = self.position(start)
