@@ -38,19 +38,21 @@ Sleep = Callable[[float], Awaitable[None]]
 HOST_BACKOFF_STATUSES = frozenset({429, 503})
 # Objects allocated (net) before the cycle collector's youngest generation is collected
 # while checks run; CPython's default is 700.
-YOUNG_GENERATION = 30_000
+YOUNG_GENERATION = 100_000
 
 
 class _LessCollecting:
-    """Fewer cycle collections while any ``Scheduler.run`` is under way, the thresholds as
+    """Fewer and smaller cycle collections while any ``Scheduler.run`` is under way; as
     they were once the last one ends.
 
     Hundreds of checks in flight keep tens of thousands of objects alive (coroutines,
     requests, connections), so at CPython's default threshold a collection ran every few
     URLs and traversed them all again: a quarter of the CPU of a check run
     (benchmarks/README.md, wire). A check leaves next to no cyclic garbage (``fetch``
-    breaks httpx's response cycle), so collecting every 30,000 objects holds memory down
-    as well.
+    breaks httpx's response cycle), so collecting every 100,000 objects holds memory down
+    as well. What existed before the run (a scanned tree's notes and links, in a check
+    command) is frozen out of the collector's sight meanwhile: no collection during the
+    run traverses it again.
     """
 
     def __init__(self) -> None:
@@ -62,11 +64,13 @@ class _LessCollecting:
             self._saved = gc.get_threshold()
             young, *older = self._saved
             gc.set_threshold(max(young, YOUNG_GENERATION), *older)
+            gc.freeze()
         self._runs += 1
 
     def leave(self) -> None:
         self._runs -= 1
         if self._runs == 0:
+            gc.unfreeze()
             gc.set_threshold(*self._saved)
 
 
