@@ -106,7 +106,6 @@ class WireTransport(AiohttpTransport):
             return made
 
         super().__init__(verify=ssl_context, client=session)
-
         self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
