@@ -1,4 +1,4 @@
-"""Table tests for the pure retry decision and the tenacity loop that applies it."""
+"""Table tests for the pure retry decision and the loop that applies it."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def test_no_retry_would_pass_the_url_deadline() -> None:
 
 
 def test_loop_retries_until_the_decision_declines_and_sleeps_the_decided_delays() -> None:
-    """The tenacity loop calls the attempt again after each yes and sleeps what was decided."""
+    """The loop calls the attempt again after each yes and sleeps what was decided."""
     answers = [Outcome(status=503), Outcome(status=503), Outcome(status=200)]
     slept: list[float] = []
 

@@ -21,11 +21,11 @@ Connections are vetted at connect time by the private-address guard
 from __future__ import annotations
 
 import asyncio.sslproto
-import http.cookiejar
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import AiohttpResponseStream, map_aiohttp_exceptions
 
 from linkaudit.check.fetch import remember_response
 from linkaudit.check.guard import GuardedResolver, guarded_socket
@@ -54,15 +54,26 @@ def make_client(
         write=float(config.read_timeout),
         pool=float(config.total_timeout),
     )
-    return httpx.AsyncClient(
+    client = httpx.AsyncClient(
         follow_redirects=False,
         timeout=timeout,
         headers={"User-Agent": config.user_agent},
         transport=transport if transport is not None else WireTransport(config),
         event_hooks={"response": [remember_response]},
-        # The client keeps no cookie: each URL's check has a jar of its own (fetch).
-        cookies=http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
     )
+    # The client keeps no cookie: each URL's check has a jar of its own (fetch), so nothing
+    # a site sets for one URL is sent with another. httpx offers each response to the
+    # client's jar through urllib adaptors even when its policy refuses every cookie (about
+    # 15 µs a response); a jar that does not look is set in its place.
+    client._cookies = _KeptNone()
+    return client
+
+
+class _KeptNone(httpx.Cookies):
+    """A client jar that keeps nothing a response sets."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
 
 
 class WireTransport(AiohttpTransport):
@@ -95,9 +106,57 @@ class WireTransport(AiohttpTransport):
             return made
 
         super().__init__(verify=ssl_context, client=session)
+        self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """httpx-aiohttp's request, with its per-request work cut to what this client uses:
+        the headers handed over as a list, one ``ClientTimeout`` per timeout setting, no
+        proxy arguments (the session has none), errors mapped only when one is raised."""
+        if not isinstance(self.client, aiohttp.ClientSession):
+            self.client = self.get_client()
         try:
-            return await super().handle_async_request(request)
-        except aiohttp.ClientError as exc:
-            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+            response = await self.client.request(
+                request.method, str(request.url), headers=request.headers.multi_items(),
+                data=_body(request), allow_redirects=False, auto_decompress=False,
+                compress=False, timeout=self._timeout(request),
+                server_hostname=request.extensions.get("sni_hostname"))
+        except Exception as exc:
+            raise _mapped(exc, request)  # noqa: B904 - the cause is set as httpx-aiohttp sets it
+        extensions = {"http_version": b"HTTP/1.1"}
+        if response.reason:
+            extensions["reason_phrase"] = response.reason.encode()
+        return httpx.Response(response.status, headers=response.raw_headers,
+                              stream=AiohttpResponseStream(response), request=request,
+                              extensions=extensions)
+
+    def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
+        asked = request.extensions.get("timeout", {})
+        key = (asked.get("connect"), asked.get("read"), asked.get("pool"))
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            timeout = self._timeouts[key] = aiohttp.ClientTimeout(
+                sock_connect=key[0], sock_read=key[1], connect=key[2])
+        return timeout
+
+
+def _body(request: httpx.Request) -> bytes | httpx.AsyncByteStream | None:
+    """What aiohttp sends as the request's body (None: none)."""
+    try:
+        return request.content or None
+    except httpx.RequestNotRead:
+        request.headers.pop("transfer-encoding", None)  # aiohttp frames the body itself
+        return request.stream  # type: ignore[return-value]
+
+
+def _mapped(exc: Exception, request: httpx.Request) -> Exception:
+    """The httpx error for an aiohttp one, as httpx-aiohttp maps it; an aiohttp error it
+    leaves unmapped (a malformed response) becomes ``RemoteProtocolError``."""
+    try:
+        with map_aiohttp_exceptions():
+            raise exc
+    except aiohttp.ClientError as unmapped:
+        error = httpx.RemoteProtocolError(str(unmapped), request=request)
+        error.__cause__ = unmapped
+        return error
+    except Exception as mapped:  # the httpx error (its cause: exc), or exc itself
+        return mapped

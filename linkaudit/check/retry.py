@@ -1,8 +1,7 @@
 """When to try a request again, and how long to wait first.
 
 ``decide`` is a pure function so every rule can be pinned by a table test; the loop that
-applies it (``retrying``) lives here too, built on tenacity with the sleep injected so
-tests never wait.
+applies it (``retrying``) lives here too, with the sleep injected so tests never wait.
 """
 
 from __future__ import annotations
@@ -13,8 +12,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
-
-from tenacity import AsyncRetrying, RetryCallState, stop_never
 
 from linkaudit.config import NetworkConfig
 
@@ -112,19 +109,15 @@ async def retrying(
 ) -> tuple[T, int]:
     """Run ``attempt_once`` until ``choose`` declines; return the last result and attempt count.
 
-    Every attempt returns a value (failures included), so tenacity retries on results only:
-    ``retry`` asks ``choose`` once per attempt, ``wait`` replays that same decision's delay.
+    Every attempt returns a value (failures included), so only results are judged. A plain
+    loop: tenacity's machinery cost more CPU per URL than the rest of a check's own logic
+    (benchmarks/README.md, wire), and a URL is retried far less often than it is asked.
     """
-    decisions: list[RetryDecision] = []
-
-    def should_retry(state: RetryCallState) -> bool:
-        assert state.outcome is not None  # tenacity calls retry after an attempt
-        decisions.append(choose(state.outcome.result(), state.attempt_number))
-        return decisions[-1].retry
-
-    def wait(state: RetryCallState) -> float:
-        return decisions[-1].delay
-
-    controller = AsyncRetrying(sleep=sleep, retry=should_retry, wait=wait, stop=stop_never)
-    result: T = await controller(attempt_once)
-    return result, len(decisions)
+    number = 1
+    while True:
+        result = await attempt_once()
+        decision = choose(result, number)
+        if not decision.retry:
+            return result, number
+        await sleep(decision.delay)
+        number += 1

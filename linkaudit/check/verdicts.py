@@ -181,9 +181,10 @@ def is_challenge(response: Response) -> bool:
     """A bot wall (Cloudflare's and the like) rather than the page itself."""
     if response.headers.get("cf-mitigated", "").lower() == "challenge":
         return True
+    if response.status not in (403, 503):
+        return False
     title = response.title
-    return response.status in (403, 503) and title is not None and bool(
-        _CHALLENGE_TITLE.search(title))
+    return title is not None and bool(_CHALLENGE_TITLE.search(title))
 
 
 def response_verdict(response: Response) -> tuple[Verdict, str, str]:
