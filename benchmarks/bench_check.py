@@ -431,6 +431,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true",
                         help="also profile one linkaudit run with cProfile")
     parser.add_argument("--no-lychee", action="store_true", help="linkaudit only")
+    parser.add_argument("--work", type=Path, default=WORK,
+                        help=f"folder for the tree, configs and reports, emptied first "
+                             f"(default {WORK.relative_to(OUT.parent)})")
     args = parser.parse_args(argv)
     if args.quick:
         args.families, args.hosts, args.settings, args.repeat = 8, 26, "256x32", 1
@@ -444,7 +447,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global WORK
     args = parse_args(argv)
+    WORK = args.work.resolve()
     figures: dict[str, object] = {"latency_s": LATENCY, "slow_extra_s": SLOW_DELAY}
     try:
         lychee = None if args.no_lychee else bench_scan.ensure_lychee()
