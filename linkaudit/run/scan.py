@@ -151,6 +151,16 @@ class _Part:
 
 
 _job: _ScanJob | None = None  # set in the parent just before forking scan workers
+# The job this process cleans for, and its cleaner: one memo for all of a process's
+# batches, since the same sources are cited across batches (bounded, see LinkCleaner).
+_cleaning: tuple[_ScanJob, LinkCleaner] | None = None
+
+
+def _cleaner_for(job: _ScanJob) -> LinkCleaner:
+    global _cleaning
+    if _cleaning is None or _cleaning[0] is not job:
+        _cleaning = (job, LinkCleaner(job.rules, job.config.cleaning.level))
+    return _cleaning[1]
 
 
 def scan_tree(paths: Sequence[Path], config: Config, rules: RuleSet | None = None, *,
@@ -240,7 +250,7 @@ def _scan_groups(index: int, groups: Iterable[list[Path]], job: _ScanJob) -> _Pa
     needs its ignore comments); links and citations are spilled as they come.
     """
     audit = OfflineAudit(locale_variant_key)
-    cleaner = LinkCleaner(job.rules, job.config.cleaning.level)
+    cleaner = _cleaner_for(job)
     links: SpillWriter[LinkRecord] = SpillWriter(job.spill, f"links-{index}", _path_key)
     places: SpillWriter[_Place] = SpillWriter(job.spill, f"places-{index}", _place_key)
     spilled: SpillWriter[Finding] = SpillWriter(job.spill, f"findings-{index}", _path_key)
