@@ -7,6 +7,7 @@ suffixes (``a.b.c``, ``b.c``, ``c``) instead of comparing the host with every en
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Generic, TypeVar
 
@@ -44,21 +45,14 @@ class HostIndex(Generic[_Item]):
         self._by_host: dict[str, list[tuple[int, _Item]]] = {}
         for order, (rule_host, item) in enumerate(entries):
             self._by_host.setdefault(rule_host, []).append((order, item))
-        self._known: dict[str, tuple[_Item, ...]] = {}
+        self.lookup = functools.lru_cache(maxsize=_REMEMBERED_HOSTS)(self._lookup)
         # Every suffix of a host ends with the host's last label: others cannot match.
         self._last_labels = {rule_host.rpartition(".")[2] for rule_host in self._by_host}
 
-    def lookup(self, host: str) -> tuple[_Item, ...]:
+    def _lookup(self, host: str) -> tuple[_Item, ...]:
         """Every item whose rule host ``host_matches`` ``host``, in the order given."""
-        known = self._known.get(host)
-        if known is None:
-            if len(self._known) >= _REMEMBERED_HOSTS:
-                self._known.clear()
-            matchable = host.rpartition(".")[2] in self._last_labels
-            known = self._known[host] = self._find(host) if matchable else ()
-        return known
-
-    def _find(self, host: str) -> tuple[_Item, ...]:
+        if host.rpartition(".")[2] not in self._last_labels:
+            return ()
         found = [entry for suffix in host_suffixes(host) for entry in self._by_host.get(suffix, ())]
         if len(found) > 1:
             found.sort(key=lambda entry: entry[0])

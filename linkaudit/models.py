@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import enum
 import functools
-import operator
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-_Slotted = TypeVar("_Slotted")
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,22 +143,6 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
-def _pickled_as_call(cls: type[_Slotted]) -> type[_Slotted]:
-    """Pickle a slotted dataclass as a call of its class with its fields.
-
-    The state methods ``dataclass`` gives slotted classes look the fields up on every
-    call; links and findings are spilled to disk by the hundred thousand.
-    """
-    values = operator.attrgetter(*(item.name for item in fields(cls)))  # type: ignore[arg-type]
-
-    def reduce(self: _Slotted) -> tuple[type[_Slotted], tuple[Any, ...]]:
-        return cls, values(self)
-
-    cls.__reduce__ = reduce  # type: ignore[assignment,method-assign]
-    return cls
-
-
-@_pickled_as_call
 @dataclass(frozen=True, slots=True)
 class Location:
     """A place in a note: used to list every citation of one URL."""
@@ -236,7 +217,6 @@ class Edit:
     reason: str  # "tracking" | "redirect" | "duplicate" | "archive"
 
 
-@_pickled_as_call
 @dataclass(frozen=True, slots=True)
 class LinkRecord:
     """A link as listed in reports: flat, small, with no note text attached."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -112,18 +112,18 @@ class RuleSet:
     wrappers: tuple[Wrapper, ...]
     clearurls: tuple[ClearUrlsProvider, ...] = ()
 
-    def name_rules(self, name: str) -> tuple[bool, bool, bool]:
-        """Whether the rules for every host keep ``name``, remove it at safe, at aggressive.
+    @cached_property
+    def name_rules(self) -> Callable[[str], tuple[bool, bool, bool]]:
+        """Whether the rules for every host keep a name, remove it at safe, at aggressive.
 
         Remembered per name (a bounded memo): a tree repeats a few names many times.
         """
-        known = self._names.get(name)
-        if known is None:
-            if len(self._names) >= _REMEMBERED_NAMES:
-                self._names.clear()
-            known = self._names[name] = (self.keep.matches(name), self.tracking.matches(name),
-                                         self.referral.matches(name))
-        return known
+
+        def judged(name: str) -> tuple[bool, bool, bool]:
+            return (self.keep.matches(name), self.tracking.matches(name),
+                    self.referral.matches(name))
+
+        return lru_cache(maxsize=_REMEMBERED_NAMES)(judged)
 
     def sites_for(self, host: str) -> tuple[SiteRules, ...]:
         """Every site rule whose host is ``host`` or a parent domain of it."""
@@ -141,10 +141,6 @@ class RuleSet:
 
     # Host indexes, built on first use: each link's host is looked up by its label
     # suffixes instead of being compared with every rule.
-    @cached_property
-    def _names(self) -> dict[str, tuple[bool, bool, bool]]:
-        return {}
-
     @cached_property
     def _site_index(self) -> HostIndex[SiteRules]:
         return HostIndex((site.host, site) for site in self.sites)
