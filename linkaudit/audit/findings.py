@@ -104,6 +104,7 @@ def _label(link: CleanedLink) -> str:
 
 def tracking_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]:
     found = []
+    path, tracking = note.path, DEFAULT_SEVERITY["tracking"]
     for link in links:
         if link.malformed is not None:
             found.append(_at(link, note, "malformed-url", f"malformed URL: {link.malformed}"))
@@ -118,18 +119,20 @@ def tracking_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]
                 message += f" (carries {', '.join(link.removed)})"
             found.append(_at(link, note, kind, message))
         elif link.removed and link.clean_url != link.url:
-            names = ", ".join(link.removed)
-            found.append(_at(link, note, "tracking",
-                             f"tracking parameter{'s' if len(link.removed) > 1 else ''} "
-                             f"{names}",
-                             clean_url=link.clean_url, removed_params=link.removed))
+            removed, written = link.removed, link.link
+            message = f"tracking parameter{'s' if len(removed) > 1 else ''} {', '.join(removed)}"
+            # positional: nearly every link of a tree may carry tracking
+            found.append(Finding("tracking", tracking, path, written.line, written.column,
+                                 message, written.url, link.clean_url, removed))
     return found
 
 
 def _fragment(link: CleanedLink) -> str:
     """The cited fragment (``#…``) as the citation key has it, or ""."""
-    return link.citation_key[len(link.check_key):] \
-        if link.citation_key.startswith(link.check_key) else ""
+    citation, check = link.citation_key, link.check_key
+    if citation is check:  # keys are interned: the same string when there is no fragment
+        return ""
+    return citation[len(check):] if citation.startswith(check) else ""
 
 
 def duplicate_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]:

@@ -300,13 +300,14 @@ class LinkCleaner:
 
     def clean(self, links: Iterable[Link]) -> tuple[CleanedLink, ...]:
         """Each link cleaned with its comparison keys; unusable URLs stay as written."""
-        return tuple(self._cleaned(link) for link in links)
-
-    def _cleaned(self, link: Link) -> CleanedLink:
-        result, url_keys = self._remembered(link.url)
-        return CleanedLink(  # positional: one is made per link
-            link, result.url, result.removed, url_keys.check_key, url_keys.citation_key,
-            url_keys.aggressive_key, url_keys.heuristics, result.protection, url_keys.malformed)
+        cleaned = []
+        for link in links:
+            result, url_keys = self._remembered(link.url)
+            cleaned.append(CleanedLink(  # positional: one is made per link
+                link, result.url, result.removed, url_keys.check_key, url_keys.citation_key,
+                url_keys.aggressive_key, url_keys.heuristics, result.protection,
+                url_keys.malformed))
+        return tuple(cleaned)
 
     def _remembered(self, url: str) -> tuple[CleanResult, UrlKeys]:
         known = self._memo.get(url)

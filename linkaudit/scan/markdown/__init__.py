@@ -15,6 +15,7 @@ differences from CommonMark: docs/scanner.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 
 from linkaudit.audit.suppression import ignored_lines
 from linkaudit.models import Link, ReferenceUse
@@ -22,6 +23,8 @@ from linkaudit.scan.markdown.blocks import BlockPass
 from linkaudit.scan.markdown.inline import InlinePass
 
 __all__ = ["Extraction", "extract"]
+
+_BY_START = attrgetter("span.start")  # links and label uses in text order
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +52,7 @@ class _Scanner(BlockPass, InlinePass):
         for seg_start, seg_end, html_only in self.segments:
             self.inline_pass(seg_start, seg_end, html_only)
         return Extraction(
-            links=tuple(sorted(self.links, key=lambda link: link.span.start)),
-            references=tuple(sorted(self.references, key=lambda use: use.span.start)),
+            links=tuple(sorted(self.links, key=_BY_START)),
+            references=tuple(sorted(self.references, key=_BY_START)),
             ignored_lines=ignored_lines(self.text, self.comments, self.file_line_starts),
         )

@@ -23,7 +23,7 @@ from linkaudit.scan.markdown.links import LinkSyntax
 
 _LIST_MARKER = re.compile(r"(?:[-+*]|(\d{1,9})[.)])(?=[ \t]|$)")
 _LIST_MARKER_STARTS = frozenset("-+*0123456789")
-_BLOCK_OPENERS = frozenset("`~#<[")  # fences, ATX headings, HTML blocks, definitions
+_BLOCK_OPENERS = frozenset("`~#<")  # fences, ATX headings, HTML blocks
 _MAX_DEPTH = 1 << 30  # blockquote nesting has no limit
 _ATX_HEADING = re.compile(r"#{1,6}(?:[ \t]|$)")
 _FENCE = re.compile(r"`{3,}|~{3,}")
@@ -127,7 +127,7 @@ class BlockPass(LinkSyntax, HtmlSyntax):
             previous_depth = depth
             marker = _LIST_MARKER.match(text, content, line_end) \
                 if text[content] in _LIST_MARKER_STARTS else None
-            if previous_blank or not paragraph or marker:
+            if list_indents and (previous_blank or not paragraph or marker):
                 close_lists(indent)
             previous_blank = False
             if indent - (list_indents[-1] if list_indents else 0) >= 4:
@@ -152,7 +152,14 @@ class BlockPass(LinkSyntax, HtmlSyntax):
                     if empty_or_code:
                         continue  # nothing, or an indented code block, follows the marker
                     content, indent = item, item_indent
-            if text[content] in _BLOCK_OPENERS:
+            opener = text[content]
+            if opener == "[":  # only a definition starts so: no fence, heading or HTML
+                if not paragraph:
+                    definition_end = self.definition(content)
+                    if definition_end is not None:
+                        index = bisect_right(line_starts, definition_end)
+                        continue
+            elif opener in _BLOCK_OPENERS:
                 fence_match = _FENCE.match(text, content, line_end)
                 if fence_match and not (
                     fence_match.group()[0] == "`" and "`" in text[fence_match.end():line_end]
@@ -184,11 +191,6 @@ class BlockPass(LinkSyntax, HtmlSyntax):
                                                              line_ends, index)
                             html_block = None
                     continue
-                if not paragraph:
-                    definition_end = self.definition(content)
-                    if definition_end is not None:
-                        index = bisect_right(line_starts, definition_end)
-                        continue
             if segment is None:
                 segment = [content, line_end]
             else:
@@ -197,9 +199,6 @@ class BlockPass(LinkSyntax, HtmlSyntax):
         flush()
         if html_block is not None:
             self.segments.append((html_block.start, html_block.last_end, True))
-
-    # A block outside lists and blockquotes takes every line until its end, whatever
-    # the line holds: its end is found with one regex search instead of line by line.
 
     # A block outside lists and blockquotes takes every line until its end, whatever
     # the line holds: its end is found with one regex search instead of line by line.

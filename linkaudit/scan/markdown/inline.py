@@ -130,9 +130,10 @@ class InlinePass(LinkSyntax, HtmlSyntax, BarePass):
                 if self.is_defined(link_text):
                     return label_close + 1, True
                 return after, False  # not a link: "[](url)" may follow
-            if label_close > 0 and valid_label(text[after + 1:label_close]):
+            label = text[after + 1:label_close] if label_close > 0 else ""
+            if label and valid_label(label):
                 self.add_reference(ReferenceForm.FULL, after + 1, label_close)
-                if self.is_defined(text[after + 1:label_close]):
+                if self.is_defined(label):
                     return label_close + 1, True
                 return after, False  # not a link: its label may still be [text](url)
         if (
