@@ -300,23 +300,22 @@ class LinkCleaner:
 
     def clean(self, links: Iterable[Link]) -> tuple[CleanedLink, ...]:
         """Each link cleaned with its comparison keys; unusable URLs stay as written."""
-        cleaned = []
-        for link in links:
-            result, url_keys = self._remembered(link.url)
+        memo, cleaned = self._memo, []
+        for link in links:  # a tree cites each URL many times: the memo answers most links
+            result, url_keys = memo.get(link.url) or self._worked_out(link.url)
             cleaned.append(CleanedLink(  # positional: one is made per link
                 link, result.url, result.removed, url_keys.check_key, url_keys.citation_key,
                 url_keys.aggressive_key, url_keys.heuristics, result.protection,
                 url_keys.malformed))
         return tuple(cleaned)
 
-    def _remembered(self, url: str) -> tuple[CleanResult, UrlKeys]:
-        known = self._memo.get(url)
-        if known is None:
-            url = sys.intern(url)
-            known = _clean_and_key(url, self.rules, self.level)
-            if len(self._memo) >= self._max_urls:
-                del self._memo[next(iter(self._memo))]
-            self._memo[url] = known
+    def _worked_out(self, url: str) -> tuple[CleanResult, UrlKeys]:
+        """A URL the memo does not hold, cleaned and remembered (the oldest is forgotten)."""
+        url = sys.intern(url)
+        known = _clean_and_key(url, self.rules, self.level)
+        if len(self._memo) >= self._max_urls:
+            del self._memo[next(iter(self._memo))]
+        self._memo[url] = known
         return known
 
 
