@@ -8,7 +8,8 @@ alone (CPU of the process, user + system) and asserts every verdict is ok. Runs 
 between the trees given (``--tree``, default this checkout), A B A B, so a before/after
 pair shares the farm and the machine's load; the table gives each tree's median CPU ms
 per URL for plain HTTP and for HTTPS, beside the floors of the same requests made by
-httpx over httpx-aiohttp and by aiohttp alone (``--floors``).
+httpx over httpx-aiohttp and by aiohttp alone (``--floors``). Each run's line also gives
+the child's peak RSS, and its RSS before the check (imports).
 
     .venv/bin/python benchmarks/bench_wire.py                          # this tree
     .venv/bin/python benchmarks/bench_wire.py --tree /old/co --tree .  # before/after
