@@ -35,7 +35,7 @@ WORK = OUT / "wire"
 # Runs in the child, with the measured tree first on sys.path: argv = mode, profile
 # file ("" for none), concurrency, per-host, URLs...; prints one JSON line.
 CHILD = r"""
-import asyncio, cProfile, gc, json, sys, time
+import asyncio, cProfile, gc, json, resource, sys, time
 mode, prof, concurrency, per_host, urls = (sys.argv[1], sys.argv[2], int(sys.argv[3]),
                                            int(sys.argv[4]), sys.argv[5:])
 
@@ -100,6 +100,7 @@ def collector(phase, info):
 gc.callbacks.append(collector)
 profiler = cProfile.Profile(time.process_time) if prof else None
 cpu, wall = time.process_time(), time.perf_counter()
+rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 if profiler:
     profiler.enable()
 run()
@@ -109,7 +110,8 @@ if profiler:
 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
 print(json.dumps({"cpu_ms_per_url": 1000 * cpu / len(urls), "wall_s": wall,
                   "gc_ms_per_url": 1000 * collecting[0] / len(urls),
-                  "collections": collecting[1]}))
+                  "collections": collecting[1], "rss_mb": rss_before / 1024,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
@@ -177,7 +179,9 @@ def main() -> int:
                     cpu.setdefault((name, scheme), []).append(figures["cpu_ms_per_url"])
                     print(f"  {scheme:5} {name}: {figures['cpu_ms_per_url']:.3f} ms/URL, of "
                           f"which {figures['gc_ms_per_url']:.3f} in {figures['collections']} "
-                          f"collections ({figures['wall_s']:.2f} s wall)", file=sys.stderr)
+                          f"collections ({figures['wall_s']:.2f} s wall; peak RSS "
+                          f"{figures['peak_rss_mb']:.0f} MB, {figures['rss_mb']:.0f} before)",
+                          file=sys.stderr)
     print(f"| client | CPU ms/URL http | CPU ms/URL https |  ({args.urls} URLs, "
           f"{args.hosts} hosts, {args.concurrency}/{args.per_host}, median of {args.repeat})")
     print("| --- | --- | --- |")
