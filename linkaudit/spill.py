@@ -110,8 +110,8 @@ _ITEM = operator.itemgetter(1)
 
 
 def _write_run(path: Path, groups: Iterable[_Group]) -> None:
-    # Pickled about ``_BLOCK_ITEMS`` items at a time (the memo cleared; a larger group is
-    # cut in pieces), so a reader holds one block of each run; objects go in their
+    # Pickled at most ``_BLOCK_ITEMS`` items at a time (the memo cleared; a larger group
+    # is cut in pieces), so a reader holds one block of each run; objects go in their
     # cheapest form (``_Reducers``).
     with path.open("wb") as out:
         pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
@@ -122,12 +122,12 @@ def _write_run(path: Path, groups: Iterable[_Group]) -> None:
             for start in range(0, len(items), _BLOCK_ITEMS):
                 piece = items[start:start + _BLOCK_ITEMS] if len(items) > _BLOCK_ITEMS \
                     else items
-                block.append((key, piece))
-                size += len(piece)
-                if size >= _BLOCK_ITEMS:
+                if size + len(piece) > _BLOCK_ITEMS:
                     pickler.dump(block)
                     pickler.clear_memo()
                     block, size = [], 0
+                block.append((key, piece))
+                size += len(piece)
         if block:
             pickler.dump(block)
 
