@@ -10,6 +10,10 @@ key); merging the runs brings each key's items together, and then any sort whose
 starts with the coarse key (path, line, column) gives exactly what sorting the items in
 production order would, one coarse key at a time (``in_order``). Memory follows the size
 of a batch and the number of runs, not the tree.
+
+A run holds each coarse key's items together, as a ``(key, items)`` group: the key is
+worked out once per item, when the run is sorted, and reading, merging and grouping go
+a group at a time (a note's links, say), never an item at a time.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
+import gc
 import heapq
 import itertools
 import operator
@@ -28,7 +33,7 @@ import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, BinaryIO, Generic, TypeVar
 
 T = TypeVar("T")
 SortKey = Callable[[Any], Any]
@@ -75,17 +80,23 @@ class SpillWriter(Generic[T]):
             self.flush()
 
     def extend(self, items: Iterable[T]) -> None:
-        for item in items:
-            self.add(item)
+        source = iter(items)
+        while chunk := list(itertools.islice(source, _RUN_ITEMS - len(self._pending))):
+            self._pending += chunk
+            self.count += len(chunk)
+            if len(self._pending) >= _RUN_ITEMS:
+                self.flush()
 
     def flush(self) -> None:
         """Write what is pending as one run (nothing when nothing is)."""
         if self._pending:
-            self._pending.sort(key=self.key)
-            path = self.folder.new_run(self.tag)
-            _write_run(path, self._pending)
-            self.runs.append(path)
+            keyed = sorted(zip(map(self.key, self._pending), self._pending, strict=True),
+                           key=_KEY)
             self._pending = []
+            path = self.folder.new_run(self.tag)
+            _write_run(path, ((key, list(map(_ITEM, pairs)))
+                              for key, pairs in itertools.groupby(keyed, _KEY)))
+            self.runs.append(path)
 
     def finish(self) -> Runs:
         """Flush, and tell what was written (picklable: a worker hands it to its parent)."""
@@ -93,16 +104,32 @@ class SpillWriter(Generic[T]):
         return Runs(tuple(self.runs), self.count)
 
 
-def _write_run(path: Path, items: Iterable[object]) -> None:
-    # Pickled a block of ``_BLOCK_ITEMS`` at a time (the memo cleared), so a reader holds
-    # one block of each run; objects go in their cheapest form (``_Reducers``).
+_Group = tuple[Any, list[Any]]  # a coarse key and its items, in the order they came
+_KEY = operator.itemgetter(0)
+_ITEM = operator.itemgetter(1)
+
+
+def _write_run(path: Path, groups: Iterable[_Group]) -> None:
+    # Pickled at most ``_BLOCK_ITEMS`` items at a time (the memo cleared; a larger group
+    # is cut in pieces), so a reader holds one block of each run; objects go in their
+    # cheapest form (``_Reducers``).
     with path.open("wb") as out:
         pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
         pickler.dispatch_table = _REDUCERS
-        source = iter(items)
-        while block := list(itertools.islice(source, _BLOCK_ITEMS)):
+        block: list[_Group] = []
+        size = 0
+        for key, items in groups:
+            for start in range(0, len(items), _BLOCK_ITEMS):
+                piece = items[start:start + _BLOCK_ITEMS] if len(items) > _BLOCK_ITEMS \
+                    else items
+                if size + len(piece) > _BLOCK_ITEMS:
+                    pickler.dump(block)
+                    pickler.clear_memo()
+                    block, size = [], 0
+                block.append((key, piece))
+                size += len(piece)
+        if block:
             pickler.dump(block)
-            pickler.clear_memo()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -148,14 +175,29 @@ _PATH_TYPE = type(Path())
 _REDUCERS = _Reducers()
 
 
-def _read_run(path: Path) -> Iterator[Any]:
+def _read_run(path: Path) -> Iterator[_Group]:
     with path.open("rb") as source:
         while True:
             try:
-                block = pickle.load(source)  # our own file, written by this run
+                block = _load(source)
             except EOFError:
                 return
             yield from block
+
+
+def _load(source: BinaryIO) -> list[_Group]:
+    """One block of our own file, written by this run.
+
+    The garbage collector is paused meanwhile: a block is hundreds of new objects, none in
+    a cycle, and collecting while they are made costs more than making them.
+    """
+    if not gc.isenabled():
+        return pickle.load(source)  # type: ignore[no-any-return]
+    gc.disable()
+    try:
+        return pickle.load(source)  # type: ignore[no-any-return]
+    finally:
+        gc.enable()
 
 
 class Spilled(Collection[T]):
@@ -185,7 +227,7 @@ class Spilled(Collection[T]):
 
     def _merge_runs(self, runs: Sequence[Path]) -> Path:
         merged = self.folder.new_run("merged")
-        _write_run(merged, heapq.merge(*map(_read_run, runs), key=self.key))
+        _write_run(merged, heapq.merge(*map(_read_run, runs), key=_KEY))
         for run in runs:
             os.unlink(run)
         return merged
@@ -193,11 +235,19 @@ class Spilled(Collection[T]):
     def __iter__(self) -> Iterator[T]:
         """Run after run: each coarse key's items in the order they were added, but one
         key's items not necessarily together (``merged`` brings them together)."""
-        return itertools.chain.from_iterable(map(_read_run, self.runs))
+        groups = itertools.chain.from_iterable(map(_read_run, self.runs))
+        return itertools.chain.from_iterable(map(_ITEM, groups))
+
+    def groups(self) -> Iterator[tuple[Any, Iterator[T]]]:
+        """Each coarse key, in order, with its items in the order they were added."""
+        merged = heapq.merge(*map(_read_run, self.runs), key=_KEY)
+        for key, groups in itertools.groupby(merged, _KEY):
+            yield key, itertools.chain.from_iterable(map(_ITEM, groups))
 
     def merged(self) -> Iterator[T]:
         """Sorted by the coarse key, stably: the runs merged."""
-        return heapq.merge(*map(_read_run, self.runs), key=self.key)
+        merged = heapq.merge(*map(_read_run, self.runs), key=_KEY)
+        return itertools.chain.from_iterable(map(_ITEM, merged))
 
     def __len__(self) -> int:
         return self.count
@@ -215,5 +265,5 @@ def in_order(items: Collection[T], key: SortKey) -> Iterator[T]:
     if not isinstance(items, Spilled):
         yield from sorted(items, key=key)
         return
-    for _coarse, group in itertools.groupby(items.merged(), key=items.key):
+    for _coarse, group in items.groups():
         yield from sorted(group, key=key)

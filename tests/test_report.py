@@ -33,11 +33,13 @@ from linkaudit.models import (
     Severity,
     Verdict,
 )
-from linkaudit.report import REPORTERS, render
+from linkaudit.report import REPORTERS, json_report, render
+from linkaudit.report.common import finding_sort_key
 from linkaudit.report.github import escape_data, escape_property
 from linkaudit.report.json_report import report_document
 from linkaudit.report.markdown import COLLAPSE_AFTER
 from linkaudit.report.sarif import sarif_document
+from linkaudit.textsafe import json_escaped
 
 GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_NAMES = {
@@ -256,6 +258,22 @@ def test_json_is_versioned_and_round_trips() -> None:
     assert (document["schema"], document["version"]) == ("linkaudit-report", 2)
     assert "日本語メモ" in text
     assert document["summary"]["by_verdict"]["dead"] == 1
+
+
+def test_json_items_escaped_a_chunk_at_a_time_as_one_by_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long lists are escaped a chunk of items at a time: the bytes are those of escaping
+    each item alone, whatever falls at a chunk's edge (bidi, undecodable bytes, ``##[``,
+    ``::``)."""
+    monkeypatch.setattr(json_report, "_CHUNK_ITEMS", 2)
+    urls = ["https://e.org/##[x]", "https://e.org/\u202e", "::x", "https://e.org/#",
+            "##[", "https://[::1]/a", "\udcff\x7f"]
+    findings = tuple(Finding("tracking", Severity.WARNING, Path(f"n{index}\udcfe.md"), 1, 1,
+                             f"m {url}", url=url) for index, url in enumerate(urls))
+    report = dataclasses.replace(empty_report(), findings=findings)
+    items = [json_escaped(json_report._ENCODE(json_report._finding(finding)))
+             for finding in sorted(findings, key=finding_sort_key)]
+    assert ",\n    ".join(items) in render(report, "json")
 
 
 def _keys(value: Any) -> set[str]:

@@ -11,12 +11,12 @@ import hashlib
 import itertools
 import math
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from linkaudit.history.dead_rule import SUCCESS, Confirmation, DeadRule
-from linkaudit.history.schema import path_from_store
+from linkaudit.history.schema import path_from_store, stored_note
 from linkaudit.models import Finding, Verdict
 
 
@@ -71,11 +71,30 @@ class Changes:
         return bool(self.new_dead or self.recovered or self.new_redirects or self.new_findings)
 
 
-def fingerprint(finding: Finding) -> str:
-    """A finding's identity across runs: kind, note and URL; lines and wording may move."""
-    parts = (finding.kind, finding.path.as_posix(), finding.url or "")
+def fingerprint(finding: Finding, note: str | None = None) -> str:
+    """A finding's identity across runs: kind, note and URL; lines and wording may move.
+
+    ``note`` is ``finding.path.as_posix()`` when the caller has it already.
+    """
+    text = f"{finding.kind}\x1f{note or finding.path.as_posix()}\x1f{finding.url or ''}"
     # surrogatepass: an undecodable file name (surrogate-escaped) has a fingerprint too
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+def finding_rows(findings: Iterable[Finding]) -> Iterator[tuple[object, ...]]:
+    """``(fingerprint, kind, stored note, line, url, message)`` of each unsuppressed
+    finding; a note's path is worked out once for its run of findings."""
+    last: Path | None = None
+    note: str = ""
+    stored: str | bytes = ""
+    for finding in findings:
+        if finding.suppressed is not None:
+            continue
+        if finding.path is not last:
+            last = finding.path
+            note, stored = last.as_posix(), stored_note(last)
+        yield (fingerprint(finding, note), finding.kind, stored, finding.line, finding.url,
+               finding.message)
 
 
 # Each key checked after run :after up to run :run, with its latest check as of :run and

@@ -23,7 +23,7 @@ from urllib.parse import quote
 from linkaudit.config import Config, StoreConfig
 from linkaudit.errors import StoreError
 from linkaudit.history.batch import CheckBatch
-from linkaudit.history.changes import Changes, UrlState, changes_since, fingerprint, url_states
+from linkaudit.history.changes import Changes, UrlState, changes_since, finding_rows, url_states
 from linkaudit.history.dead_rule import (
     DEFAULT_RULE,
     SUCCESS,
@@ -397,10 +397,8 @@ class Store:
             self._db.execute("CREATE TEMP TABLE IF NOT EXISTS new_findings "
                              "(fingerprint, kind, path, line, url, message)")
             self._db.execute("DELETE FROM new_findings")
-            self._db.executemany(
-                "INSERT INTO new_findings VALUES (?, ?, ?, ?, ?, ?)",
-                ((fingerprint(f), f.kind, stored_note(f.path), f.line, f.url, f.message)
-                 for f in findings if f.suppressed is None))
+            self._db.executemany("INSERT INTO new_findings VALUES (?, ?, ?, ?, ?, ?)",
+                                 finding_rows(findings))
             # Fingerprints are hashes: inserted as they come, each lands at a random place
             # of the table's B-tree; in their order, they are appended (several times
             # faster). The rowid keeps the first of equal fingerprints first, as it came.

@@ -10,12 +10,21 @@ as ``os.fsdecode`` gives them) are ``\\uNNNN`` escapes, so ``os.fsencode`` of a 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, TextIO
 
-from linkaudit.models import CheckResult, Finding, LinkRecord, Report, RunSummary, Verdict
+from linkaudit.models import (
+    CheckResult,
+    Finding,
+    LinkRecord,
+    Report,
+    RunSummary,
+    Severity,
+    Verdict,
+)
 from linkaudit.report.common import count, display_path, finding_sort_key, verdict_of
 from linkaudit.spill import in_order
 from linkaudit.textsafe import json_escaped
@@ -56,10 +65,13 @@ def _link(link: LinkRecord) -> dict[str, Any]:
     }
 
 
+_SEVERITY_NAMES = {severity: str(severity) for severity in Severity}  # str() of an enum is slow
+
+
 def _finding(finding: Finding) -> dict[str, Any]:
     return {
         "kind": finding.kind,
-        "severity": str(finding.severity),
+        "severity": _SEVERITY_NAMES[finding.severity],
         "file": display_path(finding.path),
         "line": finding.line,
         "column": finding.column,
@@ -70,7 +82,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "related": [
             {"file": display_path(place.path), "line": place.line, "column": place.column}
             for place in finding.related
-        ],
+        ] if finding.related else [],
         "suppressed": finding.suppressed,
     }
 
@@ -186,16 +198,30 @@ def write_document(document: dict[str, Any], out: TextIO) -> None:
         if not isinstance(value, list | Iterator):
             out.write(_encode(value))
             continue
-        items = iter(value)
-        first = next(items, _NOTHING)
-        if first is _NOTHING:
+        chunks = _chunks(map(_ENCODE, value))
+        first = next(chunks, None)
+        if first is None:
             out.write("[]")
             continue
-        out.write(f"[\n    {_encode(first)}")
-        for item in items:
-            out.write(f",\n    {_encode(item)}")
+        out.write("[\n    ")
+        out.write(first)
+        for chunk in chunks:
+            out.write(_ITEM_SEPARATOR)
+            out.write(chunk)
         out.write("\n  ]")
     out.write("\n}\n")
 
 
-_NOTHING = object()
+_ITEM_SEPARATOR = ",\n    "
+_CHUNK_ITEMS = 256
+
+
+def _chunks(items: Iterator[str]) -> Iterator[str]:
+    """Encoded list items, ``_CHUNK_ITEMS`` of them joined and escaped at a time.
+
+    Escaping the joined text gives what escaping each item gives: the escapes are per
+    character, and no workflow command can start at an item's line (it starts with the
+    indent and a JSON value) nor span two items (a value neither starts nor ends in ``#``).
+    """
+    while block := list(itertools.islice(items, _CHUNK_ITEMS)):
+        yield json_escaped(_ITEM_SEPARATOR.join(block))

@@ -11,6 +11,7 @@ Offline by construction: nothing here imports the HTTP client, asyncio or the st
 from __future__ import annotations
 
 import multiprocessing
+import operator
 import os
 import time
 from collections import defaultdict
@@ -49,9 +50,7 @@ from linkaudit.spill import Runs, SpillDir, Spilled, SpillWriter
 _Place = tuple[str, Path, int, int]  # (check key, note, line, column) of one citation
 
 
-def _place_key(place: _Place) -> str:
-    return place[0]
-
+_place_key = operator.itemgetter(0)  # a place's check key
 
 def _path_key(item: Finding | LinkRecord) -> str:
     return display_path(item.path)
@@ -269,15 +268,16 @@ def _scan_groups(index: int, groups: Iterable[list[Path]], job: _ScanJob) -> _Pa
                 part.ignored_lines[note.path] = note.ignored_lines
             findings += audit.note(note, cleaned)
             findings += job.local_links.note(note, cleaned)
-            for link in cleaned:
-                if job.keep_links:
-                    links.add(LinkRecord(
-                        path=note.path, line=link.link.line, column=link.link.column,
-                        kind=link.link.kind, url=link.url, clean_url=link.clean_url,
-                        check_key=link.check_key, family=note.family, lang=note.lang,
-                        label=link.link.label))
-                if job.keep_citations and link.malformed is None:
-                    places.add((link.check_key, note.path, link.link.line, link.link.column))
+            if job.keep_links:  # positional: LinkRecord(path, line, column, kind, url, ...)
+                links.extend([LinkRecord(note.path, link.link.line, link.link.column,
+                                         link.link.kind, link.url, link.clean_url,
+                                         link.check_key, note.family, note.lang,
+                                         link.link.label) for link in cleaned])
+            if job.keep_citations:
+                cited = [link for link in cleaned if link.malformed is None]
+                places.extend([(link.check_key, note.path, link.link.line, link.link.column)
+                               for link in cited])
+                for link in cited:
                     part.urls.setdefault(link.check_key, link.clean_url)
         findings += audit.finish()
         spilled.extend(apply_policy(findings, severities=job.severities,
