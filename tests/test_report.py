@@ -37,7 +37,12 @@ from linkaudit.report import REPORTERS, render
 from linkaudit.report.github import escape_data, escape_property
 from linkaudit.report.json_report import report_document
 from linkaudit.report.markdown import COLLAPSE_AFTER
-from linkaudit.report.sarif import sarif_document
+
+
+def sarif_document(report: Report) -> dict[str, Any]:
+    """The SARIF log of ``report``, read back from its streamed text."""
+    return json.loads(render(report, "sarif"))
+
 
 GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_NAMES = {
