@@ -14,11 +14,11 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from html import escape
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
 from typing import TextIO
-from html import escape
 from urllib.parse import urlsplit
 
 from linkaudit.audit.online import STATES

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import groupby
 from operator import itemgetter
 from typing import TextIO
 
-from linkaudit.models import Finding, Location, Report, Severity
+from linkaudit.models import Finding, Location, Report
 from linkaudit.report.common import display_path, finding_sort_key, is_failing, location_text
 from linkaudit.report.stream import LineWriter, Streamed, regrouped
 from linkaudit.spill import in_order
@@ -51,44 +51,51 @@ def _describe(finding: Finding, place: Location | None) -> str:
     return "\n".join(lines)
 
 
-_Entry = tuple[str, int, int, str, Finding, Location | None]  # a note's path, line, column
+# An entry of a note's case, rendered: the place in the note (path, line, column), the
+# kind, the finding's own sort key, whether it fails, its message and its description.
+_Entry = tuple[str, int, int, str, tuple[str, int, int, str], bool, str, str]
 
 
 def _entries(report: Report, paths: set[str], failed: set[str]) -> Iterator[_Entry]:
-    """Each unsuppressed finding as an entry of its own note (place None) and of every
-    other note citing its URL (at that note's place), in the findings' order.
+    """Each unsuppressed finding as an entry of its own note and of every other note
+    citing its URL (at that note's place), rendered: read back sorted by place then by
+    the finding's own order, the entries are each case's in the order it lists them.
 
     On the way, every note with a case goes into ``paths`` and every note with a failure
     into ``failed``: the suite's counts, known before the first case is written.
     """
     paths.update(display_path(link.path) for link in report.links)
-    for finding in in_order(report.findings, finding_sort_key):
+    for finding in report.findings:
         own = display_path(finding.path)
         paths.add(own)
         if finding.suppressed is not None:
             continue
-        yield own, finding.line, finding.column, finding.kind, finding, None
+        order = finding_sort_key(finding)
+        failing = is_failing(finding, report.fail_on)
+        yield (own, finding.line, finding.column, finding.kind, order, failing,
+               finding.message, _describe(finding, None))
         seen = {own}
         for place in finding.related:
             path = display_path(place.path)
             if path not in seen:
                 seen.add(path)
-                yield path, place.line, place.column, finding.kind, finding, place
+                yield (path, place.line, place.column, finding.kind, order, failing,
+                       finding.message, _describe(finding, place))
         paths.update(seen)
-        if is_failing(finding, report.fail_on):
+        if failing:
             failed.update(seen)
 
 
-def _case(path: str, entries: list[_Entry], fail_on: Severity | None) -> ET.Element:
+def _case(path: str, entries: Iterable[_Entry]) -> ET.Element:
     case = ET.Element("testcase", classname="linkaudit", name=_xml_text(path))
     others = []
-    for _path, line, column, _kind, finding, place in entries:
-        if not is_failing(finding, fail_on):
-            others.append(_describe(finding, place))
+    for _path, line, column, kind, _order, failing, message, description in entries:
+        if not failing:
+            others.append(description)
             continue
-        failure = ET.SubElement(case, "failure", type=_xml_text(finding.kind),
-                                message=_xml_text(f"{line}:{column}: {finding.message}"))
-        failure.text = _describe(finding, place)
+        failure = ET.SubElement(case, "failure", type=_xml_text(kind),
+                                message=_xml_text(f"{line}:{column}: {message}"))
+        failure.text = description
     if others:
         ET.SubElement(case, "system-out").text = "\n".join(others)
     ET.indent(case, level=1)
@@ -116,14 +123,14 @@ class JunitReporter(Streamed):
             text.close()
             return
         text.write(empty.removesuffix(" />") + ">")
-        grouped = groupby(in_order(entries, itemgetter(0, 1, 2, 3)), key=itemgetter(0))
+        grouped = groupby(in_order(entries, itemgetter(0, 1, 2, 3, 4)), key=itemgetter(0))
         own = next(grouped, None)
         for path in sorted(paths):
-            mine: list[_Entry] = []
             if own is not None and own[0] == path:
-                mine = list(own[1])
+                case = _case(path, own[1])
                 own = next(grouped, None)
-            case = _case(path, mine, report.fail_on)
+            else:
+                case = _case(path, ())
             text.write("\n  " + ET.tostring(case, encoding="unicode"))
         text.write("\n</testsuite>\n")
         text.close()

@@ -108,8 +108,8 @@ _RESULTS = '"results": []'  # where the results go: a key no string in the log c
 _RESULT_INDENT = "\n" + " " * 8  # a result's lines in the indented log
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=2)
+# ``json.dumps(value, ensure_ascii=False, indent=2)``, its encoder made once, not per result
+_dumps = json.JSONEncoder(ensure_ascii=False, indent=2).encode
 
 
 class SarifReporter(Streamed):

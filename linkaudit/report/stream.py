@@ -83,5 +83,5 @@ def section() -> IO[str]:
 
 def copy_section(source: IO[str], out: TextIO | LineWriter) -> None:
     source.seek(0)
-    shutil.copyfileobj(source, out)  # type: ignore[misc]
+    shutil.copyfileobj(source, out)
     source.close()
