@@ -71,24 +71,24 @@ def test_unbuildable_yaml_value_is_a_config_error(tree: Path) -> None:
     assert code == 2 and "invalid YAML value" in err
 
 
-def test_output_disk_full_keeps_the_old_report(tree: Path,
+@pytest.mark.parametrize("fmt", ["json", "text", "markdown", "junit", "sarif", "github", "html"])
+def test_output_disk_full_keeps_the_old_report(tree: Path, fmt: str,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """A full disk while writing --output: exit 3, a clear message, the previous report
-    whole and no temporary file left behind."""
-    assert run("scan", "note.md", "--format", "json", "--output", "report.json")[0] == 0
-    before = (tree / "report.json").read_bytes()
+    """A full disk while writing --output (every format streams to it): exit 3, a clear
+    message, the previous report whole and no temporary file left behind."""
+    assert run("scan", "note.md", "--format", fmt, "--output", "report")[0] == 0
+    before = (tree / "report").read_bytes()
 
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "fsync", full)
     (tree / "note.md").write_text("Another [link](https://b.example/y).\n", encoding="utf-8")
-    code, out, err = run("scan", "note.md", "--format", "json", "--output", "report.json")
+    code, out, err = run("scan", "note.md", "--format", fmt, "--output", "report")
     assert code == 3 and out == ""
-    assert "cannot write report.json: No space left on device" in err
-    assert (tree / "report.json").read_bytes() == before
-    json.loads(before)
-    assert sorted(p.name for p in tree.iterdir()) == ["note.md", "report.json"]
+    assert "cannot write report: No space left on device" in err
+    assert (tree / "report").read_bytes() == before
+    assert sorted(p.name for p in tree.iterdir()) == ["note.md", "report"]
 
 
 def test_output_keeps_permissions_of_the_file_it_replaces(tree: Path) -> None:

@@ -38,8 +38,13 @@ from linkaudit.report.common import finding_sort_key
 from linkaudit.report.github import escape_data, escape_property
 from linkaudit.report.json_report import report_document
 from linkaudit.report.markdown import COLLAPSE_AFTER
-from linkaudit.report.sarif import sarif_document
 from linkaudit.textsafe import json_escaped
+
+
+def sarif_document(report: Report) -> dict[str, Any]:
+    """The SARIF log of ``report``, read back from its streamed text."""
+    return json.loads(render(report, "sarif"))
+
 
 GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_NAMES = {

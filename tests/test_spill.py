@@ -13,11 +13,22 @@ import pytest
 from linkaudit import spill
 from linkaudit.atomic import replacing
 from linkaudit.config import Config, ScanConfig
-from linkaudit.models import Finding, Hop, LinkKind, LinkRecord, Location, Report, Severity
-from linkaudit.report import render, write
+from linkaudit.models import (
+    CheckResult,
+    Finding,
+    Hop,
+    LinkKind,
+    LinkRecord,
+    Location,
+    Report,
+    Severity,
+    Verdict,
+)
+from linkaudit.report import render, stream, write
 from linkaudit.report.common import count
 from linkaudit.run import scan as pipeline
 from linkaudit.spill import SpillDir, Spilled, SpillWriter, in_order
+from linkaudit.textsafe import without_commands
 from tests.test_pipeline import make_tree
 
 
@@ -126,6 +137,9 @@ def test_spilled_report_renders_like_one_in_memory(tmp_path: Path, workers: int,
     config = Config(scan=dataclasses.replace(ScanConfig(), workers=workers))
     report = pipeline.run_scan(config, pipeline.ScanOptions(paths=(tmp_path,)))
     assert isinstance(report.findings, Spilled)
+    keys = sorted({link.check_key for link in report.links})  # the URLs table cites links
+    report = dataclasses.replace(report, results=tuple(
+        CheckResult(key, key, Verdict.OK, "200 OK") for key in [*keys[::2], "zz:none"]))
     held = dataclasses.replace(report, links=tuple(report.links),
                                findings=tuple(report.findings))
     for fmt in ("json", "text", "markdown", "junit", "sarif", "github", "html"):
@@ -170,3 +184,19 @@ def test_empty_report_streams_like_it_renders() -> None:
     write(report, "json", streamed)
     assert streamed.getvalue() == render(report, "json")
     assert '"links": []' in streamed.getvalue()
+
+
+@pytest.mark.parametrize("pending", [1, 2, 5, 64])
+def test_line_writer_escapes_as_the_whole_text_would(pending: int,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Escaping a streamed output a whole number of lines at a time gives what escaping
+    the whole output gives, wherever the pieces were cut."""
+    monkeypatch.setattr(stream, "_PENDING_CHARS", pending)
+    pieces = ["::error", " x\n", "  :", ":warning\r::no", "te\n#", "#[group]\n", ":", ":\n",
+              "last ::line"]
+    out = io.StringIO()
+    lines = stream.LineWriter(out, without_commands)
+    for piece in pieces:
+        lines.write(piece)
+    lines.close()
+    assert out.getvalue() == without_commands("".join(pieces))

@@ -62,7 +62,8 @@ def emit(report: Report, config: Config, output: Path | None, console: Console, 
     SARIF, JUnit and HTML. ``output`` is rewritten either way, so last night's file never
     stays in place.
 
-    Streamed formats (JSON) are written as their items are read, never whole in memory.
+    Every format is written as its items are read, never whole in memory; a file is
+    written beside ``output`` and replaces it only once complete (``atomic.replacing``).
     """
     fmt = config.report.format
     color = (output is None and fmt == "text" and console.stdout.isatty()

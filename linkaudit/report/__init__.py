@@ -1,5 +1,5 @@
-"""Reporters: each renders a ``Report`` to a string (JSON also streams it); the CLI decides
-where it goes.
+"""Reporters: each writes a ``Report`` to a stream piece by piece (or renders it to a
+string); the CLI decides where it goes.
 
 The registry is an explicit mapping (no plugin discovery) so the list of formats is
 visible in one place and an unknown name can be answered with the known ones.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Protocol, TextIO, runtime_checkable
+from typing import Protocol, TextIO
 
 from linkaudit.errors import UsageError
 from linkaudit.models import Report
@@ -23,18 +23,14 @@ from linkaudit.report.text import TextReporter
 
 
 class Reporter(Protocol):
-    """Renders a report; never prints, and the same report always gives the same string."""
+    """Writes a report to a stream as it goes (a spilled report's items are read from disk
+    one at a time and never held whole), or renders it to a string; never prints, and the
+    same report always gives the same text."""
 
     name: str
     lists_links: bool  # whether it shows every link (else a count is enough)
 
     def render(self, report: Report, *, color: bool = False) -> str: ...
-
-
-@runtime_checkable
-class StreamingReporter(Protocol):
-    """A reporter that can write a report to a stream as it goes (a spilled report's items
-    are read from disk one at a time and never held whole)."""
 
     def write(self, report: Report, out: TextIO, *, color: bool = False) -> None: ...
 
@@ -68,12 +64,8 @@ def render(report: Report, fmt: str, *, color: bool = False) -> str:
 
 
 def write(report: Report, fmt: str, out: TextIO, *, color: bool = False) -> None:
-    """Write ``report`` in format ``fmt`` to ``out``, streamed when the format can be."""
-    reporter = _reporter(fmt)
-    if isinstance(reporter, StreamingReporter):
-        reporter.write(report, out, color=color)
-    else:
-        out.write(reporter.render(report, color=color))
+    """Write ``report`` in format ``fmt`` to ``out``, piece by piece."""
+    _reporter(fmt).write(report, out, color=color)
 
 
-__all__ = ["REPORTERS", "Reporter", "StreamingReporter", "render", "write"]
+__all__ = ["REPORTERS", "Reporter", "render", "write"]

@@ -55,11 +55,6 @@ def finding_sort_key(finding: Finding) -> tuple[str, int, int, str]:
     return (display_path(finding.path), finding.line, finding.column, finding.kind)
 
 
-def sorted_findings(findings: Iterable[Finding]) -> list[Finding]:
-    """Findings in the one order all formats use: path, line, column, kind."""
-    return sorted(findings, key=finding_sort_key)
-
-
 def is_failing(finding: Finding, fail_on: Severity | None) -> bool:
     """A finding fails the run when not suppressed and at or above ``fail_on``."""
     return finding.suppressed is None and fail_on is not None and finding.severity >= fail_on
@@ -69,13 +64,6 @@ def report_failed(report: Report) -> bool:
     if isinstance(report.findings, Spilled):  # read once for this and the counts
         return _failed(_tally(report.findings)[0], report.fail_on)
     return any(is_failing(finding, report.fail_on) for finding in report.findings)
-
-
-def note_paths(report: Report) -> list[str]:
-    """Every note that has links or findings, as display paths, sorted."""
-    paths = {display_path(link.path) for link in report.links}
-    paths.update(display_path(finding.path) for finding in report.findings)
-    return sorted(paths)
 
 
 def format_time(timestamp: float) -> str:

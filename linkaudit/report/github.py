@@ -9,8 +9,12 @@ characters and undecodable bytes of names and URLs are backslash-escaped first
 
 from __future__ import annotations
 
+from typing import TextIO
+
 from linkaudit.models import Finding, Report, Severity
-from linkaudit.report.common import display_path, message_with_url, sorted_findings
+from linkaudit.report.common import display_path, finding_sort_key, message_with_url
+from linkaudit.report.stream import Streamed
+from linkaudit.spill import in_order
 from linkaudit.textsafe import backslash_escaped, without_commands
 
 _COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -44,13 +48,11 @@ def _annotation(finding: Finding) -> str:
     return f"::{_COMMANDS[finding.severity]} {joined}::{message}"
 
 
-class GithubReporter:
+class GithubReporter(Streamed):
     name = "github"
     lists_links = False
 
-    def render(self, report: Report, *, color: bool = False) -> str:
-        return "".join(
-            _annotation(finding) + "\n"
-            for finding in sorted_findings(report.findings)
-            if finding.suppressed is None
-        )
+    def write(self, report: Report, out: TextIO, *, color: bool = False) -> None:
+        for finding in in_order(report.findings, finding_sort_key):
+            if finding.suppressed is None:
+                out.write(_annotation(finding) + "\n")

@@ -12,24 +12,31 @@ can start a CI workflow command (``linkaudit.textsafe``).
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from html import escape
+from itertools import groupby
+from operator import itemgetter
+from pathlib import Path
+from typing import TextIO
 from urllib.parse import urlsplit
 
 from linkaudit.audit.online import STATES
-from linkaudit.models import CheckResult, Finding, LinkRecord, Report, RunSummary
+from linkaudit.models import CheckResult, Finding, LinkRecord, Report, RunSummary, Severity
 from linkaudit.report.common import (
     SEVERITIES_DESCENDING,
     SEVERITY_HEADINGS,
     Counts,
     count,
     display_path,
+    finding_sort_key,
     format_time,
-    note_paths,
     plural,
-    sorted_findings,
     verdict_of,
 )
+from linkaudit.report.html_assets import SCRIPT, STYLE
+from linkaudit.report.stream import LineWriter, Streamed, regrouped
+from linkaudit.spill import in_order
 from linkaudit.textsafe import backslash_escaped, char_reference, percent_escaped, without_commands
 
 _SERIES = (  # (RunSummary field, legend label, colour), stacked bottom to top
@@ -44,114 +51,6 @@ _PLOT_HEIGHT = _CHART_HEIGHT - _MARGIN_TOP - _MARGIN_BOTTOM
 _PLOT_BOTTOM = _MARGIN_TOP + _PLOT_HEIGHT
 _MAX_X_LABELS = 12
 _UNFINISHED_OPACITY = 0.45  # bars of interrupted or still-running runs are drawn pale
-
-_STYLE = """
-:root { color-scheme: light; --line: #d0d7de; --muted: #57606a; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto;
-  padding: 1rem 2rem 3rem; max-width: 1200px; color: #1f2328; }
-h1 { margin-bottom: .2rem; } h2 { margin-top: 2rem; border-bottom: 1px solid var(--line); }
-.meta, .shown, .empty { color: var(--muted); }
-.banner { background: #fff8c5; border: 1px solid #d4a72c; padding: .5rem 1rem; }
-.cards { display: flex; flex-wrap: wrap; gap: .75rem; padding: 0; list-style: none; }
-.cards li { border: 1px solid var(--line); border-radius: 6px; padding: .4rem .9rem; }
-.cards b { display: block; font-size: 1.4rem; }
-.outcome-failed { color: #c62828; font-weight: 600; }
-.outcome-passed { color: #2e7d32; font-weight: 600; }
-.filters { position: sticky; top: 0; background: #fff; padding: .6rem 0; display: flex;
-  gap: 1rem; flex-wrap: wrap; border-bottom: 1px solid var(--line); }
-table { border-collapse: collapse; width: 100%; margin-top: .5rem; }
-th, td { border: 1px solid var(--line); padding: .3rem .5rem; text-align: left;
-  vertical-align: top; }
-th { background: #f6f8fa; cursor: pointer; user-select: none; white-space: nowrap; }
-th::after { content: " \\2195"; color: #8c959f; }
-th[aria-sort=ascending]::after { content: " \\2191"; color: inherit; }
-th[aria-sort=descending]::after { content: " \\2193"; color: inherit; }
-td.num { text-align: right; } td.url { word-break: break-all; }
-.sev-error { color: #c62828; font-weight: 600; } .sev-warning { color: #9a6700; }
-.sev-info { color: #0969da; } tr.suppressed td { color: var(--muted); }
-.verdict-ok { color: #2e7d32; } .verdict-redirected { color: #1565c0; }
-.verdict-dead, .verdict-unreachable { color: #c62828; font-weight: 600; }
-.verdict-failing { color: #ef6c00; font-weight: 600; }
-.verdict-blocked { color: #9a6700; }
-svg text { font: 12px system-ui, sans-serif; fill: #1f2328; }
-svg .grid { stroke: #e5e7eb; } svg .axis { stroke: #57606a; }
-"""
-
-_SCRIPT = """
-(function () {
-  "use strict";
-  var filter = document.getElementById("filter");
-  var severity = document.getElementById("severity-filter");
-  var verdict = document.getElementById("verdict-filter");
-  var tables = Array.prototype.slice.call(document.querySelectorAll("table.data"));
-
-  function cellValue(row, index) {
-    var cell = row.cells[index];
-    return cell.hasAttribute("data-sort") ? cell.getAttribute("data-sort")
-                                          : cell.textContent.trim();
-  }
-  function compare(a, b) {
-    var x = Number(a), y = Number(b);
-    if (a !== "" && b !== "" && !isNaN(x) && !isNaN(y)) { return x - y; }
-    return a.localeCompare(b);
-  }
-  function sortBy(table, header) {
-    var index = header.cellIndex;
-    var ascending = header.getAttribute("aria-sort") !== "ascending";
-    table.querySelectorAll("th").forEach(function (th) { th.removeAttribute("aria-sort"); });
-    header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-    var body = table.tBodies[0];
-    var rows = Array.prototype.slice.call(body.rows);
-    rows.sort(function (r1, r2) {
-      var order = compare(cellValue(r1, index), cellValue(r2, index));
-      return ascending ? order : -order;
-    });
-    rows.forEach(function (row) { body.appendChild(row); });
-  }
-  function matches(row, attribute, value) {
-    if (!value || !row.hasAttribute(attribute)) { return true; }
-    return row.getAttribute(attribute).split(" ").indexOf(value) >= 0;
-  }
-  function applyFilters() {
-    var text = filter.value.toLowerCase();
-    tables.forEach(function (table) {
-      var rows = table.tBodies[0].rows, shown = 0;
-      for (var i = 0; i < rows.length; i++) {
-        var row = rows[i];
-        var visible = row.textContent.toLowerCase().indexOf(text) >= 0 &&
-          matches(row, "data-severity", severity.value) &&
-          matches(row, "data-verdict", verdict.value);
-        row.hidden = !visible;
-        if (visible) { shown++; }
-      }
-      document.getElementById(table.id + "-shown").textContent =
-        shown + " of " + rows.length + " shown";
-    });
-  }
-  tables.forEach(function (table) {
-    table.querySelectorAll("th").forEach(function (th) {
-      th.tabIndex = 0;
-      th.addEventListener("click", function () { sortBy(table, th); });
-      th.addEventListener("keydown", function (event) {
-        if (event.key === "Enter" || event.key === " ") {
-          event.preventDefault();
-          sortBy(table, th);
-        }
-      });
-    });
-  });
-  var wanted = new URLSearchParams(location.hash.slice(1));
-  filter.value = wanted.get("filter") || "";
-  severity.value = wanted.get("severity") || "";
-  verdict.value = wanted.get("verdict") || "";
-  [filter, severity, verdict].forEach(function (control) {
-    control.addEventListener("input", applyFilters);
-  });
-  applyFilters();
-  document.body.setAttribute("data-ready", "true");
-})();
-"""
-
 
 def _e(text: object) -> str:
     return escape(backslash_escaped(str(text), keep="\t\r\n"), quote=True)
@@ -176,18 +75,22 @@ def _cell(content: str, *, sort: object = None, css: str = "") -> str:
     return f"<td{attributes}>{content}</td>"
 
 
-def _table(table_id: str, title: str, header: list[str], rows: list[str], empty: str) -> str:
+def _table(out: LineWriter, table_id: str, title: str, header: list[str],
+           rows: Iterable[str], empty: str | None) -> None:
+    """A section with a sortable table of ``rows``, or the ``empty`` text if not None."""
     heading = f"<h2>{_e(title)}</h2>"
-    if not rows:
-        return f'<section id="{table_id}-section">{heading}<p class="empty">{_e(empty)}</p>' \
-               "</section>"
+    if empty is not None:
+        out.write(f'<section id="{table_id}-section">{heading}<p class="empty">{_e(empty)}'
+                  "</p></section>\n")
+        return
     head = "".join(f'<th scope="col">{_e(name)}</th>' for name in header)
-    return (
-        f'<section id="{table_id}-section">{heading}'
-        f'<p class="shown" id="{table_id}-shown"></p>'
-        f'<table class="data" id="{table_id}"><thead><tr>{head}</tr></thead>'
-        f"<tbody>\n" + "\n".join(rows) + "\n</tbody></table></section>"
-    )
+    out.write(f'<section id="{table_id}-section">{heading}'
+              f'<p class="shown" id="{table_id}-shown"></p>'
+              f'<table class="data" id="{table_id}"><thead><tr>{head}</tr></thead>'
+              "<tbody>\n")
+    for row in rows:
+        out.write(row + "\n")
+    out.write("</tbody></table></section>\n")
 
 
 def _finding_row(finding: Finding) -> str:
@@ -217,36 +120,49 @@ def _finding_row(finding: Finding) -> str:
     )
 
 
-def _note_rows(report: Report) -> list[str]:
-    """One row per note: its language, its link count and its unsuppressed findings."""
-    links: dict[str, list[LinkRecord]] = defaultdict(list)
-    for link in report.links:
-        links[display_path(link.path)].append(link)
-    findings: dict[str, list[Finding]] = defaultdict(list)
-    for finding in report.findings:
-        if finding.suppressed is None:
-            findings[display_path(finding.path)].append(finding)
-    rows = []
-    for path in note_paths(report):
-        lang = next((link.lang for link in links[path] if link.lang), "") or ""
-        per_severity = [sum(f.severity == s for f in findings[path])
-                        for s in SEVERITIES_DESCENDING]
-        present = " ".join(str(s) for s, n in zip(SEVERITIES_DESCENDING, per_severity,
-                                                   strict=True) if n)
-        rows.append(
-            f'<tr data-severity="{present}">' + _cell(_e(path)) + _cell(_e(lang))
-            + _cell(str(len(links[path])), css="num")
-            + "".join(_cell(str(n), css="num") for n in per_severity) + "</tr>"
-        )
-    return rows
+class _Notes:
+    """Each note's language, link count and unsuppressed findings by severity, gathered
+    as the links and findings go by: one row per note, never the items themselves."""
+
+    def __init__(self, links: Iterable[LinkRecord]) -> None:
+        self._notes: dict[str, tuple[list[str | int], Counter[Severity]]] = {}
+        for link in links:
+            note, _ = self._note(link.path)
+            note[0] = note[0] or link.lang or ""
+            note[1] += 1  # type: ignore[operator]
+
+    def _note(self, path: Path) -> tuple[list[str | int], Counter[Severity]]:
+        shown = display_path(path)
+        if shown not in self._notes:
+            self._notes[shown] = (["", 0], Counter())
+        return self._notes[shown]
+
+    def finding_rows(self, findings: Iterable[Finding]) -> Iterator[str]:
+        """Each finding's row, counting it for its note on the way."""
+        for finding in findings:
+            _, severities = self._note(finding.path)
+            if finding.suppressed is None:
+                severities[finding.severity] += 1
+            yield _finding_row(finding)
+
+    def __len__(self) -> int:
+        return len(self._notes)
+
+    def rows(self) -> Iterator[str]:
+        for path in sorted(self._notes):
+            (lang, links), severities = self._notes[path]
+            per_severity = [severities[s] for s in SEVERITIES_DESCENDING]
+            present = " ".join(str(s) for s in SEVERITIES_DESCENDING if severities[s])
+            yield (f'<tr data-severity="{present}">' + _cell(_e(path)) + _cell(_e(lang))
+                   + _cell(str(links), css="num")
+                   + "".join(_cell(str(n), css="num") for n in per_severity) + "</tr>")
 
 
-def _result_row(result: CheckResult, verdict: str, citations: list[LinkRecord]) -> str:
+def _result_row(result: CheckResult, verdict: str, citations: list[tuple[str, int]]) -> str:
     detail = _e(result.detail)
     if result.final_url and result.final_url != result.url:
         detail += f" → {_url(result.final_url)}"
-    places = "".join(f"<li>{_e(display_path(link.path))}:{link.line}</li>"
-                     for link in citations)
+    places = "".join(f"<li>{_e(path)}:{line}</li>" for path, line in citations)
     cited = f"<details><summary>{len(citations)}</summary><ul>{places}</ul></details>" \
         if citations else "0"
     checked = _e(format_time(result.checked_at)) + (" (cached)" if result.from_cache else "")
@@ -259,12 +175,29 @@ def _result_row(result: CheckResult, verdict: str, citations: list[LinkRecord]) 
     )
 
 
-def _result_rows(report: Report) -> list[str]:
-    citations: dict[str, list[LinkRecord]] = defaultdict(list)
-    for link in sorted(report.links, key=lambda link: (display_path(link.path), link.line)):
-        citations[link.check_key].append(link)
-    return [_result_row(result, verdict_of(report, result), citations[result.key])
-            for result in sorted(report.results, key=lambda result: result.key)]
+def _result_rows(report: Report) -> Iterator[str]:
+    results = sorted(report.results, key=lambda result: result.key)
+    for result, citations in zip(results, _citations(report, results), strict=True):
+        yield _result_row(result, verdict_of(report, result), citations)
+
+
+def _citations(report: Report, results: list[CheckResult]) -> Iterator[list[tuple[str, int]]]:
+    """For each result (sorted by key), the places citing its URL, by path and line: the
+    links' places regrouped by URL on disk, and read one URL at a time."""
+    keys = {result.key for result in results}
+    places = regrouped(report.links, ((link.check_key, display_path(link.path), link.line)
+                                      for link in report.links if link.check_key in keys),
+                       itemgetter(0))
+    groups = groupby(in_order(places, itemgetter(0, 1, 2)), key=itemgetter(0))
+    key, group = next(groups, (None, iter(())))
+    last: tuple[str | None, list[tuple[str, int]]] = (None, [])
+    for result in results:
+        if result.key != last[0]:
+            while key is not None and key < result.key:
+                key, group = next(groups, (None, iter(())))
+            last = result.key, [(path, line) for _, path, line in group] \
+                if key == result.key else []
+        yield last[1]
 
 
 def _nice_step(largest: int) -> int:
@@ -436,44 +369,41 @@ def _header(report: Report) -> str:
            f"{banner}</header>"
 
 
-class HtmlReporter:
+class HtmlReporter(Streamed):
     name = "html"
     lists_links = True
 
-    def render(self, report: Report, *, color: bool = False) -> str:
-        return without_commands(self._page(report), char_reference)
-
-    def _page(self, report: Report) -> str:
-        counts = count(report)
-        findings = _table(
-            "findings", f"Findings ({len(report.findings)})",
-            ["note", "line", "col", "severity", "kind", "message", "URL"],
-            [_finding_row(finding) for finding in sorted_findings(report.findings)],
-            "No problems found.")
-        notes = _table("notes", "Notes", ["note", "lang", "links", *SEVERITY_HEADINGS.values()],
-                       _note_rows(report), "No notes with links.")
-        urls = _table("urls", f"URLs ({len(report.results)})",
-                      ["URL", "verdict", "status", "detail", "citations", "last checked"],
-                      _result_rows(report), "No URLs were checked in this run.")
-        return "\n".join([
+    def write(self, report: Report, out: TextIO, *, color: bool = False) -> None:
+        """The page part by part; each table's rows are written as they are made, from the
+        findings and links read from disk (counts and note rows gathered on the way)."""
+        page = LineWriter(out, lambda text: without_commands(text, char_reference))
+        page.write("\n".join([
             "<!DOCTYPE html>",
             '<html lang="en"><head><meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
             "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">",
             "<title>linkaudit report</title>",
-            f"<style>{_STYLE}</style></head>",
+            f"<style>{STYLE}</style></head>",
             "<body>",
             _header(report),
-            _summary(report, counts),
+            _summary(report, count(report)),
             '<section id="health"><h2>Link health over recorded runs</h2>',
             _chart(report.history),
             "</section>",
             _filters(),
-            findings,
-            notes,
-            urls,
-            f"<script>{_SCRIPT}</script>",
-            "</body></html>",
             "",
-        ])
+        ]))
+        notes = _Notes(report.links)
+        _table(page, "findings", f"Findings ({len(report.findings)})",
+               ["note", "line", "col", "severity", "kind", "message", "URL"],
+               notes.finding_rows(in_order(report.findings, finding_sort_key)),
+               None if report.findings else "No problems found.")
+        _table(page, "notes", "Notes", ["note", "lang", "links", *SEVERITY_HEADINGS.values()],
+               notes.rows(), None if notes else "No notes with links.")
+        _table(page, "urls", f"URLs ({len(report.results)})",
+               ["URL", "verdict", "status", "detail", "citations", "last checked"],
+               _result_rows(report),
+               None if report.results else "No URLs were checked in this run.")
+        page.write(f"<script>{SCRIPT}</script>\n</body></html>\n")
+        page.close()

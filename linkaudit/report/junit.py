@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from itertools import groupby
+from operator import itemgetter
+from typing import TextIO
 
 from linkaudit.models import Finding, Location, Report
-from linkaudit.report.common import (
-    display_path,
-    is_failing,
-    location_text,
-    note_paths,
-    sorted_findings,
-)
+from linkaudit.report.common import display_path, finding_sort_key, is_failing, location_text
+from linkaudit.report.stream import LineWriter, Streamed, regrouped
+from linkaudit.spill import in_order
 from linkaudit.textsafe import backslash_escaped, char_reference, without_commands
 
 # Characters XML 1.0 cannot carry at all, even escaped (lone surrogates aside: those are
@@ -52,58 +51,86 @@ def _describe(finding: Finding, place: Location | None) -> str:
     return "\n".join(lines)
 
 
-def _by_note(findings: list[Finding]) -> dict[str, list[tuple[Finding, Location | None]]]:
-    """Each note's findings: its own (place None) and those citing it among the related."""
-    by_path: dict[str, list[tuple[Finding, Location | None]]] = defaultdict(list)
-    for finding in findings:
+# An entry of a note's case, rendered: the place in the note (path, line, column), the
+# kind, the finding's own sort key, whether it fails, its message and its description.
+_Entry = tuple[str, int, int, str, tuple[str, int, int, str], bool, str, str]
+
+
+def _entries(report: Report, paths: set[str], failed: set[str]) -> Iterator[_Entry]:
+    """Each unsuppressed finding as an entry of its own note and of every other note
+    citing its URL (at that note's place), rendered: read back sorted by place then by
+    the finding's own order, the entries are each case's in the order it lists them.
+
+    On the way, every note with a case goes into ``paths`` and every note with a failure
+    into ``failed``: the suite's counts, known before the first case is written.
+    """
+    paths.update(display_path(link.path) for link in report.links)
+    for finding in report.findings:
         own = display_path(finding.path)
-        by_path[own].append((finding, None))
+        paths.add(own)
+        if finding.suppressed is not None:
+            continue
+        order = finding_sort_key(finding)
+        failing = is_failing(finding, report.fail_on)
+        yield (own, finding.line, finding.column, finding.kind, order, failing,
+               finding.message, _describe(finding, None))
         seen = {own}
         for place in finding.related:
             path = display_path(place.path)
             if path not in seen:
                 seen.add(path)
-                by_path[path].append((finding, place))
-    for entries in by_path.values():
-        entries.sort(key=lambda entry: _line_column(*entry))
-    return by_path
+                yield (path, place.line, place.column, finding.kind, order, failing,
+                       finding.message, _describe(finding, place))
+        paths.update(seen)
+        if failing:
+            failed.update(seen)
 
 
-def _line_column(finding: Finding, place: Location | None) -> tuple[int, int, str]:
-    where = finding if place is None else place
-    return where.line, where.column, finding.kind
+def _case(path: str, entries: Iterable[_Entry]) -> ET.Element:
+    case = ET.Element("testcase", classname="linkaudit", name=_xml_text(path))
+    others = []
+    for _path, line, column, kind, _order, failing, message, description in entries:
+        if not failing:
+            others.append(description)
+            continue
+        failure = ET.SubElement(case, "failure", type=_xml_text(kind),
+                                message=_xml_text(f"{line}:{column}: {message}"))
+        failure.text = description
+    if others:
+        ET.SubElement(case, "system-out").text = "\n".join(others)
+    ET.indent(case, level=1)
+    return case
 
 
-class JunitReporter:
+class JunitReporter(Streamed):
     name = "junit"
     lists_links = True
 
-    def render(self, report: Report, *, color: bool = False) -> str:
-        active = [f for f in sorted_findings(report.findings) if f.suppressed is None]
-        by_path = _by_note(active)
-        suite = ET.Element("testsuite", name="linkaudit")
-        failed_cases = 0
-        for path in sorted({*note_paths(report), *by_path}):
-            case = ET.SubElement(suite, "testcase", classname="linkaudit",
-                                 name=_xml_text(path))
-            entries = by_path.get(path, [])
-            failing = [(f, place) for f, place in entries if is_failing(f, report.fail_on)]
-            for finding, place in failing:
-                where = finding if place is None else place
-                failure = ET.SubElement(case, "failure", type=_xml_text(finding.kind),
-                                        message=_xml_text(f"{where.line}:{where.column}: "
-                                                          f"{finding.message}"))
-                failure.text = _describe(finding, place)
-            others = [_describe(f, place) for f, place in entries
-                      if not is_failing(f, report.fail_on)]
-            if others:
-                ET.SubElement(case, "system-out").text = "\n".join(others)
-            failed_cases += bool(failing)
-        suite.set("tests", str(len(suite)))
-        suite.set("failures", str(failed_cases))
-        suite.set("errors", "0")
-        suite.set("skipped", "0")
-        ET.indent(suite)
-        body = ET.tostring(suite, encoding="unicode")
-        body = without_commands(body, char_reference)
-        return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
+    def write(self, report: Report, out: TextIO, *, color: bool = False) -> None:
+        """One pass over the findings counts the cases and the failed ones (the suite's
+        attributes) and spills each note's entries; the cases are written from those."""
+        paths: set[str] = set()
+        failed: set[str] = set()
+        entries = regrouped(report.findings, _entries(report, paths, failed),
+                            itemgetter(0))
+        suite = ET.Element("testsuite", name="linkaudit", tests=str(len(paths)),
+                           failures=str(len(failed)), errors="0", skipped="0")
+        text = LineWriter(out, lambda body: without_commands(body, char_reference))
+        text.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        empty = ET.tostring(suite, encoding="unicode")
+        if not paths:
+            text.write(empty + "\n")
+            text.close()
+            return
+        text.write(empty.removesuffix(" />") + ">")
+        grouped = groupby(in_order(entries, itemgetter(0, 1, 2, 3, 4)), key=itemgetter(0))
+        own = next(grouped, None)
+        for path in sorted(paths):
+            if own is not None and own[0] == path:
+                case = _case(path, own[1])
+                own = next(grouped, None)
+            else:
+                case = _case(path, ())
+            text.write("\n  " + ET.tostring(case, encoding="unicode"))
+        text.write("\n</testsuite>\n")
+        text.close()

@@ -9,6 +9,7 @@ readable.
 from __future__ import annotations
 
 import re
+from typing import IO, TextIO
 
 from linkaudit.models import Finding, Report
 from linkaudit.report.common import (
@@ -16,10 +17,12 @@ from linkaudit.report.common import (
     SEVERITY_HEADINGS,
     Counts,
     count,
+    finding_sort_key,
     location_text,
     plural,
-    sorted_findings,
 )
+from linkaudit.report.stream import LineWriter, Streamed, copy_section, section
+from linkaudit.spill import in_order
 from linkaudit.textsafe import backslash_escaped, without_commands
 
 COLLAPSE_AFTER = 10  # rows; longer tables are folded into <details>
@@ -58,12 +61,20 @@ def _url(finding: Finding) -> str:
     return _code(finding.url)
 
 
-def _table(header: list[str], rows: list[list[str]], what: str) -> list[str]:
+def _table_head(header: list[str], rows: int, what: str) -> list[str]:
+    """The lines before a table's ``rows`` rows; a long table is folded (``_table_foot``)."""
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    if len(rows) > COLLAPSE_AFTER:
-        return [f"<details><summary>{what}</summary>", "", *lines, "", "</details>"]
+    if rows > COLLAPSE_AFTER:
+        return [f"<details><summary>{what}</summary>", "", *lines]
     return lines
+
+
+def _table_foot(rows: int) -> list[str]:
+    return ["", "</details>"] if rows > COLLAPSE_AFTER else []
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |\n"
 
 
 def _summary_table(counts: Counts) -> list[str]:
@@ -89,11 +100,13 @@ def _outcome(report: Report, counts: Counts) -> str:
     return f"**Result:** passed: nothing at or above {report.fail_on}."
 
 
-class MarkdownReporter:
+class MarkdownReporter(Streamed):
     name = "markdown"
     lists_links = False
 
-    def render(self, report: Report, *, color: bool = False) -> str:
+    def write(self, report: Report, out: TextIO, *, color: bool = False) -> None:
+        """The counts come first, from the findings' tally; each table's rows are written
+        to a section of their own in one pass over the findings, then copied in turn."""
         counts = count(report)
         lines = ["# linkaudit report", "", _outcome(report, counts), "",
                  *_summary_table(counts), *_verdict_line(counts)]
@@ -101,22 +114,38 @@ class MarkdownReporter:
             lines += ["", f"{counts.outside_text().capitalize()}."]
         if report.interrupted:
             lines += ["", "> **Interrupted:** partial results."]
-        findings = sorted_findings(report.findings)
-        active = [finding for finding in findings if finding.suppressed is None]
-        for severity in SEVERITIES_DESCENDING:
-            rows = [[_location(f), _cell(f.kind), _cell(f.message), _url(f)]
-                    for f in active if f.severity == severity]
-            if rows:
-                title = f"{SEVERITY_HEADINGS[severity].capitalize()} ({len(rows)})"
+        sections = {severity: section() for severity in SEVERITIES_DESCENDING}
+        suppressed = section()
+        for f in in_order(report.findings, finding_sort_key):
+            if f.suppressed is None:
+                sections[f.severity].write(
+                    _row([_location(f), _cell(f.kind), _cell(f.message), _url(f)]))
+            else:
+                suppressed.write(_row([_location(f), _cell(f.kind), _cell(f.suppressed),
+                                       _cell(f.message), _url(f)]))
+        text = LineWriter(out, without_commands)
+        for severity, rows in sections.items():
+            n = counts.by_severity[severity]
+            if n:
+                title = f"{SEVERITY_HEADINGS[severity].capitalize()} ({n})"
                 lines += ["", f"## {title}", "",
-                          *_table(["location", "kind", "message", "URL"], rows, title)]
-        if not active:
+                          *_table_head(["location", "kind", "message", "URL"], n, title)]
+            _write_table(text, lines, rows, _table_foot(n))
+            lines = []
+        if not any(counts.by_severity.values()):
             lines += ["", "No problems found."]
-        suppressed = [[_location(f), _cell(f.kind), _cell(f.suppressed or ""),
-                       _cell(f.message), _url(f)] for f in findings if f.suppressed is not None]
-        if suppressed:
-            title = f"Suppressed ({len(suppressed)})"
+        if counts.suppressed:
+            title = f"Suppressed ({counts.suppressed})"
             lines += ["", f"## {title}", "",
-                      *_table(["location", "kind", "reason", "message", "URL"], suppressed,
-                              title)]
-        return without_commands("\n".join(lines) + "\n")
+                      *_table_head(["location", "kind", "reason", "message", "URL"],
+                                   counts.suppressed, title)]
+        _write_table(text, lines, suppressed, _table_foot(counts.suppressed))
+        text.close()
+
+
+def _write_table(out: LineWriter, before: list[str], rows: IO[str], after: list[str]
+                 ) -> None:
+    """Lines, a section's rows, then more lines (each line ends with a newline)."""
+    out.write("".join(line + "\n" for line in before))
+    copy_section(rows, out)
+    out.write("".join(line + "\n" for line in after))

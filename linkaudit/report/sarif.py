@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TextIO
 from urllib.parse import quote
 
 from linkaudit import __version__
 from linkaudit.audit.findings import KINDS
 from linkaudit.models import Finding, Location, Report, Severity
-from linkaudit.report.common import display_path, message_with_url, sorted_findings
+from linkaudit.report.common import display_path, finding_sort_key, message_with_url
+from linkaudit.report.stream import LineWriter, Streamed
+from linkaudit.spill import in_order
 from linkaudit.textsafe import backslash_escaped, json_escaped
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -44,7 +47,7 @@ def _location(place: Location | Finding) -> dict[str, Any]:
     }
 
 
-def _rules(findings: list[Finding]) -> list[dict[str, Any]]:
+def _rules(findings: Iterable[Finding]) -> list[dict[str, Any]]:
     """One rule per kind present; its default level is the highest severity seen for it."""
     highest: dict[str, Severity] = {}
     for finding in findings:
@@ -78,10 +81,8 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
     return result
 
 
-def sarif_document(report: Report) -> dict[str, Any]:
-    findings = sorted_findings(report.findings)
-    rules = _rules(findings)
-    index = {rule["id"]: position for position, rule in enumerate(rules)}
+def _document(report: Report, rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """The log with its results left out (they are written one by one after it)."""
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -97,16 +98,38 @@ def sarif_document(report: Report) -> dict[str, Any]:
                 },
                 "invocations": [{"executionSuccessful": not report.interrupted}],
                 "columnKind": "unicodeCodePoints",
-                "results": [_result(finding, index[finding.kind]) for finding in findings],
+                "results": [],
             }
         ],
     }
 
 
-class SarifReporter:
+_RESULTS = '"results": []'  # where the results go: a key no string in the log can hold
+_RESULT_INDENT = "\n" + " " * 8  # a result's lines in the indented log
+
+
+# ``json.dumps(value, ensure_ascii=False, indent=2)``, its encoder made once, not per result
+_dumps = json.JSONEncoder(ensure_ascii=False, indent=2).encode
+
+
+class SarifReporter(Streamed):
     name = "sarif"
     lists_links = False
 
-    def render(self, report: Report, *, color: bool = False) -> str:
-        return json_escaped(json.dumps(sarif_document(report), ensure_ascii=False,
-                                       indent=2)) + "\n"
+    def write(self, report: Report, out: TextIO, *, color: bool = False) -> None:
+        """The rules (every kind present) in a first pass over the findings, then the
+        log around its results, each result dumped as ``json.dumps(indent=2)`` would."""
+        rules = _rules(report.findings)
+        index = {rule["id"]: position for position, rule in enumerate(rules)}
+        before, after = _dumps(_document(report, rules)).split(_RESULTS)
+        text = LineWriter(out, json_escaped)
+        text.write(before + _RESULTS[:-1])
+        separator = _RESULT_INDENT
+        for finding in in_order(report.findings, finding_sort_key):
+            result = _dumps(_result(finding, index[finding.kind]))
+            text.write(separator + result.replace("\n", _RESULT_INDENT))
+            separator = "," + _RESULT_INDENT
+        if separator != _RESULT_INDENT:  # some result was written: the list's own lines
+            text.write(_RESULT_INDENT[:-2])
+        text.write("]" + after + "\n")
+        text.close()

@@ -9,9 +9,12 @@ terminal nor start a CI workflow command.
 from __future__ import annotations
 
 from itertools import groupby
+from typing import TextIO
 
 from linkaudit.models import Finding, Report, Severity
-from linkaudit.report.common import count, display_path, location_text, sorted_findings
+from linkaudit.report.common import count, display_path, finding_sort_key, location_text
+from linkaudit.report.stream import LineWriter, Streamed
+from linkaudit.spill import in_order
 from linkaudit.textsafe import backslash_escaped as printable
 from linkaudit.textsafe import without_commands
 
@@ -53,23 +56,25 @@ def _finding_lines(finding: Finding, style: _Style) -> list[str]:
     return lines
 
 
-class TextReporter:
+class TextReporter(Streamed):
     name = "text"
     lists_links = False
 
-    def render(self, report: Report, *, color: bool = False) -> str:
+    def write(self, report: Report, out: TextIO, *, color: bool = False) -> None:
         style = _Style(color)
-        lines: list[str] = []
-        findings = sorted_findings(report.findings)
+        lines = LineWriter(out, without_commands)
+        problems = False
+        findings = in_order(report.findings, finding_sort_key)
         for path, group in groupby(findings, key=lambda finding: display_path(finding.path)):
-            lines.append(style(_BOLD, printable(path)))
+            lines.write(style(_BOLD, printable(path)) + "\n")
             for finding in group:
-                lines += _finding_lines(finding, style)
-            lines.append("")
-        if all(finding.suppressed is not None for finding in findings):
-            lines += ["no problems found", ""]
+                problems = problems or finding.suppressed is None
+                lines.write("\n".join(_finding_lines(finding, style)) + "\n")
+            lines.write("\n")
+        if not problems:
+            lines.write("no problems found\n\n")
         counts = count(report)
         if counts.failing_note:
-            lines.append(f"note: {counts.failing_note}")
-        lines.append(counts.line(report.interrupted))
-        return without_commands("\n".join(lines) + "\n")
+            lines.write(f"note: {counts.failing_note}\n")
+        lines.write(counts.line(report.interrupted) + "\n")
+        lines.close()
