@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import gc
 import heapq
 import itertools
 from collections import deque
@@ -31,50 +30,12 @@ from linkaudit.check.fetch import Attempt
 from linkaudit.check.hosts import Host, Job, parse_url
 from linkaudit.check.retry import capped_retry_after
 from linkaudit.check.verdicts import Response
+from linkaudit.collector import fewer_collections
 from linkaudit.config import NetworkConfig
 from linkaudit.models import CheckResult
 
 Sleep = Callable[[float], Awaitable[None]]
 HOST_BACKOFF_STATUSES = frozenset({429, 503})
-# Objects allocated (net) before the cycle collector's youngest generation is collected
-# while checks run; CPython's default is 700.
-YOUNG_GENERATION = 100_000
-
-
-class _LessCollecting:
-    """Fewer and smaller cycle collections while any ``Scheduler.run`` is under way; as
-    they were once the last one ends.
-
-    Hundreds of checks in flight keep tens of thousands of objects alive (coroutines,
-    requests, connections), so at CPython's default threshold a collection ran every few
-    URLs and traversed them all again: a quarter of the CPU of a check run
-    (benchmarks/README.md, wire). A check leaves next to no cyclic garbage (``fetch``
-    breaks httpx's response cycle), so collecting every 100,000 objects holds memory down
-    as well. What existed before the run (a scanned tree's notes and links, in a check
-    command) is frozen out of the collector's sight meanwhile: no collection during the
-    run traverses it again.
-    """
-
-    def __init__(self) -> None:
-        self._runs = 0
-        self._saved = gc.get_threshold()
-
-    def enter(self) -> None:
-        if self._runs == 0:
-            self._saved = gc.get_threshold()
-            young, *older = self._saved
-            gc.set_threshold(max(young, YOUNG_GENERATION), *older)
-            gc.freeze()
-        self._runs += 1
-
-    def leave(self) -> None:
-        self._runs -= 1
-        if self._runs == 0:
-            gc.unfreeze()
-            gc.set_threshold(*self._saved)
-
-
-_COLLECTOR = _LessCollecting()
 
 
 class _Slot:
@@ -157,17 +118,16 @@ class Scheduler:
                 running.add(task)
                 task.add_done_callback(running.discard)
 
-        _COLLECTOR.enter()
-        dispatcher = asyncio.create_task(dispatch())
-        try:
-            for _ in range(pending):
-                yield await done.get()
-        finally:
-            dispatcher.cancel()
-            for task in list(running):
-                task.cancel()
-            await asyncio.gather(dispatcher, *running, return_exceptions=True)
-            _COLLECTOR.leave()
+        with fewer_collections():
+            dispatcher = asyncio.create_task(dispatch())
+            try:
+                for _ in range(pending):
+                    yield await done.get()
+            finally:
+                dispatcher.cancel()
+                for task in list(running):
+                    task.cancel()
+                await asyncio.gather(dispatcher, *running, return_exceptions=True)
 
     def _enqueue(self, items: Iterable[tuple[str, str]]) -> int:
         seen: set[str] = set()

@@ -17,6 +17,7 @@ from linkaudit.cli.args import build_parser, config_overrides
 from linkaudit.cli.init import cmd_init
 from linkaudit.cli.offline import cmd_scan
 from linkaudit.cli.output import Console
+from linkaudit.collector import fewer_collections
 from linkaudit.config import load_config
 from linkaudit.errors import ExitCode, LinkauditError
 
@@ -59,9 +60,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
             return int(cmd_init(args, console))
         config = load_config(args.config, overrides=config_overrides(args))
         command = _command(args.command)
-        if args.command in NETWORK_COMMANDS:
-            return int(command(args, config, console, transport))
-        return int(command(args, config, console))
+        with fewer_collections():  # the process is ours: its modules are never traversed
+            if args.command in NETWORK_COMMANDS:
+                return int(command(args, config, console, transport))
+            return int(command(args, config, console))
     except LinkauditError as exc:
         console.error(str(exc))
         return int(exc.exit_code)
