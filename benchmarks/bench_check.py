@@ -381,10 +381,10 @@ def offline_part(tree: Tree) -> Run:
                    WORK / "linkaudit-scan", (0, 1))
 
 
-def tls_env(farm_hosts: int) -> tuple[dict[str, str], tuple[Path, Path]]:
-    """``SSL_CERT_FILE`` naming a fresh test CA, and the farm's certificate and key."""
-    ca, cert, key = make_test_ca(WORK / "tls", [host_address(i) for i in range(farm_hosts)])
-    return {"SSL_CERT_FILE": str(ca)}, (cert, key)
+def tls_env(farm_hosts: int) -> tuple[dict[str, str], Path]:
+    """``SSL_CERT_FILE`` naming a fresh test CA, and the farm's certificates and key."""
+    ca, servers = make_test_ca(WORK / "tls", [host_address(i) for i in range(farm_hosts)])
+    return {"SSL_CERT_FILE": str(ca)}, servers
 
 
 # ---------------------------------------------------------------- output

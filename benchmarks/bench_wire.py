@@ -156,12 +156,12 @@ def main() -> int:
     trees = [tree.resolve() for tree in args.tree or [REPO]]
     WORK.mkdir(parents=True, exist_ok=True)
     addresses = [host_address(n) for n in range(args.hosts)]
-    ca, cert, key = make_test_ca(WORK / "ca", addresses)
+    ca, servers = make_test_ca(WORK / "ca", addresses)
     modes = [(tree, "linkaudit") for tree in trees]
     if args.floors:
         modes += [(trees[0], "httpx-aiohttp"), (trees[0], "aiohttp")]
     cpu: dict[tuple[str, str], list[float]] = {}
-    with Farm(args.hosts, latency=0.05, tls=(cert, key)) as farm:
+    with Farm(args.hosts, latency=0.05, tls=servers) as farm:
         if args.profile:
             targets = urls(farm, args.urls, args.hosts, True, 0)
             child(trees[0], "linkaudit", targets, args, ca, str(Path(args.profile).resolve()))

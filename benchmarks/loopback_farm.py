@@ -2,7 +2,7 @@
 
 Run as a script, it serves HTTP/1.1 (keep-alive) on ``--hosts`` addresses 127.0.0.10,
 127.0.0.11, … (200 per /24: 127.0.1.10 follows 127.0.0.209) all on one port and, given
-``--tls-cert``/``--tls-key``, HTTPS on a second common port; it prints the port(s) on a
+``--tls-dir`` (a certificate per address), HTTPS on a second common port; it prints the port(s) on a
 line of its own, and answers every request after ``--latency`` seconds according to the
 first segment of the path:
 
@@ -44,7 +44,7 @@ import sys
 import urllib.parse
 import urllib.request
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -185,17 +185,19 @@ class _FarmServer:
 
 
 async def _bind(server: _FarmServer, addresses: Sequence[str],
-                tls: ssl.SSLContext | None = None) -> tuple[list[asyncio.Server], int]:
-    """Listen on every address with one common port (a free one, found by trying)."""
+                tls: Callable[[str], ssl.SSLContext] | None = None
+                ) -> tuple[list[asyncio.Server], int]:
+    """Listen on every address with one common port (a free one, found by trying);
+    ``tls`` gives each address its TLS context."""
     for _ in range(BIND_ATTEMPTS):
         first = await asyncio.start_server(server.handle, addresses[0], 0, backlog=1024,
-                                           ssl=tls)
+                                           ssl=tls and tls(addresses[0]))
         port = int(first.sockets[0].getsockname()[1])
         listening = [first]
         try:
             for address in addresses[1:]:
-                listening.append(await asyncio.start_server(server.handle, address, port,
-                                                            backlog=1024, ssl=tls))
+                listening.append(await asyncio.start_server(
+                    server.handle, address, port, backlog=1024, ssl=tls and tls(address)))
         except OSError:  # the port is taken on another address: try another port
             for each in listening:
                 each.close()
@@ -209,9 +211,16 @@ async def _serve(args: argparse.Namespace) -> None:
     addresses = [host_address(i) for i in range(args.hosts)]
     listening, port = await _bind(server, addresses)
     ports = [port]
-    if args.tls_cert:
-        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        tls.load_cert_chain(args.tls_cert, args.tls_key)
+    if args.tls_dir:
+        folder = Path(args.tls_dir)
+        contexts: dict[str, ssl.SSLContext] = {}
+
+        def tls(address: str) -> ssl.SSLContext:
+            if address not in contexts:
+                contexts[address] = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+                contexts[address].load_cert_chain(folder / f"{address}.pem", folder / "key.pem")
+            return contexts[address]
+
         secure, tls_port = await _bind(server, addresses, tls)
         listening += secure
         ports.append(tls_port)
@@ -248,7 +257,7 @@ class Farm:
     """The farm server as a child process: ``with Farm(50) as farm: farm.base(3)``."""
 
     def __init__(self, hosts: int, latency: float = 0.05, slow: float = 2.0,
-                 lifetime: float = 1800.0, *, tls: tuple[Path, Path] | None = None,
+                 lifetime: float = 1800.0, *, tls: Path | None = None,
                  limited_every: int = 0, limited_in_flight: int = 4) -> None:
         if not 1 <= hosts <= MAX_HOSTS:
             raise BenchError(f"the farm has 1 to {MAX_HOSTS} hosts")
@@ -259,7 +268,7 @@ class Farm:
                       "--lifetime", str(lifetime), "--limited-every", str(limited_every),
                       "--limited-in-flight", str(limited_in_flight)]
         if tls is not None:
-            self._argv += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
+            self._argv += ["--tls-dir", str(tls)]
         self._child: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.tls_port = 0
@@ -464,8 +473,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per request")
     parser.add_argument("--slow", type=float, default=2.0, help="extra seconds for /slow/")
     parser.add_argument("--lifetime", type=float, default=1800.0, help="stop after this")
-    parser.add_argument("--tls-cert", help="PEM certificate chain: also serve HTTPS")
-    parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    parser.add_argument("--tls-dir", help="a certificate per address (<address>.pem) and "
+                        "their key (key.pem): also serve HTTPS")
     parser.add_argument("--limited-every", type=int, default=0,
                         help="every Nth host is rate-limited (0: none)")
     parser.add_argument("--limited-in-flight", type=int, default=4,
