@@ -163,9 +163,9 @@ class Checker:
         first = current = job.parsed
         chain: list[Hop] = []
         cookies = httpx.Cookies()  # this URL's own: never sent with another URL's check
-        # A loop: the same URL again, with the same cookies.
-        seen: set[tuple[str, _CookieState]] = {(str(current), ())}
-        origin = _origin(first)  # whose configured headers may be sent
+        # A loop: the same URL again, with the same cookies (made at the first redirect).
+        seen: set[tuple[str, _CookieState]] | None = None
+        origin = None  # whose configured headers may be sent (found at the first redirect)
         start = self._clock()
         total_attempts = 0  # over every hop: what the result's ``attempts`` reports
         downgraded = False  # an https hop was followed by an http one
@@ -175,7 +175,11 @@ class Checker:
                 verdict = Verdict.DEAD if problem.reason == "dns" else Verdict.SKIPPED
                 return self._result(key, url, verdict, problem.reason, problem.detail,
                                     _Trail(tuple(chain), attempts=max(total_attempts, 1)))
-            own_origin = current is first or (not downgraded and _origin(current) == origin)
+            if current is first:
+                own_origin = True
+            else:
+                origin = origin or _origin(first)
+                own_origin = not downgraded and _origin(current) == origin
             if chain and not cookies and not (own_origin and self._scheduler.host(
                     current.host).headers):
                 attempt, attempts = await self._shared_target(current, start, own_origin,
@@ -198,6 +202,7 @@ class Checker:
             if isinstance(target, tuple):
                 return self._result(key, url, Verdict.UNREACHABLE, *target, trail)
             visit = (str(target), _cookie_state(cookies))
+            seen = seen or {(str(first), ())}
             if visit in seen:
                 return self._result(key, url, Verdict.UNREACHABLE, "loop",
                                     f"redirect loop back to {target}", trail)

@@ -21,6 +21,7 @@ Connections are vetted at connect time by the private-address guard
 from __future__ import annotations
 
 import asyncio.sslproto
+from collections.abc import AsyncIterator
 
 import aiohttp
 import httpx
@@ -132,7 +133,7 @@ class WireTransport(AiohttpTransport):
         if response.reason:
             extensions["reason_phrase"] = response.reason.encode()
         return httpx.Response(response.status, headers=response.raw_headers,
-                              stream=AiohttpResponseStream(response), request=request,
+                              stream=_WireStream(response), request=request,
                               extensions=extensions)
 
     def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
@@ -143,6 +144,26 @@ class WireTransport(AiohttpTransport):
             timeout = self._timeouts[key] = aiohttp.ClientTimeout(
                 sock_connect=key[0], sock_read=key[1], connect=key[2])
         return timeout
+
+
+class _WireStream(AiohttpResponseStream):
+    """httpx-aiohttp's response stream, its errors mapped only when one is raised (its
+    context manager costs two generator frames per response)."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._aiohttp_response.content.iter_chunked(self.CHUNK_SIZE):
+                yield chunk
+        except Exception as exc:
+            with map_aiohttp_exceptions():
+                raise exc
+
+    async def aclose(self) -> None:
+        try:
+            await self._aiohttp_response.__aexit__(None, None, None)
+        except Exception as exc:
+            with map_aiohttp_exceptions():
+                raise exc
 
 
 def _body(request: httpx.Request) -> bytes | httpx.AsyncByteStream | None:

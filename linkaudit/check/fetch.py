@@ -73,9 +73,10 @@ async def fetch(client: httpx.AsyncClient, method: str, url: httpx.URL,
         # Location is no URL it can request (mailto:, a broken address): the redirect
         # itself is the answer, and the checker judges its Location.
         if received and received[-1].is_redirect:
-            _keep_cookies(cookies, received[-1])
-            return Attempt(Response(received[-1].status_code,
-                                    dict(received[-1].headers.items())))
+            redirect = received[-1]
+            headers = dict(redirect.headers.items())
+            _keep_cookies(cookies, redirect, headers)
+            return Attempt(Response(redirect.status_code, headers))
         if isinstance(exc, httpx.InvalidURL):
             return Attempt(reason="redirect-scheme",
                            detail=f"redirects to a Location that is not a web address ({exc})")
@@ -86,9 +87,11 @@ async def fetch(client: httpx.AsyncClient, method: str, url: httpx.URL,
         return Attempt(reason=reason, detail=detail)
     finally:
         _RECEIVED.reset(token)
-    _keep_cookies(cookies, response)
+    # Decoded once: every lookup on httpx's headers decodes them all again.
+    headers = dict(response.headers.items())
+    _keep_cookies(cookies, response, headers)
     try:
-        body = await read_body(response, body_cap)
+        body = await read_body(response, body_cap, headers)
     except httpx.HTTPError:
         body = b""  # the status is known; a body cut short only weakens soft-404 checks
     finally:
@@ -97,7 +100,7 @@ async def fetch(client: httpx.AsyncClient, method: str, url: httpx.URL,
         # (with the aiohttp response, headers and request it holds: ~30 objects) waits for
         # the cycle collector; without its spent stream, it is freed as soon as it is let go.
         response.stream = _SPENT
-    return Attempt(Response(response.status_code, dict(response.headers.items()), body))
+    return Attempt(Response(response.status_code, headers, body))
 
 
 def is_htmlish(headers: Mapping[str, str]) -> bool:
@@ -105,13 +108,16 @@ def is_htmlish(headers: Mapping[str, str]) -> bool:
     return _HTMLISH.search(headers.get("content-type", "")) is not None
 
 
-def _keep_cookies(cookies: httpx.Cookies, response: httpx.Response) -> None:
-    if "set-cookie" in response.headers:
+def _keep_cookies(cookies: httpx.Cookies, response: httpx.Response,
+                  headers: Mapping[str, str]) -> None:
+    if "set-cookie" in headers:
         cookies.extract_cookies(response)
 
 
-async def read_body(response: httpx.Response, cap: int) -> bytes:
-    """At most ``cap`` bytes of an HTML-ish body; other bodies are not kept.
+async def read_body(response: httpx.Response, cap: int,
+                    headers: Mapping[str, str] | None = None) -> bytes:
+    """At most ``cap`` bytes of an HTML-ish body; other bodies are not kept (``headers``:
+    the response's, decoded, when the caller has them).
 
     The soft-404 rules read the title and the first ``<h1>``: once the ``</h1>`` is in,
     a body declared longer than ``cap`` is read no further, since its connection is
@@ -126,7 +132,9 @@ async def read_body(response: httpx.Response, cap: int) -> bytes:
     small enough is read to its end (a HEAD's empty body, a short non-HTML one): the
     connection then goes back to the pool instead of being opened again.
     """
-    htmlish = cap > 0 and is_htmlish(response.headers)
+    if headers is None:
+        headers = dict(response.headers.items())
+    htmlish = cap > 0 and is_htmlish(headers)
     if response.is_stream_consumed:  # built with its body in memory (a test transport)
         return response.content[:cap] if htmlish and response.request.method != "HEAD" else b""
     if response.request.method == "HEAD":
@@ -134,16 +142,16 @@ async def read_body(response: httpx.Response, cap: int) -> bytes:
             pass
         return b""
     if not htmlish:
-        length = response.headers.get("content-length", "")
+        length = headers.get("content-length", "")
         if length.isdigit() and int(length) <= cap:
             async for _ in response.aiter_raw():
                 pass
         return b""
     try:
-        decoder = BoundedDecoder(response.headers.get("content-encoding", ""))
+        decoder = BoundedDecoder(headers.get("content-encoding", ""))
     except UnsupportedCoding:
         return b""  # nothing it could say is readable without an unbounded decoder
-    length = response.headers.get("content-length", "")
+    length = headers.get("content-length", "")
     stop_at_heading = length.isdigit() and int(length) > cap
     body = bytearray()
     raw = 0
