@@ -365,8 +365,7 @@ class Store:
                              "(key TEXT, url TEXT, path TEXT, line INTEGER)")
             self._db.execute("DELETE FROM incoming")
             self._db.executemany("INSERT INTO incoming VALUES (?, ?, ?, ?)",
-                                 ((key, url, stored_note(path), line)
-                                  for key, url, path, line in rows))
+                                 _citation_rows(rows))
             # In the table's key order, the rows go through its B-tree in one sweep. Rows
             # of one (key, path, line) carry the same values, so their order cannot matter.
             self._db.execute("""
@@ -466,6 +465,21 @@ class Store:
 
 
 # ---------------------------------------------------------------- row conversion
+
+
+def _citation_rows(
+    rows: Iterable[tuple[str, str, Path | str, int]],
+) -> Iterator[tuple[str, str, str | bytes, int]]:
+    """``(key, url, stored note, line)`` of each citation. Rows come by key, so a
+    note recurs all along: its stored path is worked out once per call (by its text,
+    as ``stored_note`` caches), not looked up in a cache smaller than a big tree."""
+    notes: dict[str, str | bytes] = {}
+    for key, url, path, line in rows:
+        text = str(path)
+        note = notes.get(text)
+        if note is None:
+            note = notes[text] = stored_note(text)
+        yield key, url, note, line
 
 
 def _run_summary(row: sqlite3.Row) -> RunSummary:
