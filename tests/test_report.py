@@ -34,7 +34,7 @@ from linkaudit.models import (
     Verdict,
 )
 from linkaudit.report import REPORTERS, json_report, render
-from linkaudit.report.common import finding_sort_key
+from linkaudit.report.common import display_path, finding_sort_key
 from linkaudit.report.github import escape_data, escape_property
 from linkaudit.report.json_report import report_document
 from linkaudit.report.markdown import COLLAPSE_AFTER
@@ -276,7 +276,8 @@ def test_json_items_escaped_a_chunk_at_a_time_as_one_by_one(
     findings = tuple(Finding("tracking", Severity.WARNING, Path(f"n{index}\udcfe.md"), 1, 1,
                              f"m {url}", url=url) for index, url in enumerate(urls))
     report = dataclasses.replace(empty_report(), findings=findings)
-    items = [json_escaped(json_report._ENCODE(json_report._finding(finding)))
+    items = [json_escaped(json_report._ENCODE(
+        json_report._finding(finding, display_path(finding.path))))
              for finding in sorted(findings, key=finding_sort_key)]
     assert ",\n    ".join(items) in render(report, "json")
 

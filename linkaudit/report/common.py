@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import weakref
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
+from typing import Any, TypeVar
 
 from linkaudit.audit.online import STATES, link_state
-from linkaudit.models import CheckResult, Finding, Report, Severity
+from linkaudit.models import CheckResult, Finding, LinkRecord, Report, Severity
 from linkaudit.spill import Spilled
+
+PathItem = TypeVar("PathItem", Finding, LinkRecord)
 
 SEVERITIES_DESCENDING = (Severity.ERROR, Severity.WARNING, Severity.INFO)
 SEVERITY_HEADINGS = {Severity.ERROR: "errors", Severity.WARNING: "warnings", Severity.INFO: "info"}
@@ -53,6 +58,28 @@ def message_with_url(finding: Finding) -> str:
 
 def finding_sort_key(finding: Finding) -> tuple[str, int, int, str]:
     return (display_path(finding.path), finding.line, finding.column, finding.kind)
+
+
+def finding_order_in_note(finding: Finding) -> tuple[int, int, str]:
+    """``finding_sort_key`` within one note, where the path is the same for all."""
+    return finding.line, finding.column, finding.kind
+
+
+def by_note(items: Collection[PathItem], within: Callable[[PathItem], Any]
+            ) -> Iterator[tuple[str, list[PathItem]]]:
+    """Each note's path text with its items sorted by ``within``, notes in path order.
+
+    The path is rendered once per note instead of once per item (a spill is already read
+    one note at a time).
+    """
+    if isinstance(items, Spilled):
+        for _coarse, group in items.groups():
+            ordered = sorted(group, key=within)
+            yield display_path(ordered[0].path), ordered
+        return
+    in_path_order = sorted(items, key=lambda item: (display_path(item.path), within(item)))
+    for text, group in groupby(in_path_order, key=lambda item: display_path(item.path)):
+        yield text, list(group)
 
 
 def is_failing(finding: Finding, fail_on: Severity | None) -> bool:
@@ -140,6 +167,7 @@ def _failing_note(failing: int, dead_after: tuple[int, float] | None) -> str:
 
 
 _Tally = tuple[Counter[Severity], Counter[str], int]  # unsuppressed by severity, kind; all
+_TALLY_FIELDS = attrgetter("suppressed", "severity", "kind")
 _TALLIES: weakref.WeakKeyDictionary[Spilled[Finding], _Tally] = weakref.WeakKeyDictionary()
 
 
@@ -154,11 +182,12 @@ def _tally(findings: Iterable[Finding]) -> _Tally:
     severities: Counter[Severity] = Counter()
     kinds: Counter[str] = Counter()
     total = 0
-    for finding in findings:
-        total += 1
-        if finding.suppressed is None:
-            severities[finding.severity] += 1
-            kinds[finding.kind] += 1
+    # counted in C by (reason, severity, kind), then summed per severity and kind
+    for (reason, severity, kind), n in Counter(map(_TALLY_FIELDS, findings)).items():
+        total += n
+        if reason is None:
+            severities[severity] += n
+            kinds[kind] += n
     if isinstance(findings, Spilled):
         _TALLIES[findings] = severities, kinds, total
     return severities, kinds, total

@@ -12,21 +12,27 @@ from __future__ import annotations
 import io
 import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, TextIO
 
 from linkaudit.models import (
     CheckResult,
     Finding,
+    LinkKind,
     LinkRecord,
     Report,
     RunSummary,
     Severity,
     Verdict,
 )
-from linkaudit.report.common import count, display_path, finding_sort_key, verdict_of
-from linkaudit.spill import in_order
+from linkaudit.report.common import (
+    by_note,
+    count,
+    display_path,
+    finding_order_in_note,
+    verdict_of,
+)
 from linkaudit.textsafe import json_escaped
 
 SCHEMA_NAME = "linkaudit-report"
@@ -50,12 +56,18 @@ def _summary(report: Report) -> dict[str, Any]:
     } | ({"slowed_down": dict(report.slowed_down)} if report.slowed_down else {})
 
 
-def _link(link: LinkRecord) -> dict[str, Any]:
+def _links(links: Collection[LinkRecord]) -> Iterator[dict[str, Any]]:
+    for file, note_links in by_note(links, _place):
+        for link in note_links:
+            yield _link(link, file)
+
+
+def _link(link: LinkRecord, file: str) -> dict[str, Any]:
     return {
-        "file": display_path(link.path),
+        "file": file,
         "line": link.line,
         "column": link.column,
-        "kind": str(link.kind),
+        "kind": _KIND_NAMES[link.kind],
         "label": link.label,
         "url": link.url,
         "clean_url": link.clean_url,
@@ -66,13 +78,24 @@ def _link(link: LinkRecord) -> dict[str, Any]:
 
 
 _SEVERITY_NAMES = {severity: str(severity) for severity in Severity}  # str() of an enum is slow
+_KIND_NAMES = {kind: str(kind) for kind in LinkKind}
 
 
-def _finding(finding: Finding) -> dict[str, Any]:
+def _findings(findings: Collection[Finding]) -> Iterator[dict[str, Any]]:
+    for file, note_findings in by_note(findings, finding_order_in_note):
+        for finding in note_findings:
+            yield _finding(finding, file)
+
+
+def _place(item: LinkRecord) -> tuple[int, int]:
+    return item.line, item.column
+
+
+def _finding(finding: Finding, file: str) -> dict[str, Any]:
     return {
         "kind": finding.kind,
         "severity": _SEVERITY_NAMES[finding.severity],
-        "file": display_path(finding.path),
+        "file": file,
         "line": finding.line,
         "column": finding.column,
         "url": finding.url,
@@ -132,16 +155,12 @@ def _sections(report: Report) -> dict[str, Any]:
         "finished_at": report.finished_at,
         "interrupted": report.interrupted,
         "summary": _summary(report),
-        "links": map(_link, in_order(report.links, _link_order)),
-        "findings": map(_finding, in_order(report.findings, finding_sort_key)),
+        "links": _links(report.links),
+        "findings": _findings(report.findings),
         "results": (_result(result, report)
                     for result in sorted(report.results, key=lambda r: r.key)),
         "history": [_run(run) for run in report.history],
     }
-
-
-def _link_order(link: LinkRecord) -> tuple[str, int, int]:
-    return display_path(link.path), link.line, link.column
 
 
 def report_document(report: Report) -> dict[str, Any]:
