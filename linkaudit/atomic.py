@@ -3,7 +3,9 @@ reports written with ``--output``).
 
 The bytes go to a temporary file in the target's folder, are flushed to disk, and
 ``os.replace`` swaps the file in one step: a full disk or a crash leaves the old file
-as it was, and no temporary file behind.
+as it was, and no temporary file behind. A target that exists and is not a regular file
+(``--output /dev/null``, ``/dev/stdout``, a named pipe, a shell's ``>(...)``) cannot be
+swapped, and must never be: it is written to as it is.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,8 +39,13 @@ def replacing(target: Path, mode: int | None = None) -> Iterator[BinaryIO]:
     """A file to write ``target``'s new content into, piece by piece (a streamed report).
 
     It replaces ``target`` when the block ends; an error in the block or while writing
-    leaves ``target`` untouched and no temporary file behind (the error is raised).
+    leaves ``target`` untouched and no temporary file behind (the error is raised). A device
+    or a pipe is written to directly.
     """
+    if _is_device_or_pipe(target):
+        with open(target, "wb") as out:
+            yield out
+        return
     temp_name: str | None = None
     try:
         fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
@@ -73,6 +81,15 @@ class _Descriptor(io.RawIOBase):
 
     def write(self, data: ReadableBuffer, /) -> int:
         return os.write(self.fd, data)
+
+
+def _is_device_or_pipe(target: Path) -> bool:
+    """True for an existing target (links followed) that is neither a file nor a folder."""
+    try:
+        kind = os.stat(target).st_mode
+    except (OSError, ValueError):
+        return False
+    return not (stat.S_ISREG(kind) or stat.S_ISDIR(kind))
 
 
 def _mode_for(target: Path) -> int:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -89,6 +91,39 @@ def test_output_disk_full_keeps_the_old_report(tree: Path, fmt: str,
     assert "cannot write report: No space left on device" in err
     assert (tree / "report").read_bytes() == before
     assert sorted(p.name for p in tree.iterdir()) == ["note.md", "report"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+@pytest.mark.parametrize("fmt", ["json", "html"])
+def test_output_to_a_pipe_writes_through_it(tree: Path, fmt: str) -> None:
+    """--output naming a pipe (as /dev/stdout or a shell's >(...) do) writes the report into
+    it and leaves the pipe a pipe: it is never swapped for a regular file."""
+    pipe = tree / "pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+
+    def read() -> None:
+        with open(pipe, "rb") as source:
+            received.append(source.read())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    code, out, err = run("scan", "note.md", "--format", fmt, "--output", "pipe")
+    reader.join(timeout=10)
+    assert code == 0 and out == "", err
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    assert received and b"note.md" in received[0]
+    assert sorted(p.name for p in tree.iterdir()) == ["note.md", "pipe"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+def test_output_to_a_full_device_is_a_clear_error(tree: Path) -> None:
+    """A device that refuses the bytes (/dev/full) is exit 3 with the reason; the device
+    stays a device (run as root, a swap would have replaced it with a regular file)."""
+    code, _, err = run("scan", "note.md", "--format", "json", "--output", "/dev/full")
+    assert code == 3
+    assert "cannot write /dev/full: No space left on device" in err
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
 
 
 def test_output_keeps_permissions_of_the_file_it_replaces(tree: Path) -> None:
