@@ -6,9 +6,9 @@ At CPython's default threshold (700 net allocations) the collector ran every few
 URLs and traversed everything alive each time: a quarter of a check's network CPU, about
 a tenth of a scan's. While ``fewer_collections`` is in force, the youngest generation is
 collected every ``YOUNG_GENERATION`` allocations instead (still bounded garbage), and what
-existed before (imported modules, a scanned tree's records) is frozen out of the
-collector's sight. It nests and is process-wide; the last one to leave restores the
-settings.
+exists at each entry (imported modules; at a nested entry, a scanned tree's records) is
+frozen out of the collector's sight. It nests and is process-wide; the last one to leave
+restores the settings.
 """
 
 from __future__ import annotations
@@ -29,9 +29,9 @@ def fewer_collections() -> Iterator[None]:
     global _depth, _saved
     if _depth == 0:
         _saved = gc.get_threshold()
-        young, *older = _saved
-        gc.set_threshold(max(young, YOUNG_GENERATION), *older)
-        gc.freeze()
+        young, *older = _saved  # 0: the caller turned collection off, and it stays off
+        gc.set_threshold(young and max(young, YOUNG_GENERATION), *older)
+    gc.freeze()  # nested too: what the outer block made meanwhile (a scanned tree) joins
     _depth += 1
     try:
         yield

@@ -121,10 +121,11 @@ class WireTransport(AiohttpTransport):
         proxy arguments (the session has none), errors mapped only when one is raised."""
         if not isinstance(self.client, aiohttp.ClientSession):
             self.client = self.get_client()
+        body = _body(request)  # first: it may drop a header that aiohttp frames itself
         try:
             response = await self.client.request(
                 request.method, str(request.url), headers=request.headers.multi_items(),
-                data=_body(request), allow_redirects=False, auto_decompress=False,
+                data=body, allow_redirects=False, auto_decompress=False,
                 compress=False, timeout=self._timeout(request),
                 server_hostname=request.extensions.get("sni_hostname"))
         except Exception as exc:

@@ -24,9 +24,9 @@ class BoundedConnector(aiohttp.TCPConnector):
     """A ``TCPConnector`` keeping at most ``max_open`` connections open (in use + idle)."""
 
     def __init__(self, *, max_open: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        if max_open < 1:
+        if max_open < 1:  # before the connector exists: nothing is left unclosed
             raise ValueError(f"max_open must be at least 1, not {max_open}")
+        super().__init__(**kwargs)
         self._max_open = max_open
 
     def open_connections(self) -> int:

@@ -167,7 +167,9 @@ def stored_note(path: Path | str) -> str | bytes:
     return _stored_text(str(path if isinstance(path, Path) else Path(path)))
 
 
-@functools.lru_cache(maxsize=4096)
+# Citations come in key order, so every note of the tree recurs all along: the cache holds
+# a large tree's notes (a smaller one thrashed at 5,000 notes), and stays bounded.
+@functools.lru_cache(maxsize=65_536)
 def _stored_text(text: str) -> str | bytes:
     return stored_path(Path(text))
 

@@ -470,16 +470,9 @@ class Store:
 def _citation_rows(
     rows: Iterable[tuple[str, str, Path | str, int]],
 ) -> Iterator[tuple[str, str, str | bytes, int]]:
-    """``(key, url, stored note, line)`` of each citation. Rows come by key, so a
-    note recurs all along: its stored path is worked out once per call (by its text,
-    as ``stored_note`` caches), not looked up in a cache smaller than a big tree."""
-    notes: dict[str, str | bytes] = {}
+    """``(key, url, stored note, line)`` of each citation."""
     for key, url, path, line in rows:
-        text = str(path)
-        note = notes.get(text)
-        if note is None:
-            note = notes[text] = stored_note(text)
-        yield key, url, note, line
+        yield key, url, stored_note(path), line
 
 
 def _run_summary(row: sqlite3.Row) -> RunSummary:

@@ -8,13 +8,17 @@ terminal nor start a CI workflow command.
 
 from __future__ import annotations
 
-from itertools import groupby
 from typing import TextIO
 
 from linkaudit.models import Finding, Report, Severity
-from linkaudit.report.common import count, display_path, finding_sort_key, location_text
+from linkaudit.report.common import (
+    by_note,
+    count,
+    display_path,
+    finding_order_in_note,
+    location_text,
+)
 from linkaudit.report.stream import LineWriter, Streamed
-from linkaudit.spill import in_order
 from linkaudit.textsafe import backslash_escaped as printable
 from linkaudit.textsafe import without_commands
 
@@ -63,17 +67,14 @@ class TextReporter(Streamed):
     def write(self, report: Report, out: TextIO, *, color: bool = False) -> None:
         style = _Style(color)
         lines = LineWriter(out, without_commands)
-        problems = False
-        findings = in_order(report.findings, finding_sort_key)
-        for path, group in groupby(findings, key=lambda finding: display_path(finding.path)):
+        for path, group in by_note(report.findings, finding_order_in_note):
             lines.write(style(_BOLD, printable(path)) + "\n")
             for finding in group:
-                problems = problems or finding.suppressed is None
                 lines.write("\n".join(_finding_lines(finding, style)) + "\n")
             lines.write("\n")
-        if not problems:
+        counts = count(report)  # unsuppressed findings only
+        if not any(counts.by_severity.values()):
             lines.write("no problems found\n\n")
-        counts = count(report)
         if counts.failing_note:
             lines.write(f"note: {counts.failing_note}\n")
         lines.write(counts.line(report.interrupted) + "\n")

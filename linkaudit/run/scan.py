@@ -52,6 +52,7 @@ _Place = tuple[str, Path, int, int]  # (check key, note, line, column) of one ci
 
 _place_key = operator.itemgetter(0)  # a place's check key
 
+
 def _path_key(item: Finding | LinkRecord) -> str:
     return display_path(item.path)
 
@@ -133,6 +134,9 @@ class _ScanJob:
     severities: Mapping[str, Severity]  # validated in the parent, before any fork
     spill: SpillDir
     local_links: LocalLinkAudit  # caches what it learns of the site for the whole run
+    # One memo for all of a process's batches (each forked worker has its copy), since the
+    # same sources are cited across batches (bounded, see LinkCleaner); let go with the job.
+    cleaner: LinkCleaner
     roots: tuple[Path, ...] = ()  # the scanned paths: symlinks are followed only inside them
 
 
@@ -150,16 +154,6 @@ class _Part:
 
 
 _job: _ScanJob | None = None  # set in the parent just before forking scan workers
-# The job this process cleans for, and its cleaner: one memo for all of a process's
-# batches, since the same sources are cited across batches (bounded, see LinkCleaner).
-_cleaning: tuple[_ScanJob, LinkCleaner] | None = None
-
-
-def _cleaner_for(job: _ScanJob) -> LinkCleaner:
-    global _cleaning
-    if _cleaning is None or _cleaning[0] is not job:
-        _cleaning = (job, LinkCleaner(job.rules, job.config.cleaning.level))
-    return _cleaning[1]
 
 
 def scan_tree(paths: Sequence[Path], config: Config, rules: RuleSet | None = None, *,
@@ -172,9 +166,11 @@ def scan_tree(paths: Sequence[Path], config: Config, rules: RuleSet | None = Non
     batch spills its links, findings and citations to disk, so memory follows a batch.
     """
     global _job
-    job = _ScanJob(config, rules or load_rule_set(config), keep_links, keep_citations,
+    rules = rules or load_rule_set(config)
+    job = _ScanJob(config, rules, keep_links, keep_citations,
                    severity_overrides(config.report.severities), SpillDir(),
-                   LocalLinkAudit(config, paths), tuple(paths))
+                   LocalLinkAudit(config, paths), LinkCleaner(rules, config.cleaning.level),
+                   tuple(paths))
     tasks = list(enumerate(_batches(list(family_groups(paths, config)))))
     workers = min(config.scan.workers or os.cpu_count() or 1, len(tasks))
     if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
@@ -249,7 +245,7 @@ def _scan_groups(index: int, groups: Iterable[list[Path]], job: _ScanJob) -> _Pa
     needs its ignore comments); links and citations are spilled as they come.
     """
     audit = OfflineAudit(locale_variant_key)
-    cleaner = _cleaner_for(job)
+    cleaner = job.cleaner
     links: SpillWriter[LinkRecord] = SpillWriter(job.spill, f"links-{index}", _path_key)
     places: SpillWriter[_Place] = SpillWriter(job.spill, f"places-{index}", _place_key)
     spilled: SpillWriter[Finding] = SpillWriter(job.spill, f"findings-{index}", _path_key)
