@@ -477,7 +477,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         compare(farm, tree, lychee, setting, args.repeat, env)]
                 figures[setting.name] = rows
                 print(markdown(setting.name, rows) + "\n", flush=True)
-            if args.profile:
+            if args.profile:  # like the measured runs, nothing cached: every URL requested
+                shutil.rmtree(WORK / "store", ignore_errors=True)
                 hot_spots = profile(linkaudit_argv("check", tree.root, WORK / "linkaudit.yaml",
                                                    WORK / "profile.json"), WORK / "profile",
                                     env=env)
