@@ -71,6 +71,7 @@ class Run:
     cpu_s: float
     peak_rss_mb: float
     exit_code: int
+    system_s: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -328,6 +328,7 @@ class Run:
     cpu_s: float  # user + system, the whole process tree
     peak_rss_mb: float  # the whole process tree
     exit_code: int
+    system_s: float = 0.0  # the kernel's part of cpu_s (on loopback, it also receives)
 
 
 # Runs one command in a fresh interpreter (Linux carries a parent's peak RSS over fork and
@@ -371,7 +372,7 @@ while True:
     time.sleep(0.02)
 with open(sys.argv[1], "w", encoding="utf-8") as result:
     json.dump({"wall_s": time.perf_counter() - started,
-               "cpu_s": usage.ru_utime + usage.ru_stime,
+               "cpu_s": usage.ru_utime + usage.ru_stime, "system_s": usage.ru_stime,
                "peak_rss_mb": max(usage.ru_maxrss, sampled) / 1024,
                "exit_code": os.waitstatus_to_exitcode(status)}, result)
 """
