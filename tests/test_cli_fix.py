@@ -42,6 +42,29 @@ def test_check_exits_one_with_edits_pending_and_shows_them(tree: Path) -> None:
     assert (code, out) == (0, "")
 
 
+def test_without_a_store_says_redirects_and_dead_links_wait_for_a_check(tree: Path) -> None:
+    """The first fix, before any check: tracking is cleaned, and stderr says why redirects
+    and dead links are not rewritten and how to get them (check first, or --online)."""
+    code, out, err = run("fix")
+    assert code == 0
+    assert "+[1]: https://a.example/x\n" in out
+    assert "no history yet" in err
+    assert "redirects and dead links are left as they are" in err
+    assert "--online" in err
+
+
+def test_an_unreadable_store_is_named_and_tracking_still_fixed(tree: Path) -> None:
+    """A damaged store is left as it is and named; the fix still cleans tracking."""
+    store = tree / ".linkaudit" / "history.sqlite"
+    store.parent.mkdir()
+    store.write_bytes(b"this is not a database" * 20)
+    code, out, err = run("fix")
+    assert code == 0
+    assert "+[1]: https://a.example/x\n" in out
+    assert "history.sqlite" in err and "left as they are" in err
+    assert store.read_bytes() == b"this is not a database" * 20
+
+
 def test_check_and_write_together_is_a_usage_error(tree: Path) -> None:
     """--check and --write contradict each other: exit 2."""
     assert run("fix", "--check", "--write")[0] == 2

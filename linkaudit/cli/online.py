@@ -96,6 +96,9 @@ def cmd_fix(args: argparse.Namespace, config: Config, console: Console,
         console.stdout.write(text)
     for line in left_alone_lines(plan):
         console.note(line)
+    if plan.without_verdicts is not None:
+        console.note("linkaudit fix: redirects and dead links are left as they are: "
+                     f"{plan.without_verdicts} (`linkaudit fix --online` checks, then fixes)")
     console.note(summary_line(plan, mode))
     if failures:
         return ExitCode.RUNTIME

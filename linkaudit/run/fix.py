@@ -61,6 +61,9 @@ class FixPlan:
     files: tuple[FileChange, ...]
     skipped: tuple[Skipped, ...]
     roots: tuple[Path, ...] = ()  # the scanned paths: nothing outside them is written
+    # Why no check results were used (no store yet, or one that cannot be read): redirects
+    # and dead links then stay as they are, which the user must be told, not left to guess.
+    without_verdicts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,12 @@ def plan_fix(config: Config, options: FixOptions = FixOptions(), *,
     if options.online:
         run_check(config, CheckOptions(paths=options.paths, keep_links=False,
                                        arguments=options.arguments), transport=transport)
-    results, dead, unconfirmed = stored_verdicts(config, items)
+    try:
+        results, dead, unconfirmed = stored_verdicts(config, items)
+        without_verdicts = None
+    except StoreError as exc:
+        results, dead, unconfirmed = {}, set(), {}
+        without_verdicts = str(exc)
     archived: Mapping[str, str] = {}
     missing: Mapping[str, str] = {}
     if config.fix.archive and dead:
@@ -102,7 +110,7 @@ def plan_fix(config: Config, options: FixOptions = FixOptions(), *,
     texts = {note.path: note.text for note, _links in items}
     files = tuple(FileChange(path, texts[path], apply_edits(path, texts[path], edits))
                   for path, edits in sorted(by_file.items()))
-    return FixPlan(plan.edits, files, plan.skipped, tuple(paths))
+    return FixPlan(plan.edits, files, plan.skipped, tuple(paths), without_verdicts)
 
 
 def apply_fix(plan: FixPlan) -> FixOutcome:
@@ -127,13 +135,12 @@ def apply_fix(plan: FixPlan) -> FixOutcome:
 def stored_verdicts(config: Config, items: Sequence[tuple[Note, Sequence[CleanedLink]]]
                     ) -> tuple[dict[str, CheckResult], set[str], dict[str, Confirmation]]:
     """What the history store says of the cited URLs: last successes (redirects among
-    them), the keys confirmed dead, and those failing but not confirmed yet."""
+    them), the keys confirmed dead, and those failing but not confirmed yet.
+
+    Raises ``StoreError`` when there is no store yet or it cannot be read.
+    """
     keys = {link.check_key for _note, links in items for link in links}
-    try:
-        store = open_store(config, readonly=True)
-    except StoreError:
-        return {}, set(), {}
-    with store:
+    with open_store(config, readonly=True) as store:
         results: dict[str, CheckResult] = {}
         dead: set[str] = set()
         unconfirmed: dict[str, Confirmation] = {}
