@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -279,6 +281,21 @@ def test_network_unavailable_exit_three(tree: Path) -> None:
     code, out, err = run("check")
     assert code == 3
     assert "network unavailable" in err and out == ""
+
+
+def test_a_failed_run_names_the_stale_output_file(tree: Path) -> None:
+    """Exit 3 leaves --output as it was and says so: a CI step publishing it must not take
+    the last run's report for this one's. A run that wrote it says nothing of the kind."""
+    report = tree / "report.json"
+    report.write_text('{"earlier": true}\n', encoding="utf-8")
+    os.utime(report, (time.time() - 60, time.time() - 60))
+    write_note(tree, "p", "en", "http://127.0.0.1:9/a", "http://127.0.0.1:9/b")
+    code, _, err = run("check", "--format", "json", "--output", str(report))
+    assert code == 3
+    assert f"{report} was not written: it still holds an earlier run's output" in err
+    assert report.read_text(encoding="utf-8") == '{"earlier": true}\n'
+    code, _, err = run("scan", "--format", "json", "--output", str(report))
+    assert code in (0, 1) and "was not written" not in err
 
 
 def test_cassette_replay_whole_cli(tree: Path) -> None:

@@ -7,10 +7,13 @@ Only ``linkaudit.cli`` prints or decides exit codes (see ``errors.ExitCode``); t
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from linkaudit.cli.args import build_parser, config_overrides
@@ -47,6 +50,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     if stderr is None:
         _escape_undecodable(sys.stderr)
     console = Console(stdout or sys.stdout, stderr or sys.stderr)
+    started = time.time()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -55,6 +59,14 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     args.arguments = tuple(sys.argv[1:] if argv is None else argv)  # recorded with a run
     console.quiet = getattr(args, "quiet", False)
     console.verbose = getattr(args, "verbose", False) and not console.quiet
+    code = _run(args, console, transport)
+    if code == ExitCode.RUNTIME:
+        _name_stale_output(getattr(args, "output", None), started, console)
+    return code
+
+
+def _run(args: argparse.Namespace, console: Console,
+         transport: httpx.AsyncBaseTransport | None) -> int:
     try:
         if args.command == "init":  # reads no configuration: it writes the first one
             return int(cmd_init(args, console))
@@ -77,6 +89,17 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
             traceback.print_exc(file=console.stderr)
         console.error(internal_error(exc, debug=args.debug))
         return int(ExitCode.RUNTIME)
+
+
+def _name_stale_output(output: Path | None, started: float, console: Console) -> None:
+    """After a failed run, say that ``--output`` still holds an earlier run's report: a CI
+    step that publishes it must not present it as this run's."""
+    try:
+        stale = output is not None and output.is_file() and output.stat().st_mtime < started
+    except OSError:
+        return
+    if stale:
+        console.error(f"{output} was not written: it still holds an earlier run's output")
 
 
 def _escape_undecodable(stream: TextIO) -> None:
