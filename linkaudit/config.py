@@ -64,7 +64,8 @@ class ScanConfig:
     include: tuple[str, ...] = _field(("*.md", "*.markdown"), "file-name globs that are notes")
     exclude: tuple[str, ...] = _field(
         ("**/.git/**", "**/node_modules/**", "**/_site/**", "**/.linkaudit/**", "**/.venv/**",
-         "**/vendor/**", "**/.jekyll-cache/**", "**/public/**", "**/resources/**"),
+         "**/vendor/**", "**/.jekyll-cache/**", "**/public/**", "**/resources/**",
+         "**/themes/*/exampleSite/**"),
         "path globs (relative to the scanned root) never scanned",
     )
     bare_urls: bool = _field(True, "report bare https://... URLs in running text")

@@ -93,7 +93,7 @@ def test_ignore_files_outside_a_repository_are_not_read(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("folder", [
     "_site", "vendor/bundle/ruby/3.2.0/gems/jekyll-4.3.0", ".jekyll-cache", "public",
-    "resources/_gen", "node_modules/pkg"])
+    "resources/_gen", "node_modules/pkg", "themes/ananke/exampleSite/content/post"])
 def test_generated_and_vendored_folders_are_excluded(tmp_path: Path, folder: str) -> None:
     """Jekyll's and Hugo's output and vendored folders are not scanned by default."""
     write(tmp_path / folder / "README.md")
