@@ -12,6 +12,7 @@ import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import httpx
 
@@ -102,20 +103,25 @@ async def read_body(response: httpx.Response, cap: int,
     A body left unread makes the pool drop the connection on close, so whatever is
     small enough is read to its end (a HEAD's empty body, a short non-HTML one): the
     connection then goes back to the pool instead of being opened again.
+
+    The chunks come from the response's stream itself: ``aiter_raw`` adds a generator,
+    a chunker and an error context per chunk, and closes the response, which the caller
+    does anyway.
     """
     if headers is None:
         headers = dict(response.headers.items())
     htmlish = cap > 0 and is_htmlish(headers)
     if response.is_stream_consumed:  # built with its body in memory (a test transport)
         return response.content[:cap] if htmlish and response.request.method != "HEAD" else b""
+    stream = cast(httpx.AsyncByteStream, response.stream)
     if response.request.method == "HEAD":
-        async for _ in response.aiter_raw():
+        async for _ in stream:
             pass
         return b""
     if not htmlish:
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) <= cap:
-            async for _ in response.aiter_raw():
+            async for _ in stream:
                 pass
         return b""
     try:
@@ -126,7 +132,7 @@ async def read_body(response: httpx.Response, cap: int,
     stop_at_heading = length.isdigit() and int(length) > cap
     body = bytearray()
     raw = 0
-    async for chunk in response.aiter_raw():
+    async for chunk in stream:
         raw += len(chunk)
         decoder.feed(chunk)
         seen = len(body)
