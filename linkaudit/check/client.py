@@ -87,8 +87,11 @@ class CheckClient(httpx.AsyncClient):
     request built, per redirect); ``build_request`` merges and re-validates the same
     headers for every request to a host. The checker follows no redirect, keeps cookies
     per URL and has no hooks, so ``exchange`` hands the request to the transport as
-    ``send`` finally does, and ``prepare`` copies the headers ``build_request`` made for
-    the first request with the same method, host and port, and extra headers.
+    ``send`` finally does (the transport httpx picks for the URL, mounts and proxies
+    included: ``_transport_for_url``, pinned to httpx 0.28 by the check tests), and
+    ``prepare`` copies the headers ``build_request`` made for the first request with the
+    same method, host and port, and extra headers (the client's own headers, cookies and
+    base URL never change after ``make_client``).
     """
 
     def __init__(self, **kwargs: Any) -> None:
