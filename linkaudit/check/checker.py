@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from linkaudit.check.client import CheckClient
 from linkaudit.check.errors import UNUSABLE_URL_REASONS, describe_error
 from linkaudit.check.fetch import Attempt, fetch
 from linkaudit.check.guard import AddressProblem, Resolver, check_address, system_resolve
@@ -57,7 +58,7 @@ class Checker:
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
+        client: CheckClient,
         config: NetworkConfig,
         *,
         sleep: Sleep = asyncio.sleep,

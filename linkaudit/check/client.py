@@ -21,14 +21,14 @@ Connections are vetted at connect time by the private-address guard
 from __future__ import annotations
 
 import asyncio.sslproto
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 from httpx_aiohttp.transport import AiohttpResponseStream, map_aiohttp_exceptions
 
-from linkaudit.check.fetch import remember_response
 from linkaudit.check.guard import GuardedResolver, guarded_socket
 from linkaudit.check.pool import BoundedConnector
 from linkaudit.config import NetworkConfig
@@ -43,11 +43,15 @@ TLS_READ_BUFFER = 16 * 1024
 # round robin rarely find an idle connection: a third more CPU in TLS handshakes on
 # bench_check; at 2 none is lost and idle connections no longer grow with the hosts.
 OPEN_PER_SLOT = 2
+# Header sets ``CheckClient.prepare`` keeps (one per method, host and port, and extra
+# headers); all are dropped when there are more, so a run over many hosts stays bounded.
+MAX_HEADER_SETS = 4096
+_NO_BODY = httpx.ByteStream(b"")
 
 
 def make_client(
     config: NetworkConfig, *, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.AsyncClient:
+) -> CheckClient:
     """An httpx client that never follows redirects itself (the checker records each hop)
     and never keeps cookies itself (each URL's check has its own jar).
 
@@ -60,12 +64,11 @@ def make_client(
         write=float(config.read_timeout),
         pool=float(config.total_timeout),
     )
-    client = httpx.AsyncClient(
+    client = CheckClient(
         follow_redirects=False,
         timeout=timeout,
         headers={"User-Agent": config.user_agent},
         transport=transport if transport is not None else WireTransport(config),
-        event_hooks={"response": [remember_response]},
     )
     # The client keeps no cookie: each URL's check has a jar of its own (fetch), so nothing
     # a site sets for one URL is sent with another. httpx offers each response to the
@@ -73,6 +76,54 @@ def make_client(
     # 15 µs a response); a jar that does not look is set in its place.
     client._cookies = _KeptNone()
     return client
+
+
+class CheckClient(httpx.AsyncClient):
+    """httpx's client, plus the checker's cheap path for one request: ``prepare`` and
+    ``exchange``.
+
+    ``send`` runs each request through httpx's auth, redirect and hook layers, and builds
+    the request a redirect names even when it is not followed (a URL parsed and joined, a
+    request built, per redirect); ``build_request`` merges and re-validates the same
+    headers for every request to a host. The checker follows no redirect, keeps cookies
+    per URL and has no hooks, so ``exchange`` hands the request to the transport as
+    ``send`` finally does (the transport httpx picks for the URL, mounts and proxies
+    included: ``_transport_for_url``, pinned to httpx 0.28 by the check tests), and
+    ``prepare`` copies the headers ``build_request`` made for the first request with the
+    same method, host and port, and extra headers (the client's own headers, cookies and
+    base URL never change after ``make_client``).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._headers_for: dict[tuple[str, bytes, tuple[tuple[str, str], ...]],
+                                httpx.Headers] = {}
+
+    def prepare(self, method: str, url: httpx.URL, headers: Mapping[str, str]
+                ) -> httpx.Request:
+        """What ``build_request(method, url, headers=headers)`` returns, built cheaply."""
+        key = (method, url.netloc, tuple(headers.items()))
+        made = self._headers_for.get(key)
+        if made is None:
+            if len(self._headers_for) >= MAX_HEADER_SETS:
+                self._headers_for.clear()
+            made = self.build_request(method, url, headers=headers).headers
+            self._headers_for[key] = made
+        request = httpx.Request(method, url, headers=made, stream=_NO_BODY,
+                                extensions={"timeout": self.timeout.as_dict()})
+        request.read()  # no body: ``request.content`` is b"", as build_request leaves it
+        return request
+
+    async def exchange(self, request: httpx.Request) -> httpx.Response:
+        """The response to ``request`` from the client's transport, its body unread: what
+        ``send(request, stream=True)`` gives when no redirect is followed and no hook is
+        set (credentials in the URL are sent as ``send`` sends them)."""
+        url = request.url
+        if url.userinfo:
+            next(httpx.BasicAuth(url.username, url.password).sync_auth_flow(request))
+        response = await self._transport_for_url(url).handle_async_request(request)
+        response.request = request
+        return response
 
 
 class _KeptNone(httpx.Cookies):

@@ -8,14 +8,15 @@ is left unread or drained when small.
 
 from __future__ import annotations
 
-import contextvars
 import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import httpx
 
+from linkaudit.check.client import CheckClient
 from linkaudit.check.decoding import BoundedDecoder, UnsupportedCoding
 from linkaudit.check.errors import describe_error
 from linkaudit.check.retry import Outcome
@@ -41,52 +42,23 @@ class Attempt:
                        retry_after=self.response.headers.get("retry-after"))
 
 
-_RECEIVED: contextvars.ContextVar[list[httpx.Response] | None] = contextvars.ContextVar(
-    "linkaudit_fetch_received", default=None)
-
-
-async def remember_response(response: httpx.Response) -> None:
-    """A client response hook (``make_client`` installs it): shows ``fetch`` the response
-    even when httpx then raises while preparing the redirect it names."""
-    received = _RECEIVED.get()
-    if received is not None:
-        received.append(response)
-
-
-async def fetch(client: httpx.AsyncClient, method: str, url: httpx.URL,
+async def fetch(client: CheckClient, method: str, url: httpx.URL,
                 headers: Mapping[str, str], body_cap: int, cookies: httpx.Cookies) -> Attempt:
     """Send one request and read at most ``body_cap`` bytes of its body; never raises for
     anything the network or the server does.
 
     ``cookies`` is the jar of one URL's check: its cookies that match this request go with
     it (the jar's domain and path rules), and the cookies the response sets are kept in it.
+    A redirect is an answer like any other: the checker judges its Location.
     """
-    request = client.build_request(method, url, headers=headers)
+    request = client.prepare(method, url, headers)
     if cookies:
         cookies.set_cookie_header(request)
-    received: list[httpx.Response] = []
-    token = _RECEIVED.set(received)
     try:
-        response = await client.send(request, stream=True)
-    except (httpx.InvalidURL, httpx.RemoteProtocolError) as exc:
-        # httpx prepares the next request even when not following it, and raises when the
-        # Location is no URL it can request (mailto:, a broken address): the redirect
-        # itself is the answer, and the checker judges its Location.
-        if received and received[-1].is_redirect:
-            redirect = received[-1]
-            headers = dict(redirect.headers.items())
-            _keep_cookies(cookies, redirect, headers)
-            return Attempt(Response(redirect.status_code, headers))
-        if isinstance(exc, httpx.InvalidURL):
-            return Attempt(reason="redirect-scheme",
-                           detail=f"redirects to a Location that is not a web address ({exc})")
-        reason, detail = describe_error(exc)
-        return Attempt(reason=reason, detail=detail)
+        response = await client.exchange(request)
     except httpx.HTTPError as exc:
         reason, detail = describe_error(exc)
         return Attempt(reason=reason, detail=detail)
-    finally:
-        _RECEIVED.reset(token)
     # Decoded once: every lookup on httpx's headers decodes them all again.
     headers = dict(response.headers.items())
     _keep_cookies(cookies, response, headers)
@@ -131,20 +103,25 @@ async def read_body(response: httpx.Response, cap: int,
     A body left unread makes the pool drop the connection on close, so whatever is
     small enough is read to its end (a HEAD's empty body, a short non-HTML one): the
     connection then goes back to the pool instead of being opened again.
+
+    The chunks come from the response's stream itself: ``aiter_raw`` adds a generator,
+    a chunker and an error context per chunk, and closes the response, which the caller
+    does anyway.
     """
     if headers is None:
         headers = dict(response.headers.items())
     htmlish = cap > 0 and is_htmlish(headers)
     if response.is_stream_consumed:  # built with its body in memory (a test transport)
         return response.content[:cap] if htmlish and response.request.method != "HEAD" else b""
+    stream = cast(httpx.AsyncByteStream, response.stream)
     if response.request.method == "HEAD":
-        async for _ in response.aiter_raw():
+        async for _ in stream:
             pass
         return b""
     if not htmlish:
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) <= cap:
-            async for _ in response.aiter_raw():
+            async for _ in stream:
                 pass
         return b""
     try:
@@ -155,7 +132,7 @@ async def read_body(response: httpx.Response, cap: int,
     stop_at_heading = length.isdigit() and int(length) > cap
     body = bytearray()
     raw = 0
-    async for chunk in response.aiter_raw():
+    async for chunk in stream:
         raw += len(chunk)
         decoder.feed(chunk)
         seen = len(body)

@@ -157,7 +157,9 @@ def says_not_found(text: str) -> bool:
     text = text.strip()
     if _NOT_FOUND_PART.fullmatch(text):
         return True
-    return any(_NOT_FOUND_PART.fullmatch(part) for part in _TITLE_PARTS.split(text) if part)
+    parts = _TITLE_PARTS.split(text)
+    # One part is the whole text, just tried (most titles: no separator).
+    return len(parts) > 1 and any(_NOT_FOUND_PART.fullmatch(part) for part in parts if part)
 
 
 def soft_404_page(response: Response) -> str | None:
