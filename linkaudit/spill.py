@@ -36,7 +36,7 @@ import pickle
 import shutil
 import tempfile
 import weakref
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,7 +151,26 @@ _ROWS: dict[type, Callable[[Any], tuple[Any, ...]] | None] = {}
 
 def _items(group: _Group) -> list[Any]:
     _key, cls, rows = group
-    return rows if cls is None else list(itertools.starmap(cls, rows))
+    if cls is None:
+        return rows
+    names = _dict_fields(cls)
+    if names is None:
+        return list(itertools.starmap(cls, rows))
+    items: list[Any] = list(map(object.__new__, itertools.repeat(cls, len(rows))))
+    deque(map(object.__setattr__, items, itertools.repeat("__dict__"),
+              map(dict, map(zip, itertools.repeat(names), rows))), maxlen=0)
+    return items
+
+
+@functools.cache
+def _dict_fields(cls: Any) -> tuple[str, ...] | None:
+    """The field names of a frozen dataclass whose items keep their fields in a dict,
+    which is then given whole, in C loops: its ``__init__`` only sets each field with
+    ``object.__setattr__``, a Python-level call per item that costs more than reading
+    the item. None for another class: it is called."""
+    if "__slots__" in cls.__dict__ or not cls.__dataclass_params__.frozen:
+        return None
+    return tuple(field.name for field in dataclasses.fields(cls))
 
 
 def _rows(group: _Group) -> list[Any]:
