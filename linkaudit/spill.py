@@ -11,9 +11,15 @@ starts with the coarse key (path, line, column) gives exactly what sorting the i
 production order would, one coarse key at a time (``in_order``). Memory follows the size
 of a batch and the number of runs, not the tree.
 
-A run holds each coarse key's items together, as a ``(key, items)`` group: the key is
-worked out once per item, when the run is sorted, and reading, merging and grouping go
-a group at a time (a note's links, say), never an item at a time.
+A run holds each coarse key's items together, as a ``(key, class, rows)`` group: the key
+is worked out once per item, when the run is sorted, and reading, merging and grouping go
+a group at a time (a note's links, say), never an item at a time. Items of a dataclass
+are kept as rows, their fields' values, and built again only when asked for: a reader
+that needs the values alone (a report) reads the rows (``row_groups``), and building a
+frozen dataclass costs more than reading its values from disk.
+
+A writer may count its items by a key as they come (``counted``): a count of what was
+spilled then needs no reading.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import pickle
 import shutil
 import tempfile
 import weakref
+from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,28 +69,31 @@ class Runs:
 
     paths: tuple[Path, ...] = ()
     count: int = 0
+    counts: Counter[Any] | None = None  # the items by the writer's ``counted``, if any
 
 
 class SpillWriter(Generic[T]):
-    """Collects items, writing each ``_RUN_ITEMS`` of them as one sorted run."""
+    """Collects items, writing each ``_RUN_ITEMS`` of them as one sorted run; with
+    ``counted``, counts them by it too."""
 
-    def __init__(self, folder: SpillDir, tag: str, key: SortKey) -> None:
-        self.folder, self.tag, self.key = folder, tag, key
+    def __init__(self, folder: SpillDir, tag: str, key: SortKey,
+                 counted: SortKey | None = None) -> None:
+        self.folder, self.tag, self.key, self.counted = folder, tag, key, counted
         self.runs: list[Path] = []
         self.count = 0
+        self.counts: Counter[Any] | None = None if counted is None else Counter()
         self._pending: list[T] = []
 
     def add(self, item: T) -> None:
-        self._pending.append(item)
-        self.count += 1
-        if len(self._pending) >= _RUN_ITEMS:
-            self.flush()
+        self.extend((item,))
 
     def extend(self, items: Iterable[T]) -> None:
         source = iter(items)
         while chunk := list(itertools.islice(source, _RUN_ITEMS - len(self._pending))):
             self._pending += chunk
             self.count += len(chunk)
+            if self.counts is not None:
+                self.counts.update(map(self.counted, chunk))  # type: ignore[arg-type]
             if len(self._pending) >= _RUN_ITEMS:
                 self.flush()
 
@@ -92,21 +102,84 @@ class SpillWriter(Generic[T]):
         if self._pending:
             keyed = sorted(zip(map(self.key, self._pending), self._pending, strict=True),
                            key=_KEY)
+            kinds = set(map(type, self._pending))
+            cls = kinds.pop() if len(kinds) == 1 else None
+            row = None if cls is None else row_of(cls)
+            cls = cls if row is not None else None
             self._pending = []
             path = self.folder.new_run(self.tag)
-            _write_run(path, ((key, list(map(_ITEM, pairs)))
+            _write_run(path, ((key, cls, _stored(row, pairs))
                               for key, pairs in itertools.groupby(keyed, _KEY)))
             self.runs.append(path)
 
     def finish(self) -> Runs:
         """Flush, and tell what was written (picklable: a worker hands it to its parent)."""
         self.flush()
-        return Runs(tuple(self.runs), self.count)
+        return Runs(tuple(self.runs), self.count, self.counts)
 
 
-_Group = tuple[Any, list[Any]]  # a coarse key and its items, in the order they came
+# A coarse key, the class its rows are built back into (None: they are the items), rows
+_Group = tuple[Any, type | None, list[Any]]
 _KEY = operator.itemgetter(0)
 _ITEM = operator.itemgetter(1)
+
+
+def _stored(row: Callable[[Any], tuple[Any, ...]] | None, pairs: Iterable[Any]
+            ) -> list[Any]:
+    items = map(_ITEM, pairs)
+    return list(items if row is None else map(row, items))
+
+
+def row_of(cls: type) -> Callable[[Any], tuple[Any, ...]] | None:
+    """What gives an item of ``cls`` as a row, its fields' values in order, when
+    ``cls(*row)`` builds it back (a dataclass whose fields are all given to ``__init__``
+    by position, without ``__post_init__``); None for any other type."""
+    if cls in _ROWS:
+        return _ROWS[cls]
+    fields = dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else ()
+    row = None
+    if fields and all(field.init and not field.kw_only for field in fields) \
+            and not hasattr(cls, "__post_init__"):
+        values = operator.attrgetter(*(field.name for field in fields))
+        row = values if len(fields) > 1 else lambda item: (values(item),)
+    _ROWS[cls] = row
+    return row
+
+
+_ROWS: dict[type, Callable[[Any], tuple[Any, ...]] | None] = {}
+
+
+def _items(group: _Group) -> list[Any]:
+    _key, cls, rows = group
+    if cls is None:
+        return rows
+    names = _dict_fields(cls)
+    if names is None:
+        return list(itertools.starmap(cls, rows))
+    items: list[Any] = list(map(object.__new__, itertools.repeat(cls, len(rows))))
+    deque(map(object.__setattr__, items, itertools.repeat("__dict__"),
+              map(dict, map(zip, itertools.repeat(names), rows))), maxlen=0)
+    return items
+
+
+@functools.cache
+def _dict_fields(cls: Any) -> tuple[str, ...] | None:
+    """The field names of a frozen dataclass whose items keep their fields in a dict,
+    which is then given whole, in C loops: its ``__init__`` only sets each field with
+    ``object.__setattr__``, a Python-level call per item that costs more than reading
+    the item. None for another class: it is called."""
+    if "__slots__" in cls.__dict__ or not cls.__dataclass_params__.frozen:
+        return None
+    return tuple(field.name for field in dataclasses.fields(cls))
+
+
+def _rows(group: _Group) -> list[Any]:
+    """A group's rows; items kept as they are (their run was not of one dataclass) are
+    made rows here."""
+    _key, cls, rows = group
+    if cls is not None:
+        return rows
+    return [row(item) if (row := row_of(type(item))) is not None else item for item in rows]
 
 
 def _write_run(path: Path, groups: Iterable[_Group]) -> None:
@@ -118,7 +191,7 @@ def _write_run(path: Path, groups: Iterable[_Group]) -> None:
         pickler.dispatch_table = _REDUCERS
         block: list[_Group] = []
         size = 0
-        for key, items in groups:
+        for key, cls, items in groups:
             for start in range(0, len(items), _BLOCK_ITEMS):
                 piece = items[start:start + _BLOCK_ITEMS] if len(items) > _BLOCK_ITEMS \
                     else items
@@ -126,7 +199,7 @@ def _write_run(path: Path, groups: Iterable[_Group]) -> None:
                     pickler.dump(block)
                     pickler.clear_memo()
                     block, size = [], 0
-                block.append((key, piece))
+                block.append((key, cls, piece))
                 size += len(piece)
         if block:
             pickler.dump(block)
@@ -161,13 +234,9 @@ def _reducer(cls: type) -> Callable[[Any], Any]:
         return lambda path: (_path, (str(path),))
     if issubclass(cls, enum.Enum) and not issubclass(cls, enum.Flag):
         return lambda member: (getattr, (cls, member._name_))
-    fields = dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else ()
-    if ("__slots__" in cls.__dict__ and fields and all(field.init for field in fields)
-            and not hasattr(cls, "__post_init__")):
-        values = operator.attrgetter(*(field.name for field in fields))
-        if len(fields) == 1:
-            return lambda item: (cls, (values(item),))
-        return lambda item: (cls, values(item))
+    row = row_of(cls) if "__slots__" in cls.__dict__ else None
+    if row is not None:
+        return lambda item: (cls, row(item))
     return operator.methodcaller("__reduce_ex__", pickle.HIGHEST_PROTOCOL)
 
 
@@ -201,29 +270,37 @@ def _load(source: BinaryIO) -> list[_Group]:
 
 
 class Spilled(Collection[T]):
-    """Items on disk, read back sorted by ``key`` (stable: runs in the order given)."""
+    """Items on disk, read back sorted by ``key`` (stable: runs in the order given); with
+    ``counts``, how many by ``counted`` (what their writers counted by)."""
 
-    def __init__(self, folder: SpillDir, key: SortKey, runs: Sequence[Path], count: int
+    def __init__(self, folder: SpillDir, key: SortKey, runs: Sequence[Path], count: int,
+                 counted: SortKey | None = None, counts: Counter[Any] | None = None
                  ) -> None:
         self.folder, self.key, self.count = folder, key, count  # folder: kept alive with us
+        self.counted, self.counts = counted, counts
         self.runs = list(runs)
         while len(self.runs) > _MERGE_FAN_IN:
             self.runs = [self._merge_runs(self.runs[start:start + _MERGE_FAN_IN])
                          for start in range(0, len(self.runs), _MERGE_FAN_IN)]
 
     @classmethod
-    def of(cls, folder: SpillDir, key: SortKey, parts: Iterable[Runs]) -> Spilled[T]:
-        """The runs of ``parts``, in that order, as one collection."""
+    def of(cls, folder: SpillDir, key: SortKey, parts: Iterable[Runs],
+           counted: SortKey | None = None) -> Spilled[T]:
+        """The runs of ``parts``, in that order, as one collection; counted when every
+        part's writer counted by ``counted``."""
         parts = list(parts)
+        counts = None
+        if counted is not None and all(part.counts is not None for part in parts):
+            counts = sum((part.counts for part in parts if part.counts), Counter())
         return cls(folder, key, [path for part in parts for path in part.paths],
-                   sum(part.count for part in parts))
+                   sum(part.count for part in parts), counted, counts)
 
     def plus(self, items: Iterable[T]) -> Spilled[T]:
         """These items and then ``items`` (as if added after them), as a new collection."""
-        writer: SpillWriter[T] = SpillWriter(self.folder, "more", self.key)
+        writer: SpillWriter[T] = SpillWriter(self.folder, "more", self.key, self.counted)
         writer.extend(items)
-        return Spilled.of(self.folder, self.key, [Runs(tuple(self.runs), self.count),
-                                                  writer.finish()])
+        mine = Runs(tuple(self.runs), self.count, self.counts)
+        return Spilled.of(self.folder, self.key, [mine, writer.finish()], self.counted)
 
     def _merge_runs(self, runs: Sequence[Path]) -> Path:
         merged = self.folder.new_run("merged")
@@ -236,18 +313,24 @@ class Spilled(Collection[T]):
         """Run after run: each coarse key's items in the order they were added, but one
         key's items not necessarily together (``merged`` brings them together)."""
         groups = itertools.chain.from_iterable(map(_read_run, self.runs))
-        return itertools.chain.from_iterable(map(_ITEM, groups))
+        return itertools.chain.from_iterable(map(_items, groups))
 
     def groups(self) -> Iterator[tuple[Any, Iterator[T]]]:
         """Each coarse key, in order, with its items in the order they were added."""
         merged = heapq.merge(*map(_read_run, self.runs), key=_KEY)
         for key, groups in itertools.groupby(merged, _KEY):
-            yield key, itertools.chain.from_iterable(map(_ITEM, groups))
+            yield key, itertools.chain.from_iterable(map(_items, groups))
+
+    def row_groups(self) -> Iterator[tuple[Any, list[tuple[Any, ...]]]]:
+        """``groups`` with each item as a row (``row_of``): the items are not built."""
+        merged = heapq.merge(*map(_read_run, self.runs), key=_KEY)
+        for key, groups in itertools.groupby(merged, _KEY):
+            yield key, list(itertools.chain.from_iterable(map(_rows, groups)))
 
     def merged(self) -> Iterator[T]:
         """Sorted by the coarse key, stably: the runs merged."""
         merged = heapq.merge(*map(_read_run, self.runs), key=_KEY)
-        return itertools.chain.from_iterable(map(_ITEM, merged))
+        return itertools.chain.from_iterable(map(_items, merged))
 
     def __len__(self) -> int:
         return self.count

@@ -269,17 +269,41 @@ def test_json_items_escaped_a_chunk_at_a_time_as_one_by_one(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Long lists are escaped a chunk of items at a time: the bytes are those of escaping
     each item alone, whatever falls at a chunk's edge (bidi, undecodable bytes, ``##[``,
-    ``::``)."""
-    monkeypatch.setattr(json_report, "_CHUNK_ITEMS", 2)
+    ``::``), and each item is what the JSON encoder gives for its fields."""
     urls = ["https://e.org/##[x]", "https://e.org/\u202e", "::x", "https://e.org/#",
             "##[", "https://[::1]/a", "\udcff\x7f"]
     findings = tuple(Finding("tracking", Severity.WARNING, Path(f"n{index}\udcfe.md"), 1, 1,
-                             f"m {url}", url=url) for index, url in enumerate(urls))
+                             f"m {url}", url=url, clean_url=None if index % 2 else url,
+                             removed_params=("a\"b",) * (index % 3),
+                             related=(Location(Path(f"r{index}.md"), 2, 3),) * (index % 2),
+                             suppressed=None if index % 3 else "why \u2028")
+                     for index, url in enumerate(urls))
     report = dataclasses.replace(empty_report(), findings=findings)
-    items = [json_escaped(json_report._ENCODE(
-        json_report._finding(finding, display_path(finding.path))))
-             for finding in sorted(findings, key=finding_sort_key)]
-    assert ",\n    ".join(items) in render(report, "json")
+    monkeypatch.setattr(json_report, "_CHUNK_ITEMS", 1)
+    alone = render(report, "json")
+    monkeypatch.setattr(json_report, "_CHUNK_ITEMS", 2)
+    assert render(report, "json") == alone
+    items = [json_escaped(json.dumps({
+        "kind": f.kind, "severity": str(f.severity), "file": display_path(f.path),
+        "line": f.line, "column": f.column, "url": f.url, "message": f.message,
+        "clean_url": f.clean_url, "removed_params": list(f.removed_params),
+        "related": [{"file": display_path(place.path), "line": place.line,
+                     "column": place.column} for place in f.related],
+        "suppressed": f.suppressed}, ensure_ascii=False, separators=(", ", ": ")))
+        for f in sorted(findings, key=finding_sort_key)]
+    assert ",\n    ".join(items) in alone
+
+
+def test_json_links_are_what_the_encoder_gives_for_their_fields() -> None:
+    """A link's item is what the JSON encoder gives for a dict of its fields."""
+    links = sample_report().links
+    items = [json_escaped(json.dumps({
+        "file": display_path(link.path), "line": link.line, "column": link.column,
+        "kind": str(link.kind), "label": link.label, "url": link.url,
+        "clean_url": link.clean_url, "check_key": link.check_key, "family": link.family,
+        "lang": link.lang}, ensure_ascii=False, separators=(", ", ": ")))
+        for link in sorted(links, key=lambda link: (display_path(link.path), link.line))]
+    assert ",\n    ".join(items) in render(sample_report(), "json")
 
 
 def _keys(value: Any) -> set[str]:

@@ -116,6 +116,38 @@ def test_runs_give_back_equal_items_of_the_same_types() -> None:
     assert by_type[_Flags] is _Flags.A | _Flags.B
 
 
+def test_rows_and_counts_of_a_spill(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spill of one dataclass gives its items back equal, or as rows (their fields'
+    values) without building them; a run of mixed types gives rows too. Counts kept as
+    items are written follow ``plus``, and are left out when a part was not counted."""
+    monkeypatch.setattr(spill, "_RUN_ITEMS", 3)
+    paths = [Path("b.md"), Path("a.md")]
+    links = [LinkRecord(paths[n % 2], n, 1, LinkKind.INLINE, f"u{n}", f"u{n}", f"k{n}", "f",
+                        None if n % 3 else "en") for n in range(8)]
+    row = spill.row_of(LinkRecord)
+    assert row is not None and spill.row_of(tuple) is None
+    folder = SpillDir()
+    writer: SpillWriter[object] = SpillWriter(folder, "links", _path, counted=_path)
+    writer.extend(links)
+    items: Spilled[object] = Spilled.of(folder, _path, [writer.finish()], counted=_path)
+    assert list(items.merged()) == sorted(links, key=_path)
+    assert [(key, rows) for key, rows in items.row_groups()] == [
+        (str(path), [row(link) for link in links if link.path == path])
+        for path in sorted(paths)]
+    more = items.plus([("c.md", 1), links[0]])  # mixed: kept as they are
+    assert more.counts == {"a.md": 4, "b.md": 5, "c.md": 1}
+    assert list(more.row_groups())[-1] == ("c.md", [("c.md", 1)])
+    assert list(more.row_groups())[1][1][-1] == row(links[0])
+    uncounted = SpillWriter(folder, "none", _path)
+    uncounted.extend(links)
+    assert Spilled.of(folder, _path, [writer.finish(), uncounted.finish()],
+                      counted=_path).counts is None
+
+
+def _path(item: object) -> str:
+    return item[0] if isinstance(item, tuple) else str(item.path)  # type: ignore[attr-defined]
+
+
 def test_spill_folder_goes_with_its_last_user() -> None:
     """The temporary folder is removed once nothing refers to the spilled items."""
     items = spilled(ITEMS, per_writer=5)
@@ -150,17 +182,23 @@ def test_spilled_report_renders_like_one_in_memory(tmp_path: Path, workers: int,
 
 def test_exit_code_and_counts_read_a_spill_once(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """The exit decision and the counts (every format shows them) share one pass over
-    spilled findings, and give what the findings held in memory give."""
+    """The exit decision and the counts (every format shows them) need no pass over
+    findings counted as they were spilled, and share one pass over others; either way
+    they give what the findings held in memory give."""
     make_tree(tmp_path)
     report = pipeline.run_scan(Config(), pipeline.ScanOptions(paths=(tmp_path,)))
-    held = dataclasses.replace(report, findings=tuple(report.findings))
+    findings = report.findings
+    assert isinstance(findings, Spilled) and findings.counts is not None
+    uncounted = dataclasses.replace(report, findings=Spilled(
+        findings.folder, findings.key, findings.runs, findings.count))
+    held = dataclasses.replace(report, findings=tuple(findings))
     passes = []
     read = Spilled.__iter__
     monkeypatch.setattr(Spilled, "__iter__", lambda self: passes.append(self) or read(self))
-    assert pipeline.exit_code(report) == pipeline.exit_code(held)
-    assert count(report) == count(held) == count(report)
-    assert passes == [report.findings]
+    for spilled in (report, uncounted):
+        assert pipeline.exit_code(spilled) == pipeline.exit_code(held)
+        assert count(spilled) == count(held) == count(spilled)
+    assert passes == [uncounted.findings]
 
 
 def test_replacing_keeps_the_old_file_when_the_block_fails(tmp_path: Path) -> None:

@@ -10,16 +10,16 @@ from __future__ import annotations
 import weakref
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from itertools import groupby
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
 from linkaudit.audit.online import STATES, link_state
 from linkaudit.models import CheckResult, Finding, LinkRecord, Report, Severity
-from linkaudit.spill import Spilled
+from linkaudit.spill import Spilled, row_of
 
 PathItem = TypeVar("PathItem", Finding, LinkRecord)
 
@@ -80,6 +80,22 @@ def by_note(items: Collection[PathItem], within: Callable[[PathItem], Any]
     in_path_order = sorted(items, key=lambda item: (display_path(item.path), within(item)))
     for text, group in groupby(in_path_order, key=lambda item: display_path(item.path)):
         yield text, list(group)
+
+
+def rows_by_note(items: Collection[PathItem], kind: type[PathItem], within: tuple[str, ...]
+                 ) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+    """``by_note``, sorted by the fields named ``within``, with each item as its row (its
+    fields' values, ``spill.row_of``): a spill's items are read as rows, never built."""
+    if not isinstance(items, Spilled):
+        row = row_of(kind)
+        for text, group in by_note(items, attrgetter(*within)):
+            yield text, list(map(row, group))  # type: ignore[arg-type]
+        return
+    index = {field.name: n for n, field in enumerate(fields(kind))}
+    order, path = itemgetter(*(index[name] for name in within)), index["path"]
+    for _coarse, rows in items.row_groups():
+        rows.sort(key=order)
+        yield display_path(rows[0][path]), rows
 
 
 def is_failing(finding: Finding, fail_on: Severity | None) -> bool:
@@ -167,23 +183,29 @@ def _failing_note(failing: int, dead_after: tuple[int, float] | None) -> str:
 
 
 _Tally = tuple[Counter[Severity], Counter[str], int]  # unsuppressed by severity, kind; all
-_TALLY_FIELDS = attrgetter("suppressed", "severity", "kind")
+# What a finding is tallied by; a spill of findings counted by it as they were written
+# (``SpillWriter``'s ``counted``) is tallied without being read.
+TALLY_KEY = attrgetter("suppressed", "severity", "kind")
 _TALLIES: weakref.WeakKeyDictionary[Spilled[Finding], _Tally] = weakref.WeakKeyDictionary()
 
 
 def _tally(findings: Iterable[Finding]) -> _Tally:
     """Unsuppressed findings by severity and by kind, and how many in all, in one pass.
 
-    A spill is read from disk and never changes, so its tally is kept while it lives: the
-    exit code and the counts of the output do not read it once each.
+    A spill counted as it was written is not read at all; another is read from disk and
+    never changes, so its tally is kept while it lives: the exit code and the counts of
+    the output do not read it once each.
     """
     if isinstance(findings, Spilled) and findings in _TALLIES:
         return _TALLIES[findings]
     severities: Counter[Severity] = Counter()
     kinds: Counter[str] = Counter()
     total = 0
-    # counted in C by (reason, severity, kind), then summed per severity and kind
-    for (reason, severity, kind), n in Counter(map(_TALLY_FIELDS, findings)).items():
+    counted = findings.counts if isinstance(findings, Spilled) \
+        and findings.counted is TALLY_KEY else None
+    if counted is None:  # counted in C by (reason, severity, kind)
+        counted = Counter(map(TALLY_KEY, findings))
+    for (reason, severity, kind), n in counted.items():  # summed per severity and kind
         total += n
         if reason is None:
             severities[severity] += n

@@ -9,10 +9,12 @@ as ``os.fsdecode`` gives them) are ``\\uNNNN`` escapes, so ``os.fsencode`` of a 
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import io
 import itertools
 import json
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, TextIO
 
@@ -21,18 +23,13 @@ from linkaudit.models import (
     Finding,
     LinkKind,
     LinkRecord,
+    Location,
     Report,
     RunSummary,
     Severity,
     Verdict,
 )
-from linkaudit.report.common import (
-    by_note,
-    count,
-    display_path,
-    finding_order_in_note,
-    verdict_of,
-)
+from linkaudit.report.common import count, display_path, rows_by_note, verdict_of
 from linkaudit.textsafe import json_escaped
 
 SCHEMA_NAME = "linkaudit-report"
@@ -56,58 +53,68 @@ def _summary(report: Report) -> dict[str, Any]:
     } | ({"slowed_down": dict(report.slowed_down)} if report.slowed_down else {})
 
 
-def _links(links: Collection[LinkRecord]) -> Iterator[dict[str, Any]]:
-    for file, note_links in by_note(links, _place):
-        for link in note_links:
-            yield _link(link, file)
+def _links(links: Collection[LinkRecord]) -> Iterator[str]:
+    for file, rows in rows_by_note(links, LinkRecord, ("line", "column")):
+        link = _columns(LinkRecord, rows)
+        yield from map(_LINK.__mod__, zip(
+            itertools.repeat(encode_basestring(file)), link["line"], link["column"],
+            map(_KIND_NAMES.__getitem__, link["kind"]), _nullable(link["label"]),
+            map(encode_basestring, link["url"]), map(encode_basestring, link["clean_url"]),
+            map(encode_basestring, link["check_key"]), map(encode_basestring, link["family"]),
+            _nullable(link["lang"])))
 
 
-def _link(link: LinkRecord, file: str) -> dict[str, Any]:
-    return {
-        "file": file,
-        "line": link.line,
-        "column": link.column,
-        "kind": _KIND_NAMES[link.kind],
-        "label": link.label,
-        "url": link.url,
-        "clean_url": link.clean_url,
-        "check_key": link.check_key,
-        "family": link.family,
-        "lang": link.lang,
-    }
+def _findings(findings: Collection[Finding]) -> Iterator[str]:
+    for file, rows in rows_by_note(findings, Finding, ("line", "column", "kind")):
+        finding = _columns(Finding, rows)
+        yield from map(_FINDING.__mod__, zip(
+            map(encode_basestring, finding["kind"]),
+            map(_SEVERITY_NAMES.__getitem__, finding["severity"]),
+            itertools.repeat(encode_basestring(file)), finding["line"], finding["column"],
+            _nullable(finding["url"]), map(encode_basestring, finding["message"]),
+            _nullable(finding["clean_url"]), _encoded(finding["removed_params"]),
+            map(_related, finding["related"]), _nullable(finding["suppressed"])))
 
 
-_SEVERITY_NAMES = {severity: str(severity) for severity in Severity}  # str() of an enum is slow
-_KIND_NAMES = {kind: str(kind) for kind in LinkKind}
+def _columns(kind: type, rows: list[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
+    """The rows' values field by field, each field's values of every row together."""
+    return dict(zip(_field_names(kind), zip(*rows, strict=True), strict=True))
 
 
-def _findings(findings: Collection[Finding]) -> Iterator[dict[str, Any]]:
-    for file, note_findings in by_note(findings, finding_order_in_note):
-        for finding in note_findings:
-            yield _finding(finding, file)
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(field.name for field in dataclasses.fields(kind))
 
 
-def _place(item: LinkRecord) -> tuple[int, int]:
-    return item.line, item.column
+def _nullable(values: tuple[Any, ...]) -> Iterator[str]:
+    """Each string or None as JSON; a column of one or the other alone in a C loop."""
+    nulls = values.count(None)
+    if not nulls:
+        return map(encode_basestring, values)
+    return itertools.repeat("null", nulls) if nulls == len(values) else _encoded(values)
 
 
-def _finding(finding: Finding, file: str) -> dict[str, Any]:
-    return {
-        "kind": finding.kind,
-        "severity": _SEVERITY_NAMES[finding.severity],
-        "file": file,
-        "line": finding.line,
-        "column": finding.column,
-        "url": finding.url,
-        "message": finding.message,
-        "clean_url": finding.clean_url,
-        "removed_params": list(finding.removed_params),
-        "related": [
-            {"file": display_path(place.path), "line": place.line, "column": place.column}
-            for place in finding.related
-        ] if finding.related else [],
-        "suppressed": finding.suppressed,
-    }
+def _template(*keys: str) -> str:
+    """A JSON object of ``keys`` in order, for ``%`` with each value's JSON (or an int)."""
+    return "{" + ", ".join(f"{encode_basestring(key)}: %s" for key in keys) + "}"
+
+
+# Items are written from these templates (what the C encoder gives for a dict of the same
+# keys), their values' JSON made a note's column at a time: a dict per item and its
+# encoding cost more than the rest of the report.
+_LINK = _template("file", "line", "column", "kind", "label", "url", "clean_url",
+                  "check_key", "family", "lang")
+_FINDING = _template("kind", "severity", "file", "line", "column", "url", "message",
+                     "clean_url", "removed_params", "related", "suppressed")
+_SEVERITY_NAMES = {severity: encode_basestring(str(severity)) for severity in Severity}
+_KIND_NAMES = {kind: encode_basestring(str(kind)) for kind in LinkKind}
+
+
+def _related(places: tuple[Location, ...]) -> str:
+    if not places:
+        return "[]"
+    return _json([{"file": display_path(place.path), "line": place.line,
+                   "column": place.column} for place in places])
 
 
 def _result(result: CheckResult, report: Report) -> dict[str, Any]:
@@ -157,16 +164,16 @@ def _sections(report: Report) -> dict[str, Any]:
         "summary": _summary(report),
         "links": _links(report.links),
         "findings": _findings(report.findings),
-        "results": (_result(result, report)
-                    for result in sorted(report.results, key=lambda r: r.key)),
-        "history": [_run(run) for run in report.history],
+        "results": _encoded(_result(result, report)
+                            for result in sorted(report.results, key=lambda r: r.key)),
+        "history": _encoded(map(_run, report.history)),
     }
 
 
 def report_document(report: Report) -> dict[str, Any]:
     """The report as plain JSON-ready data, in the documented schema."""
-    return {key: list(value) if isinstance(value, Iterator) else value
-            for key, value in _sections(report).items()}
+    document: dict[str, Any] = json.loads(JsonReporter().render(report))
+    return document
 
 
 class JsonReporter:
@@ -184,29 +191,34 @@ class JsonReporter:
         write_document(_sections(report), out)
 
 
-def _encoder() -> Callable[[Any], str]:
-    """What ``json.dumps(value, ensure_ascii=False, separators=(", ", ": "))`` gives, made
-    once: ``dumps`` with options builds a new encoder per call, and ``encode`` a new C
-    encoder. The C one is called directly when there is one (without the circular-reference
-    check, which our acyclic documents never need)."""
+def _encoder() -> Callable[[Iterable[Any]], Iterator[str]]:
+    """What ``json.dumps(value, ensure_ascii=False, separators=(", ", ": "))`` gives for
+    each value, made once: ``dumps`` with options builds a new encoder per call, and
+    ``encode`` a new C encoder. The C one is called directly when there is one (without
+    the circular-reference check, which our acyclic documents never need), in C loops."""
     encoder = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
     if c_make_encoder is None:
-        return encoder.encode
+        return lambda values: map(encoder.encode, values)
     c_encode = c_make_encoder(None, encoder.default, encode_basestring, None,
                               encoder.key_separator, encoder.item_separator,
                               encoder.sort_keys, encoder.skipkeys, encoder.allow_nan)
-    return lambda value: "".join(c_encode(value, 0))
+    return lambda values: map("".join, map(c_encode, values, itertools.repeat(0)))
 
 
-_ENCODE = _encoder()
+_encoded = _encoder()
+
+
+def _json(value: Any) -> str:
+    return next(_encoded((value,)))
 
 
 def _encode(value: Any) -> str:
-    return json_escaped(_ENCODE(value))
+    return json_escaped(_json(value))
 
 
 def write_document(document: dict[str, Any], out: TextIO) -> None:
-    """One top-level key per line and one list item per line.
+    """One top-level key per line and one list item per line; a list is given as an
+    iterator of its items' JSON texts.
 
     Readable and diffable like an indented dump, but every piece goes through the C
     encoder (``indent`` forces the pure-Python one, 5x slower on a large tree).
@@ -214,10 +226,10 @@ def write_document(document: dict[str, Any], out: TextIO) -> None:
     out.write("{\n")
     for index, (key, value) in enumerate(document.items()):
         out.write(f",\n  {_encode(key)}: " if index else f"  {_encode(key)}: ")
-        if not isinstance(value, list | Iterator):
+        if not isinstance(value, Iterator):
             out.write(_encode(value))
             continue
-        chunks = _chunks(map(_ENCODE, value))
+        chunks = _chunks(value)
         first = next(chunks, None)
         if first is None:
             out.write("[]")

@@ -41,7 +41,7 @@ from linkaudit.models import (
     Report,
     Severity,
 )
-from linkaudit.report.common import display_path, report_failed
+from linkaudit.report.common import TALLY_KEY, display_path, report_failed
 from linkaudit.run.change import in_change
 from linkaudit.run.gate import GateOptions, select
 from linkaudit.scan import family_key, iter_note_paths, read_note, scan_paths
@@ -192,7 +192,8 @@ def scan_tree(paths: Sequence[Path], config: Config, rules: RuleSet | None = Non
         link_count=sum(part.link_count for part in parts),
         links=Spilled.of(job.spill, _path_key, (part.links for part in parts))
         if keep_links else (),
-        findings=Spilled.of(job.spill, _path_key, (part.findings for part in parts)),
+        findings=Spilled.of(job.spill, _path_key, (part.findings for part in parts),
+                            counted=TALLY_KEY),
         citations=Citations(urls, Spilled.of(job.spill, _place_key,
                                              (part.places for part in parts))),
         ignored_lines=ignored_lines)
@@ -248,7 +249,8 @@ def _scan_groups(index: int, groups: Iterable[list[Path]], job: _ScanJob) -> _Pa
     cleaner = job.cleaner
     links: SpillWriter[LinkRecord] = SpillWriter(job.spill, f"links-{index}", _path_key)
     places: SpillWriter[_Place] = SpillWriter(job.spill, f"places-{index}", _place_key)
-    spilled: SpillWriter[Finding] = SpillWriter(job.spill, f"findings-{index}", _path_key)
+    spilled: SpillWriter[Finding] = SpillWriter(job.spill, f"findings-{index}", _path_key,
+                                                TALLY_KEY)
     part = _Part(0, 0, Runs(), Runs(), Runs(), {}, {})
     for group in groups:
         findings: list[Finding] = []
