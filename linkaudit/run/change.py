@@ -69,7 +69,8 @@ def in_change(findings: Spilled[Finding], selection: Selection, config: Config,
     touched = {os.path.abspath(path) for path in selection.touched}
     before = (_drift_before(selection, selection.base, config, rules)
               if selection.base is not None else set())
-    shown: SpillWriter[Finding] = SpillWriter(findings.folder, "change", findings.key)
+    shown: SpillWriter[Finding] = SpillWriter(findings.folder, "change", findings.key,
+                                              findings.counted)
     left_out = 0
     for finding in findings:
         if finding.kind in CROSS_TRANSLATION:
@@ -80,4 +81,5 @@ def in_change(findings: Spilled[Finding], selection: Selection, config: Config,
             shown.add(finding)
         elif finding.suppressed is None:
             left_out += 1
-    return Spilled.of(findings.folder, findings.key, [shown.finish()]), left_out
+    return (Spilled.of(findings.folder, findings.key, [shown.finish()], findings.counted),
+            left_out)
