@@ -27,6 +27,7 @@ from linkaudit.models import (
     Protection,
     ReferenceForm,
     Severity,
+    make_finding,
     normalize_label,
 )
 
@@ -122,7 +123,7 @@ def tracking_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]
             removed, written = link.removed, link.link
             message = f"tracking parameter{'s' if len(removed) > 1 else ''} {', '.join(removed)}"
             # positional: nearly every link of a tree may carry tracking
-            found.append(Finding("tracking", tracking, path, written.line, written.column,
+            found.append(make_finding("tracking", tracking, path, written.line, written.column,
                                  message, written.url, link.clean_url, removed))
     return found
 

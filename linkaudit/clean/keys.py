@@ -29,7 +29,7 @@ from linkaudit.clean.strip import (
     query_pieces,
 )
 from linkaudit.languages import ISO_639_1
-from linkaudit.models import CleanedLink, Link
+from linkaudit.models import CleanedLink, Link, make_cleaned_link
 
 WEB_SCHEMES = ("http", "https")
 UNCHECKED_SCHEMES = ("mailto", "tel")  # valid links, but nothing to request
@@ -303,7 +303,7 @@ class LinkCleaner:
         memo, cleaned = self._memo, []
         for link in links:  # a tree cites each URL many times: the memo answers most links
             result, url_keys = memo.get(link.url) or self._worked_out(link.url)
-            cleaned.append(CleanedLink(  # positional: one is made per link
+            cleaned.append(make_cleaned_link(  # positional: one is made per link
                 link, result.url, result.removed, url_keys.check_key, url_keys.citation_key,
                 url_keys.aggressive_key, url_keys.heuristics, result.protection,
                 url_keys.malformed))

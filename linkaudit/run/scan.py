@@ -40,6 +40,7 @@ from linkaudit.models import (
     Note,
     Report,
     Severity,
+    make_link_record,
 )
 from linkaudit.report.common import display_path, report_failed
 from linkaudit.run.change import in_change
@@ -265,10 +266,10 @@ def _scan_groups(index: int, groups: Iterable[list[Path]], job: _ScanJob) -> _Pa
             findings += audit.note(note, cleaned)
             findings += job.local_links.note(note, cleaned)
             if job.keep_links:  # positional: LinkRecord(path, line, column, kind, url, ...)
-                links.extend([LinkRecord(note.path, link.link.line, link.link.column,
-                                         link.link.kind, link.url, link.clean_url,
-                                         link.check_key, note.family, note.lang,
-                                         link.link.label) for link in cleaned])
+                links.extend([make_link_record(note.path, link.link.line, link.link.column,
+                                               link.link.kind, link.url, link.clean_url,
+                                               link.check_key, note.family, note.lang,
+                                               link.link.label) for link in cleaned])
             if job.keep_citations:
                 cited = [link for link in cleaned if link.malformed is None]
                 places.extend([(link.check_key, note.path, link.link.line, link.link.column)
