@@ -9,6 +9,7 @@ translations is decided once every note is seen (``OfflineAudit.finish``). Onlin
 from __future__ import annotations
 
 import difflib
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -119,13 +120,18 @@ def tracking_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]
             if link.removed:
                 message += f" (carries {', '.join(link.removed)})"
             found.append(_at(link, note, kind, message))
-        elif link.removed and link.clean_url != link.url:
+        elif link.removed and link.clean_url != link.link.url:
             removed, written = link.removed, link.link
-            message = f"tracking parameter{'s' if len(removed) > 1 else ''} {', '.join(removed)}"
             # positional: nearly every link of a tree may carry tracking
             found.append(make_finding("tracking", tracking, path, written.line, written.column,
-                                 message, written.url, link.clean_url, removed))
+                                      _tracking_message(removed), written.url, link.clean_url,
+                                      removed))
     return found
+
+
+@functools.lru_cache(maxsize=1024)  # a tree's links carry a few sets of tracking names
+def _tracking_message(removed: tuple[str, ...]) -> str:
+    return f"tracking parameter{'s' if len(removed) > 1 else ''} {', '.join(removed)}"
 
 
 def _fragment(link: CleanedLink) -> str:
@@ -239,15 +245,16 @@ class OfflineAudit:
         family = self._families[note.family]
         family.langs.add(lang)
         variant_key, path, citations = self._variant_key, note.path, family.citations
+        labels, definition = family.labels, LinkKind.DEFINITION
         for cleaned in links:
             if cleaned.malformed is not None or not cleaned.check_key.startswith("http"):
                 continue
-            link = cleaned.link
-            citation = _Citation(path, lang, link.line, link.column, link.url,
-                                 cleaned.aggressive_key, variant_key(cleaned.aggressive_key))
+            link, source = cleaned.link, cleaned.aggressive_key
+            citation = _Citation(path, lang, link.line, link.column, link.url, source,
+                                 variant_key(source))
             citations.append(citation)
-            if link.kind is LinkKind.DEFINITION and link.label is not None:
-                family.labels[normalize_label(link.label)].setdefault(lang, citation)
+            if link.kind is definition and link.label is not None:
+                labels[normalize_label(link.label)].setdefault(lang, citation)
 
     def finish(self) -> list[Finding]:
         """Drift findings for every family seen since the last call, which are forgotten."""
