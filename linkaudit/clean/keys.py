@@ -29,7 +29,7 @@ from linkaudit.clean.strip import (
     query_pieces,
 )
 from linkaudit.languages import ISO_639_1
-from linkaudit.models import CleanedLink, Link, make_cleaned_link
+from linkaudit.models import CleanedLink, Link, make_cleaned_link, maker
 
 WEB_SCHEMES = ("http", "https")
 UNCHECKED_SCHEMES = ("mailto", "tel")  # valid links, but nothing to request
@@ -60,6 +60,9 @@ class UrlKeys:
     heuristics: tuple[str, ...] = ()  # aggressive steps that changed the URL, in order
     malformed: str | None = None  # why the URL cannot be used
     checkable: bool = True  # False for malformed URLs, relative links, mailto: and tel:
+
+
+_url_keys = maker(UrlKeys)  # one per distinct URL a tree cites
 
 
 class _Malformed(Exception):
@@ -113,7 +116,7 @@ def _clean_and_key(url: str, rules: RuleSet, level: str) -> tuple[CleanResult, U
         elif start.query != safe.query:
             heuristics.append("aggressive-params")
     final, applied = _aggressive_parts(start)
-    url_keys = UrlKeys(
+    url_keys = _url_keys(
         check_key=sys.intern(safe.unsplit(fragment=False)),
         citation_key=sys.intern(safe.unsplit(fragment=True)),
         aggressive_key=sys.intern(final.unsplit(fragment=False)),
