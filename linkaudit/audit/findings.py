@@ -340,6 +340,8 @@ def apply_policy(
     ignored_lines: Mapping[Path, frozenset[int]] | None = None,
 ) -> list[Finding]:
     """Configured severities, then suppressions (``linkaudit.audit.suppression``)."""
+    if not (severities or ignore or ignored_lines):
+        return sorted(findings, key=_finding_order)  # nothing to apply: the usual case
     suppressions = Suppressions(ignore, ignored_lines)
     result = []
     for finding in findings:
@@ -347,4 +349,8 @@ def apply_policy(
             finding = replace(finding, severity=severities[finding.kind])
         reason = suppressions.reason(finding)
         result.append(replace(finding, suppressed=reason) if reason else finding)
-    return sorted(result, key=lambda f: (str(f.path), f.line, f.column, f.kind))
+    return sorted(result, key=_finding_order)
+
+
+def _finding_order(finding: Finding) -> tuple[str, int, int, str]:
+    return str(finding.path), finding.line, finding.column, finding.kind
