@@ -60,6 +60,7 @@ class UrlKeys:
     heuristics: tuple[str, ...] = ()  # aggressive steps that changed the URL, in order
     malformed: str | None = None  # why the URL cannot be used
     checkable: bool = True  # False for malformed URLs, relative links, mailto: and tel:
+    variant_key: str | None = None  # ``locale_variant_key(aggressive_key)`` of a web URL
 
 
 _url_keys = maker(UrlKeys)  # one per distinct URL a tree cites
@@ -116,13 +117,27 @@ def _clean_and_key(url: str, rules: RuleSet, level: str) -> tuple[CleanResult, U
         elif start.query != safe.query:
             heuristics.append("aggressive-params")
     final, applied = _aggressive_parts(start)
+    aggressive_key = sys.intern(final.unsplit(fragment=False))
     url_keys = _url_keys(
         check_key=sys.intern(safe.unsplit(fragment=False)),
         citation_key=sys.intern(safe.unsplit(fragment=True)),
-        aggressive_key=sys.intern(final.unsplit(fragment=False)),
+        aggressive_key=aggressive_key,
         heuristics=(*heuristics, *applied),
+        variant_key=_variant_of(final, aggressive_key),
     )
     return (safe_result if level == "safe" else aggressive), url_keys
+
+
+def _variant_of(final: _Parts, aggressive_key: str) -> str:
+    """``locale_variant_key(aggressive_key)``, from the parts it was written from.
+
+    Reading the key back gives ``final`` again when the aggressive steps change nothing
+    more (not so for ``www.www.``), with no port (``http://h:443`` became ``https://h:443``,
+    read back without the port) and no user info (left as written); otherwise it is read.
+    """
+    if final.port or final.userinfo or _aggressive_parts(final)[1]:
+        return locale_variant_key(aggressive_key)
+    return _without_locale(final)
 
 
 @functools.lru_cache(maxsize=_MAX_REMEMBERED_URLS)
@@ -136,6 +151,10 @@ def locale_variant_key(url: str) -> str:
         parts, _ = _aggressive_parts(_safe_parts(url))
     except _Malformed:
         return url
+    return _without_locale(parts)
+
+
+def _without_locale(parts: _Parts) -> str:
     segments = parts.path.split("/")
     path = "/".join(segment for index, segment in enumerate(segments)
                     if not (0 < index <= _LOCALE_SEGMENTS and _is_language(segment)))
@@ -296,6 +315,7 @@ class LinkCleaner:
         self.level = level
         self._max_urls = max_urls
         self._memo: dict[str, tuple[CleanResult, UrlKeys]] = {}
+        self._variants: dict[str, str] = {}  # by aggressive key, bounded as the memo
 
     def __len__(self) -> int:
         """How many distinct URLs are remembered."""
@@ -319,7 +339,18 @@ class LinkCleaner:
         if len(self._memo) >= self._max_urls:
             del self._memo[next(iter(self._memo))]
         self._memo[url] = known
+        keys = known[1]
+        if keys.variant_key is not None:
+            if len(self._variants) >= self._max_urls:
+                del self._variants[next(iter(self._variants))]
+            self._variants[keys.aggressive_key] = keys.variant_key
         return known
+
+    def variant_key(self, aggressive_key: str) -> str:
+        """``locale_variant_key(aggressive_key)``: worked out with the URL's other keys when
+        this cleaner gave that aggressive key (and still remembers it)."""
+        known = self._variants.get(aggressive_key)
+        return locale_variant_key(aggressive_key) if known is None else known
 
 
 def clean_links(links: Iterable[Link], rules: RuleSet, level: str) -> tuple[CleanedLink, ...]:

@@ -27,7 +27,7 @@ from linkaudit.audit.findings import (
     severity_overrides,
 )
 from linkaudit.audit.local_links import LocalLinkAudit
-from linkaudit.clean.keys import LinkCleaner, locale_variant_key
+from linkaudit.clean.keys import LinkCleaner
 from linkaudit.clean.rules import RuleSet, load_rules
 from linkaudit.config import Config
 from linkaudit.errors import ExitCode
@@ -245,8 +245,8 @@ def _scan_groups(index: int, groups: Iterable[list[Path]], job: _ScanJob) -> _Pa
     A family's findings wait for its end (drift is decided per family, and the policy
     needs its ignore comments); links and citations are spilled as they come.
     """
-    audit = OfflineAudit(locale_variant_key)
     cleaner = job.cleaner
+    audit = OfflineAudit(cleaner.variant_key)
     links: SpillWriter[LinkRecord] = SpillWriter(job.spill, f"links-{index}", _path_key)
     places: SpillWriter[_Place] = SpillWriter(job.spill, f"places-{index}", _place_key)
     spilled: SpillWriter[Finding] = SpillWriter(job.spill, f"findings-{index}", _path_key)
