@@ -132,10 +132,11 @@ def _variant_of(final: _Parts, aggressive_key: str) -> str:
     """``locale_variant_key(aggressive_key)``, from the parts it was written from.
 
     Reading the key back gives ``final`` again when the aggressive steps change nothing
-    more (not so for ``www.www.``), with no port (``http://h:443`` became ``https://h:443``,
-    read back without the port) and no user info (left as written); otherwise it is read.
+    more (not so for ``www.www.``), unless the port is 443 (``http://h:443`` became
+    ``https://h:443``, read back without it) or there is user info (kept as written); in
+    those cases the key is read back.
     """
-    if final.port or final.userinfo or _aggressive_parts(final)[1]:
+    if final.port == ":443" or final.userinfo or _aggressive_parts(final)[1]:
         return locale_variant_key(aggressive_key)
     return _without_locale(final)
 
