@@ -278,10 +278,11 @@ def _aggressive_parts(parts: _Parts) -> tuple[_Parts, tuple[str, ...]]:
     if labels[0] == "www" and len(labels) > 2:
         labels = labels[1:]
         applied.append("www")
-    mobile = next((i for i, label in enumerate(labels[:-2]) if label in _MOBILE_LABELS), None)
-    if mobile is not None:
-        labels = labels[:mobile] + labels[mobile + 1:]
-        applied.append("mobile")
+    for mobile, label in enumerate(labels[:-2]):  # the first mobile label, if any
+        if label in _MOBILE_LABELS:
+            labels = labels[:mobile] + labels[mobile + 1:]
+            applied.append("mobile")
+            break
     path = parts.path
     if path != "/" and path.endswith("/"):
         path = path.rstrip("/") or "/"
