@@ -9,7 +9,6 @@ translations is decided once every note is seen (``OfflineAudit.finish``). Onlin
 from __future__ import annotations
 
 import difflib
-import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -107,6 +106,7 @@ def _label(link: CleanedLink) -> str:
 def tracking_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]:
     found = []
     path, tracking = note.path, DEFAULT_SEVERITY["tracking"]
+    messages: dict[tuple[str, ...], str] = {}  # by removed names: a note repeats a few
     for link in links:
         if link.malformed is not None:
             found.append(_at(link, note, "malformed-url", f"malformed URL: {link.malformed}"))
@@ -122,16 +122,14 @@ def tracking_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]
             found.append(_at(link, note, kind, message))
         elif link.removed and link.clean_url != link.link.url:
             removed, written = link.removed, link.link
+            named = messages.get(removed)
+            if named is None:
+                named = messages[removed] = \
+                    f"tracking parameter{'s' if len(removed) > 1 else ''} {', '.join(removed)}"
             # positional: nearly every link of a tree may carry tracking
             found.append(make_finding("tracking", tracking, path, written.line, written.column,
-                                      _tracking_message(removed), written.url, link.clean_url,
-                                      removed))
+                                      named, written.url, link.clean_url, removed))
     return found
-
-
-@functools.lru_cache(maxsize=1024)  # a tree's links carry a few sets of tracking names
-def _tracking_message(removed: tuple[str, ...]) -> str:
-    return f"tracking parameter{'s' if len(removed) > 1 else ''} {', '.join(removed)}"
 
 
 def _fragment(link: CleanedLink) -> str:
