@@ -226,3 +226,35 @@ def test_locale_variant_key_is_remembered() -> None:
     url = "https://example.com/ja/docs?hl=ja&id=7"
     assert locale_variant_key(url) is locale_variant_key(url)
     assert locale_variant_key(url) == "https://example.com/docs?id=7"
+
+
+@pytest.mark.parametrize("url", [
+    "https://example.com/ja/docs?hl=ja&id=7",
+    "http://www.www.example.com/en/a/",  # the aggressive steps would strip www again
+    "http://m.m.example.com/fr/",
+    "http://example.com:443/de/a",  # https://example.com:443 read back has no port
+    "https://user:pw@example.com/ja/x",  # user info is kept as written
+    "https://[::1]:8080/en/?lang=en&b=2&a=1",
+    "https://bücher.example/zh-hans/p?hl=de",
+])
+def test_variant_key_with_the_keys_is_the_locale_variant_key(url: str) -> None:
+    """The variant key worked out with a URL's keys is ``locale_variant_key`` of its
+    aggressive key, however that key reads back."""
+    result = keys(url, RULES)
+    assert result.variant_key == locale_variant_key.__wrapped__(result.aggressive_key)
+
+
+@_SETTINGS
+@given(st.sampled_from(["http", "https", "HTTP"]),
+       st.sampled_from(["", "u@", "www.", "www.www.", "m.", "mobile.m."]),
+       st.sampled_from(["example.com", "EXAMPLE.org.", "127.0.0.1", "[::1]"]),
+       st.sampled_from(["", ":80", ":443", ":8080"]),
+       st.text(alphabet="ab/.%7eEnjaz-_~?=&#hl", max_size=24))
+def test_variant_key_agrees_with_reading_the_aggressive_key(
+        scheme: str, prefix: str, host: str, port: str, rest: str) -> None:
+    """Whatever the URL, the variant key with the keys equals the one read from the key."""
+    result = keys(f"{scheme}://{prefix}{host}{port}/{rest}", RULES)
+    if result.checkable:
+        assert result.variant_key == locale_variant_key.__wrapped__(result.aggressive_key)
+    else:
+        assert result.variant_key is None

@@ -27,6 +27,7 @@ from linkaudit.models import (
     Protection,
     ReferenceForm,
     Severity,
+    make_finding,
     normalize_label,
 )
 
@@ -105,6 +106,7 @@ def _label(link: CleanedLink) -> str:
 def tracking_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]:
     found = []
     path, tracking = note.path, DEFAULT_SEVERITY["tracking"]
+    messages: dict[tuple[str, ...], str] = {}  # by removed names: a note repeats a few
     for link in links:
         if link.malformed is not None:
             found.append(_at(link, note, "malformed-url", f"malformed URL: {link.malformed}"))
@@ -118,12 +120,15 @@ def tracking_findings(note: Note, links: Sequence[CleanedLink]) -> list[Finding]
             if link.removed:
                 message += f" (carries {', '.join(link.removed)})"
             found.append(_at(link, note, kind, message))
-        elif link.removed and link.clean_url != link.url:
+        elif link.removed and link.clean_url != link.link.url:
             removed, written = link.removed, link.link
-            message = f"tracking parameter{'s' if len(removed) > 1 else ''} {', '.join(removed)}"
+            named = messages.get(removed)
+            if named is None:
+                named = messages[removed] = \
+                    f"tracking parameter{'s' if len(removed) > 1 else ''} {', '.join(removed)}"
             # positional: nearly every link of a tree may carry tracking
-            found.append(Finding("tracking", tracking, path, written.line, written.column,
-                                 message, written.url, link.clean_url, removed))
+            found.append(make_finding("tracking", tracking, path, written.line, written.column,
+                                      named, written.url, link.clean_url, removed))
     return found
 
 
@@ -238,15 +243,16 @@ class OfflineAudit:
         family = self._families[note.family]
         family.langs.add(lang)
         variant_key, path, citations = self._variant_key, note.path, family.citations
+        labels, definition = family.labels, LinkKind.DEFINITION
         for cleaned in links:
             if cleaned.malformed is not None or not cleaned.check_key.startswith("http"):
                 continue
-            link = cleaned.link
-            citation = _Citation(path, lang, link.line, link.column, link.url,
-                                 cleaned.aggressive_key, variant_key(cleaned.aggressive_key))
+            link, source = cleaned.link, cleaned.aggressive_key
+            citation = _Citation(path, lang, link.line, link.column, link.url, source,
+                                 variant_key(source))
             citations.append(citation)
-            if link.kind is LinkKind.DEFINITION and link.label is not None:
-                family.labels[normalize_label(link.label)].setdefault(lang, citation)
+            if link.kind is definition and link.label is not None:
+                labels[normalize_label(link.label)].setdefault(lang, citation)
 
     def finish(self) -> list[Finding]:
         """Drift findings for every family seen since the last call, which are forgotten."""
@@ -332,6 +338,8 @@ def apply_policy(
     ignored_lines: Mapping[Path, frozenset[int]] | None = None,
 ) -> list[Finding]:
     """Configured severities, then suppressions (``linkaudit.audit.suppression``)."""
+    if not (severities or ignore or ignored_lines):
+        return sorted(findings, key=_finding_order)  # nothing to apply: the usual case
     suppressions = Suppressions(ignore, ignored_lines)
     result = []
     for finding in findings:
@@ -339,4 +347,8 @@ def apply_policy(
             finding = replace(finding, severity=severities[finding.kind])
         reason = suppressions.reason(finding)
         result.append(replace(finding, suppressed=reason) if reason else finding)
-    return sorted(result, key=lambda f: (str(f.path), f.line, f.column, f.kind))
+    return sorted(result, key=_finding_order)
+
+
+def _finding_order(finding: Finding) -> tuple[str, int, int, str]:
+    return str(finding.path), finding.line, finding.column, finding.kind

@@ -29,7 +29,7 @@ from linkaudit.clean.strip import (
     query_pieces,
 )
 from linkaudit.languages import ISO_639_1
-from linkaudit.models import CleanedLink, Link
+from linkaudit.models import CleanedLink, Link, make_cleaned_link, maker
 
 WEB_SCHEMES = ("http", "https")
 UNCHECKED_SCHEMES = ("mailto", "tel")  # valid links, but nothing to request
@@ -60,6 +60,10 @@ class UrlKeys:
     heuristics: tuple[str, ...] = ()  # aggressive steps that changed the URL, in order
     malformed: str | None = None  # why the URL cannot be used
     checkable: bool = True  # False for malformed URLs, relative links, mailto: and tel:
+    variant_key: str | None = None  # ``locale_variant_key(aggressive_key)`` of a web URL
+
+
+_url_keys = maker(UrlKeys)  # one per distinct URL a tree cites
 
 
 class _Malformed(Exception):
@@ -113,13 +117,28 @@ def _clean_and_key(url: str, rules: RuleSet, level: str) -> tuple[CleanResult, U
         elif start.query != safe.query:
             heuristics.append("aggressive-params")
     final, applied = _aggressive_parts(start)
-    url_keys = UrlKeys(
+    aggressive_key = sys.intern(final.unsplit(fragment=False))
+    url_keys = _url_keys(
         check_key=sys.intern(safe.unsplit(fragment=False)),
         citation_key=sys.intern(safe.unsplit(fragment=True)),
-        aggressive_key=sys.intern(final.unsplit(fragment=False)),
+        aggressive_key=aggressive_key,
         heuristics=(*heuristics, *applied),
+        variant_key=_variant_of(final, aggressive_key),
     )
     return (safe_result if level == "safe" else aggressive), url_keys
+
+
+def _variant_of(final: _Parts, aggressive_key: str) -> str:
+    """``locale_variant_key(aggressive_key)``, from the parts it was written from.
+
+    Reading the key back gives ``final`` again when the aggressive steps change nothing
+    more (not so for ``www.www.``), unless the port is 443 (``http://h:443`` became
+    ``https://h:443``, read back without it) or there is user info (kept as written); in
+    those cases the key is read back.
+    """
+    if final.port == ":443" or final.userinfo or _aggressive_parts(final)[1]:
+        return locale_variant_key(aggressive_key)
+    return _without_locale(final)
 
 
 @functools.lru_cache(maxsize=_MAX_REMEMBERED_URLS)
@@ -133,6 +152,10 @@ def locale_variant_key(url: str) -> str:
         parts, _ = _aggressive_parts(_safe_parts(url))
     except _Malformed:
         return url
+    return _without_locale(parts)
+
+
+def _without_locale(parts: _Parts) -> str:
     segments = parts.path.split("/")
     path = "/".join(segment for index, segment in enumerate(segments)
                     if not (0 < index <= _LOCALE_SEGMENTS and _is_language(segment)))
@@ -255,10 +278,11 @@ def _aggressive_parts(parts: _Parts) -> tuple[_Parts, tuple[str, ...]]:
     if labels[0] == "www" and len(labels) > 2:
         labels = labels[1:]
         applied.append("www")
-    mobile = next((i for i, label in enumerate(labels[:-2]) if label in _MOBILE_LABELS), None)
-    if mobile is not None:
-        labels = labels[:mobile] + labels[mobile + 1:]
-        applied.append("mobile")
+    for mobile, label in enumerate(labels[:-2]):  # the first mobile label, if any
+        if label in _MOBILE_LABELS:
+            labels = labels[:mobile] + labels[mobile + 1:]
+            applied.append("mobile")
+            break
     path = parts.path
     if path != "/" and path.endswith("/"):
         path = path.rstrip("/") or "/"
@@ -293,6 +317,7 @@ class LinkCleaner:
         self.level = level
         self._max_urls = max_urls
         self._memo: dict[str, tuple[CleanResult, UrlKeys]] = {}
+        self._variants: dict[str, str] = {}  # by aggressive key, bounded as the memo
 
     def __len__(self) -> int:
         """How many distinct URLs are remembered."""
@@ -303,7 +328,7 @@ class LinkCleaner:
         memo, cleaned = self._memo, []
         for link in links:  # a tree cites each URL many times: the memo answers most links
             result, url_keys = memo.get(link.url) or self._worked_out(link.url)
-            cleaned.append(CleanedLink(  # positional: one is made per link
+            cleaned.append(make_cleaned_link(  # positional: one is made per link
                 link, result.url, result.removed, url_keys.check_key, url_keys.citation_key,
                 url_keys.aggressive_key, url_keys.heuristics, result.protection,
                 url_keys.malformed))
@@ -316,7 +341,18 @@ class LinkCleaner:
         if len(self._memo) >= self._max_urls:
             del self._memo[next(iter(self._memo))]
         self._memo[url] = known
+        keys = known[1]
+        if keys.variant_key is not None:
+            if len(self._variants) >= self._max_urls:
+                del self._variants[next(iter(self._variants))]
+            self._variants[keys.aggressive_key] = keys.variant_key
         return known
+
+    def variant_key(self, aggressive_key: str) -> str:
+        """``locale_variant_key(aggressive_key)``: worked out with the URL's other keys when
+        this cleaner gave that aggressive key (and still remembers it)."""
+        known = self._variants.get(aggressive_key)
+        return locale_variant_key(aggressive_key) if known is None else known
 
 
 def clean_links(links: Iterable[Link], rules: RuleSet, level: str) -> tuple[CleanedLink, ...]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from linkaudit.clean.rules import LEVELS, ClearUrlsProvider, RuleSet, SiteRules
-from linkaudit.models import Protection
+from linkaudit.models import Protection, maker
 
 _WEB_PREFIXES = ("http://", "https://")
 
@@ -28,6 +28,9 @@ class CleanResult:
     removed: tuple[str, ...] = ()  # decoded names of the removed parameters, in order
     protection: Protection | None = None  # why the URL as written must not be rewritten
     unwrapped: str | None = None  # a redirect wrapper's target (aggressive level only)
+
+
+_result = maker(CleanResult)  # two per distinct URL a tree cites
 
 
 def clean_url(url: str, rules: RuleSet, level: str = "safe") -> CleanResult:
@@ -76,13 +79,20 @@ def piece_name(piece: str) -> str:
     return unquote(piece.partition("=")[0].replace("+", " "))
 
 
-def _host_and_path(url: str) -> tuple[str, str] | None:
+_Located = tuple[str, str, list[tuple[str, str]]]  # host, path, every (piece, decoded name)
+
+
+def _host_and_path(url: str) -> _Located | None:
+    """The URL's host, path and query pieces (``_names``), or None when it cannot be split.
+
+    The pieces' names are decoded once here for both the protection and the stripping.
+    """
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
     except ValueError:
         return None
-    return host.rstrip("."), parts.path
+    return host.rstrip("."), parts.path, _names(url)
 
 
 def _names(url: str) -> list[tuple[str, str]]:
@@ -91,16 +101,15 @@ def _names(url: str) -> list[tuple[str, str]]:
     return [] if pieces is None else [(p, piece_name(p)) for p in pieces[1].split("&")]
 
 
-def _protection(url: str, rules: RuleSet, located: tuple[str, str] | None
+def _protection(url: str, rules: RuleSet, located: _Located | None
                 ) -> tuple[Protection | None, str | None]:
     """Which protection applies, and for a wrapper the target URL it points to (if found).
 
-    ``located`` is the URL's host and path (``_host_and_path``).
+    ``located`` is the URL taken apart (``_host_and_path``).
     """
     if located is None:
         return None, None
-    host, path = located
-    names = _names(url)
+    host, path, names = located
     lowered = {name.lower() for _, name in names}
     if any(signature <= lowered for signature in rules.signed):
         return Protection.SIGNED, None
@@ -127,20 +136,19 @@ def _target(candidate: str, wrapper: str) -> str | None:
     return candidate if usable else None
 
 
-def _strip(url: str, rules: RuleSet, located: tuple[str, str] | None
+def _strip(url: str, rules: RuleSet, located: _Located | None
            ) -> tuple[CleanResult, CleanResult]:
     """``url`` without its tracking parameters at "safe" and at "aggressive", in one pass."""
     split = query_pieces(url)
     if split is None or located is None:
-        return CleanResult(url), CleanResult(url)
-    base, query, fragment = split
+        return _result(url), _result(url)
+    base, _query, fragment = split
     sites = rules.sites_for(located[0])
     providers = [p for p in rules.clearurls if p.applies_to(url)]
     kept: tuple[list[str], list[str]] = ([], [])
     removed: tuple[list[str], list[str]] = ([], [])
     decided: dict[str, tuple[bool, bool]] = {}  # a hostile query repeats one name many times
-    for piece in query.split("&"):
-        name = piece_name(piece)
+    for piece, name in located[2]:
         tracking = decided.get(name)
         if tracking is None:
             tracking = decided[name] = _tracking(name, rules, sites, providers)
@@ -156,9 +164,9 @@ def _strip(url: str, rules: RuleSet, located: tuple[str, str] | None
 def _rejoined(url: str, base: str, kept: list[str], removed: list[str], fragment: str
               ) -> CleanResult:
     if not removed:
-        return CleanResult(url)
+        return _result(url)
     rest = "&".join(kept)
-    return CleanResult(base + ("?" + rest if rest else "") + fragment, tuple(removed))
+    return _result(base + ("?" + rest if rest else "") + fragment, tuple(removed))
 
 
 _KEPT = (False, False)

@@ -27,7 +27,7 @@ from linkaudit.audit.findings import (
     severity_overrides,
 )
 from linkaudit.audit.local_links import LocalLinkAudit
-from linkaudit.clean.keys import LinkCleaner, locale_variant_key
+from linkaudit.clean.keys import LinkCleaner
 from linkaudit.clean.rules import RuleSet, load_rules
 from linkaudit.config import Config
 from linkaudit.errors import ExitCode
@@ -40,6 +40,7 @@ from linkaudit.models import (
     Note,
     Report,
     Severity,
+    make_link_record,
 )
 from linkaudit.report.common import TALLY_KEY, display_path, report_failed
 from linkaudit.run.change import in_change
@@ -245,8 +246,8 @@ def _scan_groups(index: int, groups: Iterable[list[Path]], job: _ScanJob) -> _Pa
     A family's findings wait for its end (drift is decided per family, and the policy
     needs its ignore comments); links and citations are spilled as they come.
     """
-    audit = OfflineAudit(locale_variant_key)
     cleaner = job.cleaner
+    audit = OfflineAudit(cleaner.variant_key)
     links: SpillWriter[LinkRecord] = SpillWriter(job.spill, f"links-{index}", _path_key)
     places: SpillWriter[_Place] = SpillWriter(job.spill, f"places-{index}", _place_key)
     spilled: SpillWriter[Finding] = SpillWriter(job.spill, f"findings-{index}", _path_key,
@@ -267,10 +268,10 @@ def _scan_groups(index: int, groups: Iterable[list[Path]], job: _ScanJob) -> _Pa
             findings += audit.note(note, cleaned)
             findings += job.local_links.note(note, cleaned)
             if job.keep_links:  # positional: LinkRecord(path, line, column, kind, url, ...)
-                links.extend([LinkRecord(note.path, link.link.line, link.link.column,
-                                         link.link.kind, link.url, link.clean_url,
-                                         link.check_key, note.family, note.lang,
-                                         link.link.label) for link in cleaned])
+                links.extend([make_link_record(note.path, link.link.line, link.link.column,
+                                               link.link.kind, link.url, link.clean_url,
+                                               link.check_key, note.family, note.lang,
+                                               link.link.label) for link in cleaned])
             if job.keep_citations:
                 cited = [link for link in cleaned if link.malformed is None]
                 places.extend([(link.check_key, note.path, link.link.line, link.link.column)

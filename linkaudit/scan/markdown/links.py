@@ -41,7 +41,8 @@ class LinkSyntax(ScanState):
         if start >= size or text[start] != "[":
             return None
         simple = _SIMPLE_DEFINITION.match(text, start)
-        if simple is not None and valid_label(simple.group(1)):
+        # Its label has no bracket, backslash or line end: valid unless blank.
+        if simple is not None and simple.group(1).strip(" \t"):
             self.record_definition(simple.group(1), *simple.span(2), simple.group(3))
             return simple.end()
         close = self.label_end(start, size)

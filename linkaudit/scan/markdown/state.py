@@ -6,7 +6,15 @@ from __future__ import annotations
 import sys
 from bisect import bisect_right
 
-from linkaudit.models import Link, LinkKind, ReferenceForm, ReferenceUse, Span
+from linkaudit.models import (
+    Link,
+    LinkKind,
+    ReferenceForm,
+    ReferenceUse,
+    Span,
+    make_link,
+    make_reference_use,
+)
 from linkaudit.scan.markdown.helpers import line_bounds
 
 
@@ -38,12 +46,12 @@ class ScanState:
                  title: str | None = None, text: str | None = None) -> None:
         line, column = self.position(start)
         url = sys.intern(self.text[start:end])  # one string per URL however often it is cited
-        self.links.append(Link(kind, url, Span(start, end), line, column, label, title, text))
+        self.links.append(make_link(kind, url, Span(start, end), line, column, label, title, text))
 
     def add_reference(self, form: ReferenceForm, start: int, end: int) -> None:
         line, column = self.position(start)
         label = self.text[start:end]
-        self.references.append(ReferenceUse(label, form, Span(start, end), line, column))
+        self.references.append(make_reference_use(label, form, Span(start, end), line, column))
 
     def find(self, needle: str, start: int, limit: int) -> int:
         """``str.find`` remembering its last answer, so retries from later offsets stay linear."""
