@@ -61,14 +61,28 @@ db = module.Store.open(Path(sys.argv[1]), lock_timeout=5)
 run = db.begin_run("check", ["notes"])
 batch = db.batch(run, size=100)
 inserted = 0
-insert = db._insert_check
-def insert_then_die(*args):
-    global inserted
-    insert(*args)
-    inserted += 1
-    if inserted == 250:  # half-way through the third batch
-        os.kill(os.getpid(), signal.SIGKILL)
-db._insert_check = insert_then_die
+
+class DieHalfWay:
+    # the store's connection, killing the process at the 250th check it inserts
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def __getattr__(self, name):
+        return getattr(self.connection, name)
+
+    def executemany(self, sql, rows):
+        def counted():
+            global inserted
+            for row in rows:
+                yield row
+                inserted += 1
+                if inserted == 250:  # half-way through the third batch
+                    os.kill(os.getpid(), signal.SIGKILL)
+        checks = sql.startswith("INSERT INTO checks")
+        return self.connection.executemany(sql, counted() if checks else rows)
+
+db._db = DieHalfWay(db._db)
 for i in range(1000):
     key = f"https://e.example/{i}"
     batch.add(CheckResult(key=key, url=key, verdict=Verdict.OK, detail="200 OK",
