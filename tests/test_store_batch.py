@@ -63,24 +63,21 @@ batch = db.batch(run, size=100)
 inserted = 0
 
 class DieHalfWay:
-    # the store's connection, killing the process at the 250th check it inserts
-
+    # the store's connection, killing the process once 240 checks are inserted
     def __init__(self, connection):
         self.connection = connection
 
     def __getattr__(self, name):
         return getattr(self.connection, name)
 
-    def executemany(self, sql, rows):
-        def counted():
-            global inserted
-            for row in rows:
-                yield row
-                inserted += 1
-                if inserted == 250:  # half-way through the third batch
-                    os.kill(os.getpid(), signal.SIGKILL)
-        checks = sql.startswith("INSERT INTO checks")
-        return self.connection.executemany(sql, counted() if checks else rows)
+    def execute(self, sql, *args):
+        global inserted
+        cursor = self.connection.execute(sql, *args)
+        if sql.startswith("INSERT INTO checks"):
+            inserted += len(args[0]) // 19  # 19 values a check
+            if inserted >= 240:  # half-way through the third batch
+                os.kill(os.getpid(), signal.SIGKILL)
+        return cursor
 
 db._db = DieHalfWay(db._db)
 for i in range(1000):

@@ -1,8 +1,9 @@
-"""Check results written a batch at a time: one transaction per batch, not per URL, and
-the rows a batch writes worked out together."""
+"""Rows written in batches: check results one transaction per batch, not per URL, the rows
+of a batch worked out together; many rows a statement, not one."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
@@ -16,9 +17,29 @@ if TYPE_CHECKING:
 INSERT_CHECK = (
     "INSERT INTO checks (id, run_id, key, url, verdict, reason, status, chain, final_url, "
     "permanent, final_verdict, detail, attempts, checked_at, outcome, failures, "
-    "first_failure, last_failure, last_failure_ever) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+    "first_failure, last_failure, last_failure_ever) VALUES {values}"
+)  # rows of 19 values, through ``insert_rows``
+
+_VALUES_A_STATEMENT = 900  # bound values: under the limit of any SQLite (999 before 3.32)
+
+
+def insert_rows(db: sqlite3.Connection, statement: str, width: int,
+                rows: Iterable[Sequence[object]], *first: object) -> None:
+    """Execute ``statement`` over ``rows`` (each ``width`` values), as many rows a statement
+    as SQLite binds at once: ``{values}`` in it is their multi-row VALUES list.
+
+    Binding row after row, one statement each, costs several times what SQLite then does
+    with the row. ``first`` values are bound before the rows, as ``?1``, ``?2``...: the
+    statement names them before ``{values}``.
+    """
+    per = _VALUES_A_STATEMENT // width
+    row = "(" + ", ".join("?" * width) + ")"
+    full = statement.format(values=", ".join([row] * per))
+    values = itertools.chain.from_iterable(rows)
+    while chunk := tuple(itertools.islice(values, per * width)):
+        db.execute(full if len(chunk) == per * width
+                   else statement.format(values=", ".join([row] * (len(chunk) // width))),
+                   first + chunk)
 
 
 class Recorder(Protocol):

@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from linkaudit.config import Config, StoreConfig
 from linkaudit.errors import StoreError
-from linkaudit.history.batch import INSERT_CHECK, BatchRows, CheckBatch
+from linkaudit.history.batch import INSERT_CHECK, BatchRows, CheckBatch, insert_rows
 from linkaudit.history.changes import Changes, UrlState, changes_since, finding_rows, url_states
 from linkaudit.history.dead_rule import (
     DEFAULT_RULE,
@@ -276,7 +276,7 @@ class Store:
         """Store checks in one transaction. Cached results are already stored: skipped.
 
         The batch's latest rows are read in one query, and its checks and latest rows
-        written with one statement each (``BatchRows``), not three statements a check.
+        written a few dozen a statement (``BatchRows``), not three statements a check.
         """
         fresh = [result for result in results if not result.from_cache]
         if not fresh:
@@ -287,8 +287,8 @@ class Store:
                 list({result.key for result in fresh})))
             rows.add(fresh, self._db.execute("SELECT coalesce(max(id), 0) + 1 FROM checks"
                                               ).fetchone()[0])
-            self._db.executemany(INSERT_CHECK, rows.checks)
-            self._db.executemany(UPSERT_LATEST, rows.latest)
+            insert_rows(self._db, INSERT_CHECK, 19, rows.checks)
+            insert_rows(self._db, UPSERT_LATEST, 10, rows.latest)
             for key, since in rows.late.items():
                 replay(self._db, key, since)
 
@@ -351,24 +351,21 @@ class Store:
                                     (run_id,)).fetchone()
             if seen is None:
                 raise StoreError(f"{self.path}: no run {run_id} in the history store")
-            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS incoming "
-                             "(key TEXT, url TEXT, path TEXT, line INTEGER)")
-            self._db.execute("DELETE FROM incoming")
-            self._db.executemany("INSERT INTO incoming VALUES (?, ?, ?, ?)",
-                                 _citation_rows(rows))
-            # In the table's key order, the rows go through its B-tree in one sweep. Rows
-            # of one (key, path, line) carry the same values, so their order cannot matter.
-            self._db.execute("""
+            # Straight into the table, a few hundred rows a statement (a SELECT reading the
+            # table is computed whole before the upsert: a chunk at a time, the first-seen
+            # it finds is the one of the rows before, which the rows inserted carry on). In
+            # the caller's key order the rows go through the table's B-tree in one sweep;
+            # rows of one (key, path, line) carry the same values: their order cannot matter.
+            insert_rows(self._db, """
                 INSERT INTO citations (key, url, path, line, first_seen, last_seen, last_run)
                 SELECT i.key, i.url, i.path, i.line,
                        COALESCE((SELECT MIN(first_seen) FROM citations AS c
-                                 WHERE c.key = i.key AND c.path = i.path), :seen),
-                       :seen, :run
-                FROM incoming AS i ORDER BY i.key, i.path, i.line
+                                 WHERE c.key = i.key AND c.path = i.path), ?1), ?1, ?2
+                FROM (SELECT column1 AS key, column2 AS url, column3 AS path, column4 AS line
+                      FROM (VALUES {values})) AS i WHERE true
                 ON CONFLICT (key, path, line) DO UPDATE SET
                     url = excluded.url, last_seen = excluded.last_seen,
-                    last_run = excluded.last_run""",
-                {"seen": seen[0], "run": run_id})
+                    last_run = excluded.last_run""", 4, _citation_rows(rows), seen[0], run_id)
             if scope is None:
                 self._db.execute("DELETE FROM citations WHERE last_run != ?", (run_id,))
                 return
@@ -386,8 +383,8 @@ class Store:
             self._db.execute("CREATE TEMP TABLE IF NOT EXISTS new_findings "
                              "(fingerprint, kind, path, line, url, message)")
             self._db.execute("DELETE FROM new_findings")
-            self._db.executemany("INSERT INTO new_findings VALUES (?, ?, ?, ?, ?, ?)",
-                                 finding_rows(findings))
+            insert_rows(self._db, "INSERT INTO new_findings VALUES {values}", 6,
+                        finding_rows(findings))
             # Fingerprints are hashes: inserted as they come, each lands at a random place
             # of the table's B-tree; in their order, they are appended (several times
             # faster). The rowid keeps the first of equal fingerprints first, as it came.
