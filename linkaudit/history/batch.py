@@ -25,13 +25,12 @@ _VALUES_A_STATEMENT = 900  # bound values: under the limit of any SQLite (999 be
 
 
 def insert_rows(db: sqlite3.Connection, statement: str, width: int,
-                rows: Iterable[Sequence[object]], *first: object) -> None:
+                rows: Iterable[Sequence[object]]) -> None:
     """Execute ``statement`` over ``rows`` (each ``width`` values), as many rows a statement
     as SQLite binds at once: ``{values}`` in it is their multi-row VALUES list.
 
     Binding row after row, one statement each, costs several times what SQLite then does
-    with the row. ``first`` values are bound before the rows, as ``?1``, ``?2``...: the
-    statement names them before ``{values}``.
+    with the row.
     """
     per = _VALUES_A_STATEMENT // width
     row = "(" + ", ".join("?" * width) + ")"
@@ -40,7 +39,7 @@ def insert_rows(db: sqlite3.Connection, statement: str, width: int,
     while chunk := tuple(itertools.islice(values, per * width)):
         db.execute(full if len(chunk) == per * width
                    else statement.format(values=", ".join([row] * (len(chunk) // width))),
-                   first + chunk)
+                   chunk)
 
 
 class Recorder(Protocol):

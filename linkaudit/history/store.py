@@ -351,21 +351,25 @@ class Store:
                                     (run_id,)).fetchone()
             if seen is None:
                 raise StoreError(f"{self.path}: no run {run_id} in the history store")
-            # Straight into the table, a few hundred rows a statement (a SELECT reading the
-            # table is computed whole before the upsert: a chunk at a time, the first-seen
-            # it finds is the one of the rows before, which the rows inserted carry on). In
-            # the caller's key order the rows go through the table's B-tree in one sweep;
-            # rows of one (key, path, line) carry the same values: their order cannot matter.
-            insert_rows(self._db, """
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS incoming "
+                             "(key TEXT, url TEXT, path TEXT, line INTEGER)")
+            self._db.execute("DELETE FROM incoming")
+            insert_rows(self._db, "INSERT INTO incoming VALUES {values}", 4,
+                        _citation_rows(rows))
+            # In the table's key order, the rows go through its B-tree in one sweep (a
+            # spill's rows come a sorted run after another). Rows of one (key, path, line)
+            # carry the same values, so their order cannot matter.
+            self._db.execute("""
                 INSERT INTO citations (key, url, path, line, first_seen, last_seen, last_run)
                 SELECT i.key, i.url, i.path, i.line,
                        COALESCE((SELECT MIN(first_seen) FROM citations AS c
-                                 WHERE c.key = i.key AND c.path = i.path), ?1), ?1, ?2
-                FROM (SELECT column1 AS key, column2 AS url, column3 AS path, column4 AS line
-                      FROM (VALUES {values})) AS i WHERE true
+                                 WHERE c.key = i.key AND c.path = i.path), :seen),
+                       :seen, :run
+                FROM incoming AS i ORDER BY i.key, i.path, i.line
                 ON CONFLICT (key, path, line) DO UPDATE SET
                     url = excluded.url, last_seen = excluded.last_seen,
-                    last_run = excluded.last_run""", 4, _citation_rows(rows), seen[0], run_id)
+                    last_run = excluded.last_run""",
+                {"seen": seen[0], "run": run_id})
             if scope is None:
                 self._db.execute("DELETE FROM citations WHERE last_run != ?", (run_id,))
                 return
