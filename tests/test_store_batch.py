@@ -61,14 +61,25 @@ db = module.Store.open(Path(sys.argv[1]), lock_timeout=5)
 run = db.begin_run("check", ["notes"])
 batch = db.batch(run, size=100)
 inserted = 0
-insert = db._insert_check
-def insert_then_die(*args):
-    global inserted
-    insert(*args)
-    inserted += 1
-    if inserted == 250:  # half-way through the third batch
-        os.kill(os.getpid(), signal.SIGKILL)
-db._insert_check = insert_then_die
+
+class DieHalfWay:
+    # the store's connection, killing the process once 240 checks are inserted
+    def __init__(self, connection):
+        self.connection = connection
+
+    def __getattr__(self, name):
+        return getattr(self.connection, name)
+
+    def execute(self, sql, *args):
+        global inserted
+        cursor = self.connection.execute(sql, *args)
+        if sql.startswith("INSERT INTO checks"):
+            inserted += len(args[0]) // 19  # 19 values a check
+            if inserted >= 240:  # half-way through the third batch
+                os.kill(os.getpid(), signal.SIGKILL)
+        return cursor
+
+db._db = DieHalfWay(db._db)
 for i in range(1000):
     key = f"https://e.example/{i}"
     batch.add(CheckResult(key=key, url=key, verdict=Verdict.OK, detail="200 OK",

@@ -9,7 +9,7 @@ which judges with the ``DeadRule`` it was opened with.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from linkaudit.config import DeadAfterConfig
 from linkaudit.models import Verdict
@@ -33,9 +33,9 @@ def outcome(verdict: str, final_verdict: str | None) -> int:
         else NEITHER
 
 
-@dataclass(frozen=True, slots=True)
-class Tally:
-    """A key's failure counters as of one check."""
+class Tally(NamedTuple):
+    """A key's failure counters as of one check (a tuple: built once or twice per check
+    recorded, where a frozen dataclass costs several times as much)."""
 
     failures: int = 0  # failed checks since the last success
     first_failure: float | None = None
@@ -57,7 +57,7 @@ class Tally:
                    row["last_failure_ever"])
 
     def values(self) -> tuple[int, float | None, float | None, float | None]:
-        return (self.failures, self.first_failure, self.last_failure, self.last_failure_ever)
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,15 +22,13 @@ from urllib.parse import quote
 
 from linkaudit.config import Config, StoreConfig
 from linkaudit.errors import StoreError
-from linkaudit.history.batch import CheckBatch
+from linkaudit.history.batch import INSERT_CHECK, BatchRows, CheckBatch, insert_rows
 from linkaudit.history.changes import Changes, UrlState, changes_since, finding_rows, url_states
 from linkaudit.history.dead_rule import (
     DEFAULT_RULE,
     SUCCESS,
     Confirmation,
     DeadRule,
-    Tally,
-    outcome,
 )
 from linkaudit.history.failures import (
     cannot_share,
@@ -53,6 +51,9 @@ from linkaudit.models import CheckResult, Finding, Hop, RunSummary, Verdict
 
 _BUSY_TIMEOUT_MS = 10_000  # readers and the writer wait this long for each other
 _NO_BOUND = 2**62  # above every run id
+_KEYS_A_QUERY = 500  # keys in one IN (...) list
+_LATEST_CHECKS = ("SELECT checks.* FROM latest JOIN checks ON checks.id = latest.check_id "
+                  "WHERE latest.key IN ({keys})")
 _RUN_COLUMNS = "id, started_at, status, counts, command, arguments"  # what RunSummary reads
 
 
@@ -272,60 +273,49 @@ class Store:
 
     @guarded
     def record_many(self, run_id: int, results: Iterable[CheckResult]) -> None:
-        """Store checks in one transaction. Cached results are already stored: skipped."""
+        """Store checks in one transaction. Cached results are already stored: skipped.
+
+        The batch's latest rows are read in one query, and its checks and latest rows
+        written a few dozen a statement (``BatchRows``), not three statements a check.
+        """
+        fresh = [result for result in results if not result.from_cache]
+        if not fresh:
+            return
         with self._transaction():
-            late: dict[str, float] = {}  # key -> its earliest late check
-            for result in results:
-                if not result.from_cache:
-                    self._insert_check(run_id, result, late)
-            for key, since in late.items():
+            rows = BatchRows(run_id, self._now, self._rows_of_keys(
+                "SELECT * FROM latest WHERE key IN ({keys})",
+                list({result.key for result in fresh})))
+            rows.add(fresh, self._db.execute("SELECT coalesce(max(id), 0) + 1 FROM checks"
+                                              ).fetchone()[0])
+            insert_rows(self._db, INSERT_CHECK, 19, rows.checks)
+            insert_rows(self._db, UPSERT_LATEST, 10, rows.latest)
+            for key, since in rows.late.items():
                 replay(self._db, key, since)
 
-    def _insert_check(self, run_id: int, result: CheckResult, late: dict[str, float]) -> None:
-        """Insert a check with its counters and make it the latest; or note it as late."""
-        at = result.checked_at or self._now()
-        result_outcome = outcome(result.verdict, result.final_verdict)
-        previous = self._db.execute("SELECT * FROM latest WHERE key = ?",
-                                    (result.key,)).fetchone()
-        if previous is not None and at < previous["checked_at"]:
-            # older than what we know: recount the key's history from this check on
-            late[result.key] = min(at, late.get(result.key, at))
-        tally = (Tally() if previous is None else Tally.of(previous)).after(result_outcome, at)
-        check_id = self._db.execute(
-            "INSERT INTO checks (run_id, key, url, verdict, reason, status, chain, final_url, "
-            "permanent, final_verdict, detail, attempts, checked_at, outcome, failures, "
-            "first_failure, last_failure, last_failure_ever) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (run_id, result.key, result.url, result.verdict.value, result.reason,
-             result.status, json.dumps([[hop.url, hop.status] for hop in result.chain]),
-             result.final_url, result.permanent,
-             None if result.final_verdict is None else result.final_verdict.value,
-             result.detail, result.attempts, at, result_outcome, *tally.values()),
-        ).lastrowid
-        if result.key not in late:
-            first_checked = at if previous is None else previous["first_checked"]
-            self._db.execute(UPSERT_LATEST, (result.key, check_id, result.verdict.value, at,
-                                              result_outcome, *tally.values(), first_checked))
-
-    @guarded
     def cached(self, key: str, max_age: float) -> CheckResult | None:
         """The latest check of ``key`` when it is a success younger than ``max_age`` s."""
-        row = self._latest_check(key)
-        if row is None or row["outcome"] != SUCCESS or row["checked_at"] < self._now() - max_age:
-            return None
-        return _check_result(row)
+        return self.cached_many((key,), max_age).get(key)
+
+    @guarded
+    def cached_many(self, keys: Iterable[str], max_age: float) -> dict[str, CheckResult]:
+        """``cached`` of many keys in a few queries: the keys that have one, with it."""
+        oldest = self._now() - max_age
+        return {row["key"]: _check_result(row)
+                for row in self._rows_of_keys(_LATEST_CHECKS, list(keys))
+                if row["outcome"] == SUCCESS and row["checked_at"] >= oldest}
 
     @guarded
     def latest(self, key: str) -> CheckResult | None:
         """The latest check of ``key`` whatever its verdict or age (offline runs)."""
-        row = self._latest_check(key)
-        return None if row is None else _check_result(row)
+        rows = list(self._rows_of_keys(_LATEST_CHECKS, [key]))
+        return _check_result(rows[0]) if rows else None
 
-    def _latest_check(self, key: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self._db.execute(
-            "SELECT checks.* FROM latest JOIN checks ON checks.id = latest.check_id "
-            "WHERE latest.key = ?", (key,)).fetchone()
-        return row
+    def _rows_of_keys(self, query: str, keys: Sequence[str]) -> Iterator[sqlite3.Row]:
+        """The rows of ``query`` for ``keys`` (its ``{keys}``: their placeholders), a few
+        hundred keys a query (under any SQLite's limit of bound values)."""
+        for start in range(0, len(keys), _KEYS_A_QUERY):
+            chunk = keys[start:start + _KEYS_A_QUERY]
+            yield from self._db.execute(query.format(keys=", ".join("?" * len(chunk))), chunk)
 
     @guarded
     def confirm(self, key: str, failures_needed: int | None = None,
@@ -364,10 +354,11 @@ class Store:
             self._db.execute("CREATE TEMP TABLE IF NOT EXISTS incoming "
                              "(key TEXT, url TEXT, path TEXT, line INTEGER)")
             self._db.execute("DELETE FROM incoming")
-            self._db.executemany("INSERT INTO incoming VALUES (?, ?, ?, ?)",
-                                 _citation_rows(rows))
-            # In the table's key order, the rows go through its B-tree in one sweep. Rows
-            # of one (key, path, line) carry the same values, so their order cannot matter.
+            insert_rows(self._db, "INSERT INTO incoming VALUES {values}", 4,
+                        _citation_rows(rows))
+            # In the table's key order, the rows go through its B-tree in one sweep (a
+            # spill's rows come a sorted run after another). Rows of one (key, path, line)
+            # carry the same values, so their order cannot matter.
             self._db.execute("""
                 INSERT INTO citations (key, url, path, line, first_seen, last_seen, last_run)
                 SELECT i.key, i.url, i.path, i.line,
@@ -396,8 +387,8 @@ class Store:
             self._db.execute("CREATE TEMP TABLE IF NOT EXISTS new_findings "
                              "(fingerprint, kind, path, line, url, message)")
             self._db.execute("DELETE FROM new_findings")
-            self._db.executemany("INSERT INTO new_findings VALUES (?, ?, ?, ?, ?, ?)",
-                                 finding_rows(findings))
+            insert_rows(self._db, "INSERT INTO new_findings VALUES {values}", 6,
+                        finding_rows(findings))
             # Fingerprints are hashes: inserted as they come, each lands at a random place
             # of the table's B-tree; in their order, they are appended (several times
             # faster). The rowid keeps the first of equal fingerprints first, as it came.

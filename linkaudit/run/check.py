@@ -252,8 +252,9 @@ class CheckRun:
         if self.store is None or self.max_age is None:
             return list(targets)
         remaining = []
+        found = self.store.cached_many([key for key, _url in targets], self.max_age)
         for key, url in targets:
-            cached = self.store.cached(key, self.max_age)
+            cached = found.get(key)
             if cached is None:
                 remaining.append((key, url))
             else:
