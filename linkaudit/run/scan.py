@@ -64,10 +64,11 @@ class Citations:
     every place each key is cited (spilled to disk: one per link occurrence)."""
 
     urls: dict[str, str]
-    spilled: Collection[_Place] = ()  # by check key, then in reading order
+    spilled: Collection[_Place] = ()  # spilled runs (each by check key), in reading order
 
     def rows(self) -> Iterator[tuple[str, str, Path, int]]:
-        """``(key, url as first written, note, line)`` of every citation, by key."""
+        """``(key, url as first written, note, line)`` of every citation, run after run:
+        a key's citations in reading order, not necessarily together."""
         for key, path, line, _column in self.spilled:
             yield key, self.urls[key], path, line
 
