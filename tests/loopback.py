@@ -72,6 +72,7 @@ class LoopbackServer:
         self._sent: Counter[str] = Counter()
         self._headers: dict[str, dict[str, str]] = {}
         self._connections: set[socket.socket] = set()
+        self.accepted = 0  # connections accepted so far (a client reusing one adds none)
         self.closing = threading.Event()
         self._httpd = _Server((host, 0), _Handler, self)
         self.port = self._httpd.server_address[1]
@@ -146,6 +147,7 @@ class LoopbackServer:
         with self._lock:
             if alive:
                 self._connections.add(connection)
+                self.accepted += 1
             else:
                 self._connections.discard(connection)
 

@@ -9,7 +9,9 @@ import contextlib
 import aiohttp
 import pytest
 
+from linkaudit.check.client import make_client
 from linkaudit.check.pool import BoundedConnector
+from linkaudit.config import NetworkConfig
 from tests.loopback import LoopbackServer
 
 
@@ -53,3 +55,20 @@ def test_max_open_must_be_positive() -> None:
         BoundedConnector(max_open=0)
     with pytest.raises(ValueError, match="at least 1"):
         asyncio.run(make())
+
+
+def test_hosts_asked_in_turn_keep_their_connection_at_low_concurrency() -> None:
+    """One request in flight over three hosts taken round robin: each host's connection
+    is kept for its next turn (the pool keeps at least MIN_OPEN), not closed and opened
+    again (a TLS handshake per request on the real web)."""
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(LoopbackServer()) for _ in range(3)]
+
+        async def go() -> None:
+            config = NetworkConfig(concurrency=1, allow_private=True)
+            async with make_client(config) as client:
+                for _ in range(3):
+                    for server in servers:
+                        (await client.get(server.url("/ok"))).raise_for_status()
+        asyncio.run(go())
+        assert [server.accepted for server in servers] == [1, 1, 1]
