@@ -348,8 +348,7 @@ def summarize(tool: ToolRuns, urls: Sequence[Url], setting: Setting) -> dict[str
     wall = statistics.median(run.wall_s for run in tool.runs)
     cpu = statistics.median(run.cpu_s for run in tool.runs)
     ideal = floor_s(minimum_requests(urls), urls, concurrency, per_host, setting.hang_s)
-    own = floor_s(actual_requests(tool.counts[-1]), urls, concurrency, per_host,
-                  setting.hang_s)
+    own = floor_s(actual_requests(tool.counts[-1]), urls, concurrency, per_host, setting.hang_s)
     requests = statistics.median(sum(counts.values()) for counts in tool.counts)
     return {
         "tool": tool.tool,
@@ -357,6 +356,7 @@ def summarize(tool: ToolRuns, urls: Sequence[Url], setting: Setting) -> dict[str
         "wall_s": round(wall, 2),
         "wall_s_each": [round(run.wall_s, 2) for run in tool.runs],
         "cpu_s": round(cpu, 2),
+        "cpu_s_each": [round(run.cpu_s, 2) for run in tool.runs],
         "system_s": round(statistics.median(run.system_s for run in tool.runs), 2),
         "cpu_ms_per_request": round(1000 * cpu / max(requests, 1), 3),
         "peak_rss_mb": round(statistics.median(run.peak_rss_mb for run in tool.runs), 1),
