@@ -288,6 +288,8 @@ def maker(cls: Callable[_P, _T]) -> Callable[_P, _T]:
     ``cls``: the object is the one ``cls(...)`` makes, and frozen from then on.
     """
     assert isinstance(cls, type) and dataclasses.is_dataclass(cls)
+    if hasattr(cls, "__post_init__"):  # the twin's generated __init__ would skip it
+        raise TypeError(f"{cls.__name__} has a __post_init__: make it with the class")
     twin = dataclasses.make_dataclass(
         f"_{cls.__name__}Fields",
         [(f.name, f.type, field(default=f.default, default_factory=f.default_factory))

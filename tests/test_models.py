@@ -32,3 +32,17 @@ def test_made_quickly_is_made_by_the_class(cls: Any, args: tuple[Any, ...],
     assert dataclasses.replace(made, **{field: getattr(expected, field)}) == expected
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(made, field, None)
+
+
+def test_a_class_with_post_init_is_refused() -> None:
+    """Its generated twin would skip the check a ``__post_init__`` makes: refused."""
+    @dataclasses.dataclass(frozen=True)
+    class Checked:
+        value: int
+
+        def __post_init__(self) -> None:
+            if self.value < 0:
+                raise ValueError("negative")
+
+    with pytest.raises(TypeError, match="__post_init__"):
+        maker(Checked)
