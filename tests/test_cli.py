@@ -298,6 +298,27 @@ def test_a_failed_run_names_the_stale_output_file(tree: Path) -> None:
     assert code in (0, 1) and "was not written" not in err
 
 
+@pytest.mark.parametrize("writes", [True, False])
+def test_exit_three_tells_a_stale_output_within_the_same_second(
+        tree: Path, monkeypatch: pytest.MonkeyPatch, writes: bool) -> None:
+    """Whether the output was written is told by the file itself (replaced or rewritten),
+    not by comparing times a coarse clock could blur: a run that wrote it and then ended
+    with exit 3 (an interrupted check) is not told stale."""
+    cli_main = sys.modules["linkaudit.cli.main"]  # the package's ``main`` hides the module
+    report = tree / "report.json"
+    report.write_text("{}\n", encoding="utf-8")
+
+    def ends_in_failure(*_args: object) -> int:
+        if writes:
+            report.write_text('{"interrupted": true}\n', encoding="utf-8")
+        return 3
+
+    monkeypatch.setattr(cli_main, "_run", ends_in_failure)
+    err = io.StringIO()
+    assert main(["check", "--output", str(report)], stdout=io.StringIO(), stderr=err) == 3
+    assert ("was not written" in err.getvalue()) is not writes
+
+
 def test_cassette_replay_whole_cli(tree: Path) -> None:
     """The whole CLI replays recorded exchanges: a dead link and an ok one, no network."""
     write_note(tree, "p", "en", "http://ok.test/ok", "http://ok.test/status/404")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import stat
 import sys
-import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -50,7 +50,6 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     if stderr is None:
         _escape_undecodable(sys.stderr)
     console = Console(stdout or sys.stdout, stderr or sys.stderr)
-    started = time.time()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -59,9 +58,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     args.arguments = tuple(sys.argv[1:] if argv is None else argv)  # recorded with a run
     console.quiet = getattr(args, "quiet", False)
     console.verbose = getattr(args, "verbose", False) and not console.quiet
+    output = getattr(args, "output", None)
+    before = _file_state(output)
     code = _run(args, console, transport)
-    if code == ExitCode.RUNTIME:
-        _name_stale_output(getattr(args, "output", None), started, console)
+    if code == ExitCode.RUNTIME and before is not None and _file_state(output) == before:
+        # A CI step that publishes it must not present an earlier run's output as this one's.
+        console.error(f"{output} was not written: it still holds an earlier run's output")
     return code
 
 
@@ -91,15 +93,16 @@ def _run(args: argparse.Namespace, console: Console,
         return int(ExitCode.RUNTIME)
 
 
-def _name_stale_output(output: Path | None, started: float, console: Console) -> None:
-    """After a failed run, say that ``--output`` still holds an earlier run's report: a CI
-    step that publishes it must not present it as this run's."""
+def _file_state(path: Path | None) -> tuple[int, int, int, int] | None:
+    """What tells a regular file apart from itself rewritten (replaced or written in place,
+    whatever the clock's granularity); None for no file or anything else."""
     try:
-        stale = output is not None and output.is_file() and output.stat().st_mtime < started
+        found = path.stat() if path is not None else None
     except OSError:
-        return
-    if stale:
-        console.error(f"{output} was not written: it still holds an earlier run's output")
+        return None
+    if found is None or not stat.S_ISREG(found.st_mode):
+        return None
+    return found.st_dev, found.st_ino, found.st_mtime_ns, found.st_size
 
 
 def _escape_undecodable(stream: TextIO) -> None:
