@@ -141,13 +141,10 @@ def stored_verdicts(config: Config, items: Sequence[tuple[Note, Sequence[Cleaned
     """
     keys = {link.check_key for _note, links in items for link in links}
     with open_store(config, readonly=True) as store:
-        results: dict[str, CheckResult] = {}
+        results = store.cached_many(keys, math.inf)
         dead: set[str] = set()
         unconfirmed: dict[str, Confirmation] = {}
         for key in keys:
-            success = store.cached(key, math.inf)
-            if success is not None:
-                results[key] = success
             seen = store.confirm(key)
             if seen.state == "dead":
                 dead.add(key)
