@@ -36,11 +36,13 @@ import pickle
 import shutil
 import tempfile
 import weakref
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Generic, TypeVar
+
+from linkaudit.models import maker
 
 T = TypeVar("T")
 SortKey = Callable[[Any], Any]
@@ -151,26 +153,19 @@ _ROWS: dict[type, Callable[[Any], tuple[Any, ...]] | None] = {}
 
 def _items(group: _Group) -> list[Any]:
     _key, cls, rows = group
-    if cls is None:
-        return rows
-    names = _dict_fields(cls)
-    if names is None:
-        return list(itertools.starmap(cls, rows))
-    items: list[Any] = list(map(object.__new__, itertools.repeat(cls, len(rows))))
-    deque(map(object.__setattr__, items, itertools.repeat("__dict__"),
-              map(dict, map(zip, itertools.repeat(names), rows))), maxlen=0)
-    return items
+    return rows if cls is None else list(itertools.starmap(_builder(cls), rows))
 
 
 @functools.cache
-def _dict_fields(cls: Any) -> tuple[str, ...] | None:
-    """The field names of a frozen dataclass whose items keep their fields in a dict,
-    which is then given whole, in C loops: its ``__init__`` only sets each field with
-    ``object.__setattr__``, a Python-level call per item that costs more than reading
-    the item. None for another class: it is called."""
-    if "__slots__" in cls.__dict__ or not cls.__dataclass_params__.frozen:
-        return None
-    return tuple(field.name for field in dataclasses.fields(cls))
+def _builder(cls: Any) -> Callable[..., Any]:
+    """What builds an item of ``cls`` back from its row: ``models.maker``'s for a frozen
+    dataclass made from ``object`` alone, whose ``__init__`` sets each field through
+    ``object.__setattr__``, a call per field that costs more than reading the item; the
+    class itself for another (``maker``'s twin would not have its layout)."""
+    if not cls.__dataclass_params__.frozen or cls.__bases__ != (object,) \
+            or "__weakref__" in getattr(cls, "__slots__", ()):
+        return cls  # type: ignore[no-any-return]
+    return maker(cls)
 
 
 def _rows(group: _Group) -> list[Any]:
