@@ -210,9 +210,9 @@ class _Reducers(dict[type, Callable[[Any], Any]]):
     """How a run pickles each type, worked out on first sight of the type.
 
     Paths go as text and come back shared (``_path``). A slotted dataclass goes as its
-    class and field values, rebuilt by calling the class: pickle's default for one goes
-    through ``dataclasses``' ``__getstate__``/``__setstate__``, which look the fields up
-    again for every object. An enum member goes by name (``getattr`` of its class), not
+    field values, rebuilt by ``_build``: pickle's default for one goes through
+    ``dataclasses``' ``__getstate__``/``__setstate__``, which look the fields up again for
+    every object. An enum member goes by name (``getattr`` of its class), not
     through the enum's call by value. Anything else is pickled as pickle would.
     """
 
@@ -231,8 +231,25 @@ def _reducer(cls: type) -> Callable[[Any], Any]:
         return lambda member: (getattr, (cls, member._name_))
     row = row_of(cls) if "__slots__" in cls.__dict__ else None
     if row is not None:
-        return lambda item: (cls, row(item))
+        build = _build(cls)
+        return lambda item: (build, row(item))
     return operator.methodcaller("__reduce_ex__", pickle.HIGHEST_PROTOCOL)
+
+
+class _Build(functools.partial[Any]):
+    """``_builder(cls)``, which pickle saves as ``_build(cls)``: a function made by
+    ``maker`` cannot be saved, and a call of the class costs twice a call of it."""
+
+    cls: type
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _build, (self.cls,)
+
+
+def _build(cls: type) -> _Build:
+    build = _Build(_builder(cls))
+    build.cls = cls
+    return build
 
 
 _PATH_TYPE = type(Path())
