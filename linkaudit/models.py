@@ -308,5 +308,4 @@ def maker(cls: Callable[_P, _T]) -> Callable[_P, _T]:
 make_link = maker(Link)
 make_reference_use = maker(ReferenceUse)
 make_cleaned_link = maker(CleanedLink)
-make_link_record = maker(LinkRecord)
 make_finding = maker(Finding)

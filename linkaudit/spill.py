@@ -76,11 +76,15 @@ class Runs:
 
 class SpillWriter(Generic[T]):
     """Collects items, writing each ``_RUN_ITEMS`` of them as one sorted run; with
-    ``counted``, counts them by it too."""
+    ``counted``, counts them by it too. With ``rows_of``, the items are given as rows of
+    that dataclass (``row_of``'s form, sorted and counted as given) and read back as its
+    items: a caller that has the values need not build an item only for it to be taken
+    apart again."""
 
     def __init__(self, folder: SpillDir, tag: str, key: SortKey,
-                 counted: SortKey | None = None) -> None:
+                 counted: SortKey | None = None, rows_of: type | None = None) -> None:
         self.folder, self.tag, self.key, self.counted = folder, tag, key, counted
+        self.rows_of = rows_of
         self.runs: list[Path] = []
         self.count = 0
         self.counts: Counter[Any] | None = None if counted is None else Counter()
@@ -104,15 +108,22 @@ class SpillWriter(Generic[T]):
         if self._pending:
             keyed = sorted(zip(map(self.key, self._pending), self._pending, strict=True),
                            key=_KEY)
-            kinds = set(map(type, self._pending))
-            cls = kinds.pop() if len(kinds) == 1 else None
-            row = None if cls is None else row_of(cls)
-            cls = cls if row is not None else None
+            cls, row = self._form()
             self._pending = []
             path = self.folder.new_run(self.tag)
             _write_run(path, ((key, cls, _stored(row, pairs))
                               for key, pairs in itertools.groupby(keyed, _KEY)))
             self.runs.append(path)
+
+    def _form(self) -> tuple[type | None, Callable[[Any], tuple[Any, ...]] | None]:
+        """The class the pending items are built back into (None: they are kept as they
+        are), and what makes one a row (None: it is one, or is kept)."""
+        if self.rows_of is not None:
+            return self.rows_of, None
+        kinds = set(map(type, self._pending))
+        cls = kinds.pop() if len(kinds) == 1 else None
+        row = None if cls is None else row_of(cls)
+        return (cls, row) if row is not None else (None, None)
 
     def finish(self) -> Runs:
         """Flush, and tell what was written (picklable: a worker hands it to its parent)."""

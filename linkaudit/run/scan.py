@@ -19,6 +19,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from linkaudit.audit.findings import (
     OfflineAudit,
@@ -40,7 +41,6 @@ from linkaudit.models import (
     Note,
     Report,
     Severity,
-    make_link_record,
 )
 from linkaudit.report.common import TALLY_KEY, display_path, report_failed
 from linkaudit.run.change import in_change
@@ -56,6 +56,10 @@ _place_key = operator.itemgetter(0)  # a place's check key
 
 def _path_key(item: Finding | LinkRecord) -> str:
     return display_path(item.path)
+
+
+def _row_path_key(row: tuple[Any, ...]) -> str:
+    return display_path(row[0])  # a LinkRecord's row, whose first field is its path
 
 
 @dataclass
@@ -249,7 +253,8 @@ def _scan_groups(index: int, groups: Iterable[list[Path]], job: _ScanJob) -> _Pa
     """
     cleaner = job.cleaner
     audit = OfflineAudit(cleaner.variant_key)
-    links: SpillWriter[LinkRecord] = SpillWriter(job.spill, f"links-{index}", _path_key)
+    links: SpillWriter[tuple[Any, ...]] = SpillWriter(job.spill, f"links-{index}",
+                                                      _row_path_key, rows_of=LinkRecord)
     places: SpillWriter[_Place] = SpillWriter(job.spill, f"places-{index}", _place_key)
     spilled: SpillWriter[Finding] = SpillWriter(job.spill, f"findings-{index}", _path_key,
                                                 TALLY_KEY)
@@ -268,11 +273,10 @@ def _scan_groups(index: int, groups: Iterable[list[Path]], job: _ScanJob) -> _Pa
                 part.ignored_lines[note.path] = note.ignored_lines
             findings += audit.note(note, cleaned)
             findings += job.local_links.note(note, cleaned)
-            if job.keep_links:  # positional: LinkRecord(path, line, column, kind, url, ...)
-                links.extend([make_link_record(note.path, link.link.line, link.link.column,
-                                               link.link.kind, link.url, link.clean_url,
-                                               link.check_key, note.family, note.lang,
-                                               link.link.label) for link in cleaned])
+            if job.keep_links:  # rows: LinkRecord(path, line, column, kind, url, ...)
+                links.extend([(note.path, link.link.line, link.link.column, link.link.kind,
+                               link.url, link.clean_url, link.check_key, note.family,
+                               note.lang, link.link.label) for link in cleaned])
             if job.keep_citations:
                 cited = [link for link in cleaned if link.malformed is None]
                 places.extend([(link.check_key, note.path, link.link.line, link.link.column)
