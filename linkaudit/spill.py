@@ -170,13 +170,14 @@ def _items(group: _Group) -> list[Any]:
 @functools.cache
 def _builder(cls: Any) -> Callable[..., Any]:
     """What builds an item of ``cls`` back from its row: ``models.maker``'s for a frozen
-    dataclass made from ``object`` alone, whose ``__init__`` sets each field through
-    ``object.__setattr__``, a call per field that costs more than reading the item; the
-    class itself for another (``maker``'s twin would not have its layout)."""
-    if not cls.__dataclass_params__.frozen or cls.__bases__ != (object,) \
-            or "__weakref__" in getattr(cls, "__slots__", ()):
-        return cls  # type: ignore[no-any-return]
-    return maker(cls)
+    dataclass, whose ``__init__`` sets each field through ``object.__setattr__``, a call
+    per field that costs more than reading the item; the class itself for another, or for
+    one whose layout ``maker``'s twin would not have (a base class, other slots)."""
+    names = tuple(field.name for field in dataclasses.fields(cls))
+    if cls.__dataclass_params__.frozen and cls.__bases__ == (object,) \
+            and tuple(cls.__dict__.get("__slots__", names)) == names:
+        return maker(cls)
+    return cls  # type: ignore[no-any-return]
 
 
 def _rows(group: _Group) -> list[Any]:

@@ -148,6 +148,45 @@ def _path(item: object) -> str:
     return item[0] if isinstance(item, tuple) else str(item.path)  # type: ignore[attr-defined]
 
 
+@dataclasses.dataclass(frozen=True, slots=True, weakref_slot=True)
+class _Weak:
+    """A frozen dataclass of another layout than ``models.maker``'s twin: built by its class."""
+
+    path: Path
+    line: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Derived(_Weak):
+    extra: int = 0
+
+
+def test_items_given_as_rows_come_back_as_items(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer given rows of a dataclass (``rows_of``) spills what one given the items
+    does; items come back equal and of their class, whatever its layout."""
+    monkeypatch.setattr(spill, "_RUN_ITEMS", 3)
+    paths = [Path("b.md"), Path("a.md")]
+    links = [LinkRecord(paths[n % 2], n, 1, LinkKind.INLINE, f"u{n}", f"u{n}", f"k{n}", "f",
+                        None if n % 3 else "en") for n in range(8)]
+    row = spill.row_of(LinkRecord)
+    assert row is not None
+    folder = SpillDir()
+    given: SpillWriter[object] = SpillWriter(folder, "items", _path)
+    given.extend(links)
+    as_rows: SpillWriter[tuple[object, ...]] = SpillWriter(
+        folder, "rows", lambda values: str(values[0]), rows_of=LinkRecord)
+    as_rows.extend(map(row, links))
+    items, rows = (Spilled.of(folder, _path, [writer.finish()]) for writer in (given, as_rows))
+    assert list(rows.merged()) == list(items.merged()) == sorted(links, key=_path)
+    assert list(rows.row_groups()) == list(items.row_groups())
+    assert {type(link) for link in rows} == {LinkRecord}
+    others = [_Weak(Path("a.md"), 1), _Derived(Path("a.md"), 2, 3)]
+    for other in others:
+        writer: SpillWriter[object] = SpillWriter(folder, "other", _path)
+        writer.extend([other])
+        assert list(Spilled.of(folder, _path, [writer.finish()])) == [other]
+
+
 def test_spill_folder_goes_with_its_last_user() -> None:
     """The temporary folder is removed once nothing refers to the spilled items."""
     items = spilled(ITEMS, per_writer=5)
