@@ -16,7 +16,9 @@ is worked out once per item, when the run is sorted, and reading, merging and gr
 a group at a time (a note's links, say), never an item at a time. Items of a dataclass
 are kept as rows, their fields' values, and built again only when asked for: a reader
 that needs the values alone (a report) reads the rows (``row_groups``), and building a
-frozen dataclass costs more than reading its values from disk.
+frozen dataclass costs more than reading its values from disk (``models.maker`` builds
+it). A writer may be given the rows themselves (``rows_of``): the scan has a link's
+values, and building its record only for the spill to take it apart costs twice.
 
 A writer may count its items by a key as they come (``counted``): a count of what was
 spilled then needs no reading.
