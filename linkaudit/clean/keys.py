@@ -29,7 +29,7 @@ from linkaudit.clean.strip import (
     query_pieces,
 )
 from linkaudit.languages import ISO_639_1
-from linkaudit.models import CleanedLink, Link, make_cleaned_link, maker
+from linkaudit.models import CleanedLink, Link, Protection, make_cleaned_link, maker
 
 WEB_SCHEMES = ("http", "https")
 UNCHECKED_SCHEMES = ("mailto", "tel")  # valid links, but nothing to request
@@ -42,6 +42,7 @@ _MAYBE_INVISIBLE = re.compile(r"[^\x21-\x7e]+")
 # A DNS name as http(s) hosts use them (underscores occur in the wild), or an IPv4 address.
 _HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?")
 _MOBILE_LABELS = ("m", "mobile")
+_REMOVABLE_LABELS = frozenset({"www", *_MOBILE_LABELS})  # host labels the steps may remove
 _LOCALE_PARAMS = frozenset({"hl", "lang", "locale", "language"})
 _LOCALE_SEGMENTS = 2  # language path segments are looked for among the first two only
 _LANGUAGE_TAG = re.compile(r"([a-z]{2})(?:[-_](?:[a-z]{2}|[a-z]{4}|\d{3}))*", re.IGNORECASE)
@@ -118,9 +119,10 @@ def _clean_and_key(url: str, rules: RuleSet, level: str) -> tuple[CleanResult, U
             heuristics.append("aggressive-params")
     final, applied = _aggressive_parts(start)
     aggressive_key = sys.intern(final.unsplit(fragment=False))
+    check_key = sys.intern(safe.unsplit(fragment=False))
     url_keys = _url_keys(
-        check_key=sys.intern(safe.unsplit(fragment=False)),
-        citation_key=sys.intern(safe.unsplit(fragment=True)),
+        check_key=check_key,
+        citation_key=sys.intern(safe.unsplit(fragment=True)) if safe.fragment else check_key,
         aggressive_key=aggressive_key,
         heuristics=(*heuristics, *applied),
         variant_key=_variant_of(final, aggressive_key),
@@ -134,9 +136,12 @@ def _variant_of(final: _Parts, aggressive_key: str) -> str:
     Reading the key back gives ``final`` again when the aggressive steps change nothing
     more (not so for ``www.www.``), unless the port is 443 (``http://h:443`` became
     ``https://h:443``, read back without it) or there is user info (kept as written); in
-    those cases the key is read back.
+    those cases the key is read back. Only a host label the steps remove can be left for
+    a second pass (``www.www.``, ``m.www.``): the other steps are done in one.
     """
-    if final.port == ":443" or final.userinfo or _aggressive_parts(final)[1]:
+    if final.port == ":443" or final.userinfo or (
+            not _REMOVABLE_LABELS.isdisjoint(final.host.split("."))
+            and _aggressive_parts(final)[1]):
         return locale_variant_key(aggressive_key)
     return _without_locale(final)
 
@@ -156,11 +161,12 @@ def locale_variant_key(url: str) -> str:
 
 
 def _without_locale(parts: _Parts) -> str:
-    segments = parts.path.split("/")
+    # "" and the first segments; the rest of the path is left whole
+    segments = parts.path.split("/", _LOCALE_SEGMENTS + 1)
     path = "/".join(segment for index, segment in enumerate(segments)
                     if not (0 < index <= _LOCALE_SEGMENTS and _is_language(segment)))
     query = "&".join(piece for piece in parts.query.split("&")
-                     if piece_name(piece).lower() not in _LOCALE_PARAMS)
+                     if piece_name(piece).lower() not in _LOCALE_PARAMS) if parts.query else ""
     return _Parts(parts.scheme, parts.userinfo, parts.host, parts.port, path or "/", query,
                   parts.fragment).unsplit(fragment=False)
 
@@ -287,7 +293,9 @@ def _aggressive_parts(parts: _Parts) -> tuple[_Parts, tuple[str, ...]]:
     if path != "/" and path.endswith("/"):
         path = path.rstrip("/") or "/"
         applied.append("trailing-slash")
-    query = "&".join(sorted(piece for piece in parts.query.split("&") if piece))
+    query = parts.query  # without "&", one piece or none: in order already
+    if "&" in query:
+        query = "&".join(sorted(piece for piece in query.split("&") if piece))
     if query != parts.query:
         applied.append("query-order")
     return _Parts(scheme, parts.userinfo, ".".join(labels), parts.port, path, query,
@@ -298,6 +306,12 @@ def _is_language(segment: str) -> bool:
     match = _LANGUAGE_TAG.fullmatch(segment)
     return (match is not None and match.group(1).lower() in ISO_639_1) \
         or segment.lower() in _SCRIPT_SEGMENTS
+
+
+# What a CleanedLink holds besides its link: (clean URL, removed names, check key,
+# citation key, aggressive key, heuristics, protection, malformed), in field order.
+_Cleaning = tuple[str, tuple[str, ...], str, str, str, tuple[str, ...], Protection | None,
+                  str | None]
 
 
 class LinkCleaner:
@@ -316,7 +330,7 @@ class LinkCleaner:
         self.rules = rules
         self.level = level
         self._max_urls = max_urls
-        self._memo: dict[str, tuple[CleanResult, UrlKeys]] = {}
+        self._memo: dict[str, _Cleaning] = {}
         self._variants: dict[str, str] = {}  # by aggressive key, bounded as the memo
 
     def __len__(self) -> int:
@@ -325,23 +339,21 @@ class LinkCleaner:
 
     def clean(self, links: Iterable[Link]) -> tuple[CleanedLink, ...]:
         """Each link cleaned with its comparison keys; unusable URLs stay as written."""
-        memo, cleaned = self._memo, []
-        for link in links:  # a tree cites each URL many times: the memo answers most links
-            result, url_keys = memo.get(link.url) or self._worked_out(link.url)
-            cleaned.append(make_cleaned_link(  # positional: one is made per link
-                link, result.url, result.removed, url_keys.check_key, url_keys.citation_key,
-                url_keys.aggressive_key, url_keys.heuristics, result.protection,
-                url_keys.malformed))
-        return tuple(cleaned)
+        memo, worked_out = self._memo, self._worked_out
+        # A tree cites each URL many times: the memo answers most links with the fields
+        # of their CleanedLink, given positionally (one is made per link).
+        return tuple([make_cleaned_link(link, *(memo.get(link.url) or worked_out(link.url)))
+                      for link in links])
 
-    def _worked_out(self, url: str) -> tuple[CleanResult, UrlKeys]:
+    def _worked_out(self, url: str) -> _Cleaning:
         """A URL the memo does not hold, cleaned and remembered (the oldest is forgotten)."""
         url = sys.intern(url)
-        known = _clean_and_key(url, self.rules, self.level)
+        result, keys = _clean_and_key(url, self.rules, self.level)
+        known = (result.url, result.removed, keys.check_key, keys.citation_key,
+                 keys.aggressive_key, keys.heuristics, result.protection, keys.malformed)
         if len(self._memo) >= self._max_urls:
             del self._memo[next(iter(self._memo))]
         self._memo[url] = known
-        keys = known[1]
         if keys.variant_key is not None:
             if len(self._variants) >= self._max_urls:
                 del self._variants[next(iter(self._variants))]
