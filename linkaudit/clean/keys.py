@@ -67,6 +67,9 @@ class UrlKeys:
 _url_keys = maker(UrlKeys)  # one per distinct URL a tree cites
 
 
+_Split = tuple[SplitResult, int | None, str | None]  # urlsplit, its port and host name
+
+
 class _Malformed(Exception):
     """Internal: why a URL cannot be normalised (becomes ``UrlKeys.malformed``)."""
 
@@ -100,11 +103,12 @@ def _clean_and_key(url: str, rules: RuleSet, level: str) -> tuple[CleanResult, U
             if scheme in UNCHECKED_SCHEMES or not scheme:
                 return clean_url(url, rules, level), UrlKeys(url, url, url, checkable=False)
             raise _Malformed(f"unsupported scheme {scheme!r}")
-        safe_result, aggressive = clean_url_at_both_levels(url, rules)
+        safe_result, aggressive = clean_url_at_both_levels(url, rules, split[0], split[2])
+        query = None
         if safe_result.url != url:  # only pieces of the query were removed
             pieces = query_pieces(safe_result.url)
-            split = split[0]._replace(query=pieces[1] if pieces else ""), split[1]
-        safe = _safe_parts(safe_result.url, split)
+            query = pieces[1] if pieces else ""
+        safe = _safe_parts(safe_result.url, split, query)
     except _Malformed as exc:
         return CleanResult(url), UrlKeys(url, url, url, malformed=str(exc), checkable=False)
     heuristics: list[str] = []
@@ -174,8 +178,9 @@ def _without_locale(parts: _Parts) -> str:
 # ---------------------------------------------------------------- safe normalisation
 
 
-def _split(url: str) -> tuple[SplitResult, int | None]:
-    """``urlsplit`` and the port, for a URL free of whitespace and invisible characters."""
+def _split(url: str) -> _Split:
+    """``urlsplit``, the port and the host name, for a URL free of whitespace and invisible
+    characters."""
     for suspect in _MAYBE_INVISIBLE.finditer(url):
         run = suspect.group()
         if run.isprintable() and " " not in run:
@@ -187,21 +192,22 @@ def _split(url: str) -> tuple[SplitResult, int | None]:
                                  f"{suspect.start() + offset + 1}")
     try:
         parts = urlsplit(url)
-        return parts, parts.port  # the port raises when not a number in range
+        return parts, parts.port, parts.hostname  # the port raises when not a number in range
     except ValueError as exc:
         raise _Malformed(f"cannot be parsed: {exc}") from None
 
 
-def _safe_parts(url: str, split: tuple[SplitResult, int | None] | None = None) -> _Parts:
+def _safe_parts(url: str, split: _Split | None = None, query: str | None = None) -> _Parts:
     """RFC 3986 §6.2.2–6.2.3 normalisation of an http(s) URL, with an IDNA host.
 
-    ``split`` is ``_split(url)`` when the caller already knows it.
+    ``split`` is ``_split`` of ``url``, or of a URL that differs only by its ``query``,
+    when the caller already knows it.
     """
-    parts, port = split or _split(url)
+    parts, port, hostname = split or _split(url)
     scheme = parts.scheme.lower()
     if scheme not in WEB_SCHEMES:
         raise _Malformed(f"unsupported scheme {scheme!r}")
-    host = _host(parts.hostname or "")
+    host = _host(hostname or "")
     userinfo, at_sign, _ = parts.netloc.rpartition("@")
     return _Parts(
         scheme=scheme,
@@ -209,7 +215,7 @@ def _safe_parts(url: str, split: tuple[SplitResult, int | None] | None = None) -
         host=host,
         port="" if port is None or port == _DEFAULT_PORTS[scheme] else f":{port}",
         path=_remove_dot_segments(_normalize_percent(parts.path, decode=True)) or "/",
-        query=_normalize_percent(parts.query, decode=False),
+        query=_normalize_percent(parts.query if query is None else query, decode=False),
         fragment=_normalize_percent(parts.fragment, decode=False),
     )
 
