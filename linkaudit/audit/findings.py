@@ -316,7 +316,7 @@ def _label_drift(family: _Family) -> list[Finding]:
         variants = {c.variant_key for c in by_lang.values()}
         if len(by_lang) < 2 or len(variants) < 2:
             continue
-        ordered = sorted(by_lang.values(), key=lambda c: (c.lang, str(c.path)))
+        ordered = [by_lang[lang] for lang in sorted(by_lang)]  # one citation per language
         first = ordered[0]
         targets = "; ".join(f"{c.lang}: {c.url}" for c in ordered)
         findings.append(Finding(
