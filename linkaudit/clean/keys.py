@@ -104,20 +104,34 @@ def _clean_and_key(url: str, rules: RuleSet, level: str) -> tuple[CleanResult, U
                 return clean_url(url, rules, level), UrlKeys(url, url, url, checkable=False)
             raise _Malformed(f"unsupported scheme {scheme!r}")
         safe_result, aggressive = clean_url_at_both_levels(url, rules, split[0], split[2])
-        query = None
-        if safe_result.url != url:  # only pieces of the query were removed
-            pieces = query_pieces(safe_result.url)
-            query = pieces[1] if pieces else ""
-        safe = _safe_parts(safe_result.url, split, query)
+        cleaned = (safe_result.url, aggressive.url, aggressive.unwrapped is not None)
+        url_keys = _known_keys.get(cleaned) or _web_keys(url, cleaned, split)
     except _Malformed as exc:
         return CleanResult(url), UrlKeys(url, url, url, malformed=str(exc), checkable=False)
+    return (safe_result if level == "safe" else aggressive), url_keys
+
+
+# The keys of web URLs by (safe URL, aggressive URL, unwrapped): a tree writes one source
+# with several sets of tracking parameters (bounded as a cleaner's memo; rules play no part).
+_known_keys: dict[tuple[str, str, bool], UrlKeys] = {}
+
+
+def _web_keys(url: str, cleaned: tuple[str, str, bool], split: _Split) -> UrlKeys:
+    """The keys of web URL ``url`` from ``cleaned`` (its safe and aggressive cleanings, and
+    whether the latter unwrapped a redirect), remembered; ``split`` is ``_split(url)``."""
+    safe_url, aggressive_url, unwrapped = cleaned
+    query = None
+    if safe_url != url:  # only pieces of the query were removed
+        pieces = query_pieces(safe_url)
+        query = pieces[1] if pieces else ""
+    safe = _safe_parts(safe_url, split, query)
     heuristics: list[str] = []
     try:
-        start = safe if aggressive.url == safe_result.url else _safe_parts(aggressive.url)
+        start = safe if aggressive_url == safe_url else _safe_parts(aggressive_url)
     except _Malformed:  # an unwrapped target that is unusable: compare the wrapper itself
         start = safe
     else:
-        if aggressive.unwrapped is not None:
+        if unwrapped:
             heuristics.append("redirect-wrapper")
         elif start.query != safe.query:
             heuristics.append("aggressive-params")
@@ -131,7 +145,10 @@ def _clean_and_key(url: str, rules: RuleSet, level: str) -> tuple[CleanResult, U
         heuristics=(*heuristics, *applied),
         variant_key=_variant_of(final, aggressive_key),
     )
-    return (safe_result if level == "safe" else aggressive), url_keys
+    if len(_known_keys) >= _MAX_REMEMBERED_URLS:
+        del _known_keys[next(iter(_known_keys))]
+    _known_keys[cleaned] = url_keys
+    return url_keys
 
 
 def _variant_of(final: _Parts, aggressive_key: str) -> str:
