@@ -198,7 +198,9 @@ def _without_locale(parts: _Parts) -> str:
 def _split(url: str) -> _Split:
     """``urlsplit``, the port and the host name, for a URL free of whitespace and invisible
     characters."""
-    for suspect in _MAYBE_INVISIBLE.finditer(url):
+    # A printable URL without a space has none (the usual case: no run to look at).
+    for suspect in () if url.isprintable() and " " not in url else \
+            _MAYBE_INVISIBLE.finditer(url):
         run = suspect.group()
         if run.isprintable() and " " not in run:
             continue  # no whitespace, control, format or surrogate character in it
