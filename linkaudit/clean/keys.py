@@ -29,7 +29,7 @@ from linkaudit.clean.strip import (
     query_pieces,
 )
 from linkaudit.languages import ISO_639_1
-from linkaudit.models import CleanedLink, Link, make_cleaned_link, maker
+from linkaudit.models import CleanedLink, Link, Protection, make_cleaned_link, maker
 
 WEB_SCHEMES = ("http", "https")
 UNCHECKED_SCHEMES = ("mailto", "tel")  # valid links, but nothing to request
@@ -42,6 +42,7 @@ _MAYBE_INVISIBLE = re.compile(r"[^\x21-\x7e]+")
 # A DNS name as http(s) hosts use them (underscores occur in the wild), or an IPv4 address.
 _HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?")
 _MOBILE_LABELS = ("m", "mobile")
+_REMOVABLE_LABELS = frozenset({"www", *_MOBILE_LABELS})  # host labels the steps may remove
 _LOCALE_PARAMS = frozenset({"hl", "lang", "locale", "language"})
 _LOCALE_SEGMENTS = 2  # language path segments are looked for among the first two only
 _LANGUAGE_TAG = re.compile(r"([a-z]{2})(?:[-_](?:[a-z]{2}|[a-z]{4}|\d{3}))*", re.IGNORECASE)
@@ -64,6 +65,9 @@ class UrlKeys:
 
 
 _url_keys = maker(UrlKeys)  # one per distinct URL a tree cites
+
+
+_Split = tuple[SplitResult, int | None, str | None]  # urlsplit, its port and host name
 
 
 class _Malformed(Exception):
@@ -99,33 +103,52 @@ def _clean_and_key(url: str, rules: RuleSet, level: str) -> tuple[CleanResult, U
             if scheme in UNCHECKED_SCHEMES or not scheme:
                 return clean_url(url, rules, level), UrlKeys(url, url, url, checkable=False)
             raise _Malformed(f"unsupported scheme {scheme!r}")
-        safe_result, aggressive = clean_url_at_both_levels(url, rules)
-        if safe_result.url != url:  # only pieces of the query were removed
-            pieces = query_pieces(safe_result.url)
-            split = split[0]._replace(query=pieces[1] if pieces else ""), split[1]
-        safe = _safe_parts(safe_result.url, split)
+        safe_result, aggressive = clean_url_at_both_levels(url, rules, split[0], split[2])
+        cleaned = (safe_result.url, aggressive.url, aggressive.unwrapped is not None)
+        url_keys = _known_keys.get(cleaned) or _web_keys(url, cleaned, split)
     except _Malformed as exc:
         return CleanResult(url), UrlKeys(url, url, url, malformed=str(exc), checkable=False)
+    return (safe_result if level == "safe" else aggressive), url_keys
+
+
+# The keys of web URLs by (safe URL, aggressive URL, unwrapped): a tree writes one source
+# with several sets of tracking parameters (bounded as a cleaner's memo; rules play no part).
+_known_keys: dict[tuple[str, str, bool], UrlKeys] = {}
+
+
+def _web_keys(url: str, cleaned: tuple[str, str, bool], split: _Split) -> UrlKeys:
+    """The keys of web URL ``url`` from ``cleaned`` (its safe and aggressive cleanings, and
+    whether the latter unwrapped a redirect), remembered; ``split`` is ``_split(url)``."""
+    safe_url, aggressive_url, unwrapped = cleaned
+    query = None
+    if safe_url != url:  # only pieces of the query were removed
+        pieces = query_pieces(safe_url)
+        query = pieces[1] if pieces else ""
+    safe = _safe_parts(safe_url, split, query)
     heuristics: list[str] = []
     try:
-        start = safe if aggressive.url == safe_result.url else _safe_parts(aggressive.url)
+        start = safe if aggressive_url == safe_url else _safe_parts(aggressive_url)
     except _Malformed:  # an unwrapped target that is unusable: compare the wrapper itself
         start = safe
     else:
-        if aggressive.unwrapped is not None:
+        if unwrapped:
             heuristics.append("redirect-wrapper")
         elif start.query != safe.query:
             heuristics.append("aggressive-params")
     final, applied = _aggressive_parts(start)
     aggressive_key = sys.intern(final.unsplit(fragment=False))
+    check_key = sys.intern(safe.unsplit(fragment=False))
     url_keys = _url_keys(
-        check_key=sys.intern(safe.unsplit(fragment=False)),
-        citation_key=sys.intern(safe.unsplit(fragment=True)),
+        check_key=check_key,
+        citation_key=sys.intern(safe.unsplit(fragment=True)) if safe.fragment else check_key,
         aggressive_key=aggressive_key,
         heuristics=(*heuristics, *applied),
         variant_key=_variant_of(final, aggressive_key),
     )
-    return (safe_result if level == "safe" else aggressive), url_keys
+    if len(_known_keys) >= _MAX_REMEMBERED_URLS:
+        del _known_keys[next(iter(_known_keys))]
+    _known_keys[cleaned] = url_keys
+    return url_keys
 
 
 def _variant_of(final: _Parts, aggressive_key: str) -> str:
@@ -134,9 +157,12 @@ def _variant_of(final: _Parts, aggressive_key: str) -> str:
     Reading the key back gives ``final`` again when the aggressive steps change nothing
     more (not so for ``www.www.``), unless the port is 443 (``http://h:443`` became
     ``https://h:443``, read back without it) or there is user info (kept as written); in
-    those cases the key is read back.
+    those cases the key is read back. Only a host label the steps remove can be left for
+    a second pass (``www.www.``, ``m.www.``): the other steps are done in one.
     """
-    if final.port == ":443" or final.userinfo or _aggressive_parts(final)[1]:
+    if final.port == ":443" or final.userinfo or (
+            not _REMOVABLE_LABELS.isdisjoint(final.host.split("."))
+            and _aggressive_parts(final)[1]):
         return locale_variant_key(aggressive_key)
     return _without_locale(final)
 
@@ -156,11 +182,12 @@ def locale_variant_key(url: str) -> str:
 
 
 def _without_locale(parts: _Parts) -> str:
-    segments = parts.path.split("/")
+    # "" and the first segments; the rest of the path is left whole
+    segments = parts.path.split("/", _LOCALE_SEGMENTS + 1)
     path = "/".join(segment for index, segment in enumerate(segments)
                     if not (0 < index <= _LOCALE_SEGMENTS and _is_language(segment)))
     query = "&".join(piece for piece in parts.query.split("&")
-                     if piece_name(piece).lower() not in _LOCALE_PARAMS)
+                     if piece_name(piece).lower() not in _LOCALE_PARAMS) if parts.query else ""
     return _Parts(parts.scheme, parts.userinfo, parts.host, parts.port, path or "/", query,
                   parts.fragment).unsplit(fragment=False)
 
@@ -168,9 +195,12 @@ def _without_locale(parts: _Parts) -> str:
 # ---------------------------------------------------------------- safe normalisation
 
 
-def _split(url: str) -> tuple[SplitResult, int | None]:
-    """``urlsplit`` and the port, for a URL free of whitespace and invisible characters."""
-    for suspect in _MAYBE_INVISIBLE.finditer(url):
+def _split(url: str) -> _Split:
+    """``urlsplit``, the port and the host name, for a URL free of whitespace and invisible
+    characters."""
+    # A printable URL without a space has none (the usual case: no run to look at).
+    for suspect in () if url.isprintable() and " " not in url else \
+            _MAYBE_INVISIBLE.finditer(url):
         run = suspect.group()
         if run.isprintable() and " " not in run:
             continue  # no whitespace, control, format or surrogate character in it
@@ -181,21 +211,22 @@ def _split(url: str) -> tuple[SplitResult, int | None]:
                                  f"{suspect.start() + offset + 1}")
     try:
         parts = urlsplit(url)
-        return parts, parts.port  # the port raises when not a number in range
+        return parts, parts.port, parts.hostname  # the port raises when not a number in range
     except ValueError as exc:
         raise _Malformed(f"cannot be parsed: {exc}") from None
 
 
-def _safe_parts(url: str, split: tuple[SplitResult, int | None] | None = None) -> _Parts:
+def _safe_parts(url: str, split: _Split | None = None, query: str | None = None) -> _Parts:
     """RFC 3986 §6.2.2–6.2.3 normalisation of an http(s) URL, with an IDNA host.
 
-    ``split`` is ``_split(url)`` when the caller already knows it.
+    ``split`` is ``_split`` of ``url``, or of a URL that differs only by its ``query``,
+    when the caller already knows it.
     """
-    parts, port = split or _split(url)
+    parts, port, hostname = split or _split(url)
     scheme = parts.scheme.lower()
     if scheme not in WEB_SCHEMES:
         raise _Malformed(f"unsupported scheme {scheme!r}")
-    host = _host(parts.hostname or "")
+    host = _host(hostname or "")
     userinfo, at_sign, _ = parts.netloc.rpartition("@")
     return _Parts(
         scheme=scheme,
@@ -203,7 +234,7 @@ def _safe_parts(url: str, split: tuple[SplitResult, int | None] | None = None) -
         host=host,
         port="" if port is None or port == _DEFAULT_PORTS[scheme] else f":{port}",
         path=_remove_dot_segments(_normalize_percent(parts.path, decode=True)) or "/",
-        query=_normalize_percent(parts.query, decode=False),
+        query=_normalize_percent(parts.query if query is None else query, decode=False),
         fragment=_normalize_percent(parts.fragment, decode=False),
     )
 
@@ -287,7 +318,9 @@ def _aggressive_parts(parts: _Parts) -> tuple[_Parts, tuple[str, ...]]:
     if path != "/" and path.endswith("/"):
         path = path.rstrip("/") or "/"
         applied.append("trailing-slash")
-    query = "&".join(sorted(piece for piece in parts.query.split("&") if piece))
+    query = parts.query  # without "&", one piece or none: in order already
+    if "&" in query:
+        query = "&".join(sorted(piece for piece in query.split("&") if piece))
     if query != parts.query:
         applied.append("query-order")
     return _Parts(scheme, parts.userinfo, ".".join(labels), parts.port, path, query,
@@ -298,6 +331,12 @@ def _is_language(segment: str) -> bool:
     match = _LANGUAGE_TAG.fullmatch(segment)
     return (match is not None and match.group(1).lower() in ISO_639_1) \
         or segment.lower() in _SCRIPT_SEGMENTS
+
+
+# What a CleanedLink holds besides its link: (clean URL, removed names, check key,
+# citation key, aggressive key, heuristics, protection, malformed), in field order.
+_Cleaning = tuple[str, tuple[str, ...], str, str, str, tuple[str, ...], Protection | None,
+                  str | None]
 
 
 class LinkCleaner:
@@ -316,7 +355,7 @@ class LinkCleaner:
         self.rules = rules
         self.level = level
         self._max_urls = max_urls
-        self._memo: dict[str, tuple[CleanResult, UrlKeys]] = {}
+        self._memo: dict[str, _Cleaning] = {}
         self._variants: dict[str, str] = {}  # by aggressive key, bounded as the memo
 
     def __len__(self) -> int:
@@ -325,23 +364,21 @@ class LinkCleaner:
 
     def clean(self, links: Iterable[Link]) -> tuple[CleanedLink, ...]:
         """Each link cleaned with its comparison keys; unusable URLs stay as written."""
-        memo, cleaned = self._memo, []
-        for link in links:  # a tree cites each URL many times: the memo answers most links
-            result, url_keys = memo.get(link.url) or self._worked_out(link.url)
-            cleaned.append(make_cleaned_link(  # positional: one is made per link
-                link, result.url, result.removed, url_keys.check_key, url_keys.citation_key,
-                url_keys.aggressive_key, url_keys.heuristics, result.protection,
-                url_keys.malformed))
-        return tuple(cleaned)
+        memo, worked_out = self._memo, self._worked_out
+        # A tree cites each URL many times: the memo answers most links with the fields
+        # of their CleanedLink, given positionally (one is made per link).
+        return tuple([make_cleaned_link(link, *(memo.get(link.url) or worked_out(link.url)))
+                      for link in links])
 
-    def _worked_out(self, url: str) -> tuple[CleanResult, UrlKeys]:
+    def _worked_out(self, url: str) -> _Cleaning:
         """A URL the memo does not hold, cleaned and remembered (the oldest is forgotten)."""
         url = sys.intern(url)
-        known = _clean_and_key(url, self.rules, self.level)
+        result, keys = _clean_and_key(url, self.rules, self.level)
+        known = (result.url, result.removed, keys.check_key, keys.citation_key,
+                 keys.aggressive_key, keys.heuristics, result.protection, keys.malformed)
         if len(self._memo) >= self._max_urls:
             del self._memo[next(iter(self._memo))]
         self._memo[url] = known
-        keys = known[1]
         if keys.variant_key is not None:
             if len(self._variants) >= self._max_urls:
                 del self._variants[next(iter(self._variants))]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from linkaudit.clean.rules import LEVELS, ClearUrlsProvider, RuleSet, SiteRules
 from linkaudit.models import Protection, maker
@@ -44,9 +44,11 @@ def clean_url(url: str, rules: RuleSet, level: str = "safe") -> CleanResult:
     return _clean(url, rules, level, protection, target)
 
 
-def clean_url_at_both_levels(url: str, rules: RuleSet) -> tuple[CleanResult, CleanResult]:
-    """``clean_url`` at "safe" and at "aggressive", taking the URL apart once."""
-    located = _host_and_path(url)
+def clean_url_at_both_levels(url: str, rules: RuleSet, parts: SplitResult | None = None,
+                             hostname: str | None = None) -> tuple[CleanResult, CleanResult]:
+    """``clean_url`` at "safe" and at "aggressive", taking the URL apart once (or not at
+    all: ``parts`` is ``urlsplit(url)`` and ``hostname`` its host name, when known)."""
+    located = _host_and_path(url) if parts is None else _located(url, parts, hostname)
     protection, target = _protection(url, rules, located)
     if protection is None:
         return _strip(url, rules, located)
@@ -89,10 +91,14 @@ def _host_and_path(url: str) -> _Located | None:
     """
     try:
         parts = urlsplit(url)
-        host = parts.hostname or ""
+        hostname = parts.hostname
     except ValueError:
         return None
-    return host.rstrip("."), parts.path, _names(url)
+    return _located(url, parts, hostname)
+
+
+def _located(url: str, parts: SplitResult, hostname: str | None) -> _Located:
+    return (hostname or "").rstrip("."), parts.path, _names(url)
 
 
 def _names(url: str) -> list[tuple[str, str]]:
