@@ -43,7 +43,7 @@ TLS_READ_BUFFER = 16 * 1024
 # round robin rarely find an idle connection: a third more CPU in TLS handshakes on
 # bench_check. At 2, bench_check at 256 in flight closed 700 idle connections to stay
 # under the bound (hosts still holding URLs get many in flight near the run's end) and
-# opened 1,260 in all; at 4 it closes none and opens about 1,000 (each ~1.5 ms of CPU),
+# opened 1,260 in all; at 4 it closes 0-31 and opens 1,018-1,082 (each ~1.5 ms of CPU),
 # peak RSS unchanged; idle connections still do not grow with the hosts.
 OPEN_PER_SLOT = 4
 # ... and never fewer than this many: at a low ``concurrency`` (128 by default) hosts taken
