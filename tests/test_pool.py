@@ -36,6 +36,14 @@ def test_idle_connections_beyond_the_bound_are_closed() -> None:
     assert unbounded == [1, 2, 3, 4]  # aiohttp alone keeps every host's idle connection
 
 
+def test_a_connection_reused_again_and_again_stays_open() -> None:
+    """Releases outnumber the bound long before the connections do: none is closed."""
+    with LoopbackServer() as server:
+        open_after_each = asyncio.run(_ask_in_turn([server.url("/ok")] * 6, max_open=2))
+        assert open_after_each == [1] * 6
+        assert server.accepted == 1
+
+
 def test_the_connection_unused_for_longest_goes_first() -> None:
     with LoopbackServer() as first, LoopbackServer() as second, LoopbackServer() as third:
         async def go() -> set[int]:

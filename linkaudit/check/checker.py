@@ -18,7 +18,7 @@ import dataclasses
 import random
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -171,7 +171,9 @@ class Checker:
         total_attempts = 0  # over every hop: what the result's ``attempts`` reports
         downgraded = False  # an https hop was followed by an http one
         while True:
-            problem = await self._guard(current.host)
+            # A host's answer once known is read without a coroutine per hop.
+            problem = (self._guarded[current.host] if current.host in self._guarded
+                       else await self._guard(current.host))
             if problem is not None:
                 verdict = Verdict.DEAD if problem.reason == "dns" else Verdict.SKIPPED
                 return self._result(key, url, verdict, problem.reason, problem.detail,
@@ -265,30 +267,35 @@ class Checker:
             future.set_result((digest, attempts))
         return attempt, attempts
 
-    async def _hop(self, url: httpx.URL, start: float, own_origin: bool,
-                   cookies: httpx.Cookies) -> tuple[Attempt, int]:
+    def _hop(self, url: httpx.URL, start: float, own_origin: bool,
+             cookies: httpx.Cookies) -> Awaitable[tuple[Attempt, int]]:
         """One hop with retries: GET, whose first bytes the soft-404 rules read; HEAD first
         only for a file that is not a page (``wants_head``: a PDF, an image) on a host that
         does not refuse HEAD, then GET for good once HEAD is refused. The host's configured
-        headers go only to the cited URL's own origin (``own_origin``)."""
+        headers go only to the cited URL's own origin (``own_origin``).
+
+        Neither this nor ``_request`` is a coroutine of its own: each frame between a task
+        and its socket is passed through again at every wake-up of every request."""
         host = self._scheduler.host(url.host)
         headers = host.headers if own_origin else {}
         use_head = host.head.supported and wants_head(url)
 
-        async def attempt_once() -> Attempt:
+        async def head_first() -> Attempt:
             nonlocal use_head
-            if use_head:
-                attempt, asked_get = await self._head_first(url, host, headers, cookies)
-                use_head = not asked_get
-            else:
-                attempt = await self._request("GET", url, host, headers, cookies)
+            attempt, asked_get = await self._head_first(url, host, headers, cookies)
+            use_head = not asked_get
             return attempt
+
+        def attempt_once() -> Awaitable[Attempt]:
+            if use_head:
+                return head_first()
+            return self._request("GET", url, host, headers, cookies)
 
         def choose(attempt: Attempt, number: int) -> RetryDecision:
             return decide(attempt.outcome, number, self._clock() - start, self._config,
                           now=self._scheduler.wall(), rand=self._rand)
 
-        return await retrying(attempt_once, choose, self._scheduler.pause)
+        return retrying(attempt_once, choose, self._scheduler.pause)
 
     async def _head_first(self, url: httpx.URL, host: Host, headers: Mapping[str, str],
                           cookies: httpx.Cookies) -> tuple[Attempt, bool]:
@@ -307,9 +314,9 @@ class Checker:
             knowledge.learn_get(head, get)
         return get, True
 
-    async def _request(self, method: str, url: httpx.URL, host: Host,
-                       headers: Mapping[str, str], cookies: httpx.Cookies) -> Attempt:
-        return await self._scheduler.send(host, lambda: fetch(
+    def _request(self, method: str, url: httpx.URL, host: Host,
+                 headers: Mapping[str, str], cookies: httpx.Cookies) -> Awaitable[Attempt]:
+        return self._scheduler.send(host, lambda: fetch(
             self._client, method, url, headers, self._config.body_cap, cookies))
 
 

@@ -28,18 +28,25 @@ class BoundedConnector(aiohttp.TCPConnector):
             raise ValueError(f"max_open must be at least 1, not {max_open}")
         super().__init__(**kwargs)
         self._max_open = max_open
+        # At least as many as the idle connections: a release keeps at most one more, and
+        # nothing else adds one (aiohttp's reuse and keep-alive expiry only take away).
+        self._idle_at_most = 0
 
     def open_connections(self) -> int:
-        """Connections open now: in use, and idle in the pool (counted at C speed: it runs
-        at every release, over every host's idle list)."""
+        """Connections open now: in use, and idle in the pool (over every host's idle list,
+        at C speed)."""
         return len(self._acquired) + sum(map(len, self._conns.values()))
 
     def _release(self, key: Any, protocol: Any, *, should_close: bool = False) -> None:
         super()._release(key, protocol, should_close=should_close)
+        self._idle_at_most += 1
+        if len(self._acquired) + self._idle_at_most <= self._max_open:
+            return  # within the bound for sure: no count over every host at each release
         excess = self.open_connections() - self._max_open
         while excess > 0 and self._conns:
             self._close_longest_idle()
             excess -= 1
+        self._idle_at_most = self.open_connections() - len(self._acquired)
 
     def _close_longest_idle(self) -> None:
         # Each host's idle connections are in release order: its first is its oldest.
