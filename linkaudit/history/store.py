@@ -276,7 +276,7 @@ class Store:
         """Store checks in one transaction. Cached results are already stored: skipped.
 
         The batch's latest rows are read in one query, and its checks and latest rows
-        written a few dozen a statement (``BatchRows``), not three statements a check.
+        worked out together (``BatchRows``), then written by two prepared statements.
         """
         fresh = [result for result in results if not result.from_cache]
         if not fresh:
@@ -287,8 +287,9 @@ class Store:
                 list({result.key for result in fresh})))
             rows.add(fresh, self._db.execute("SELECT coalesce(max(id), 0) + 1 FROM checks"
                                               ).fetchone()[0])
-            insert_rows(self._db, INSERT_CHECK, 19, rows.checks)
-            insert_rows(self._db, UPSERT_LATEST, 10, rows.latest)
+            # A row a statement (see ``insert_rows``): these tables have constraints.
+            self._db.executemany(INSERT_CHECK, rows.checks)
+            self._db.executemany(UPSERT_LATEST, rows.latest)
             for key, since in rows.late.items():
                 replay(self._db, key, since)
 
