@@ -266,9 +266,14 @@ class Store:
         """Store one check, committed at once so a crash keeps every finished check."""
         self.record_many(run_id, (result,))
 
-    def batch(self, run_id: int, *, size: int = 200, seconds: float = 1.0,
+    def batch(self, run_id: int, *, size: int = 1000, seconds: float = 1.0,
               clock: Callable[[], float] = time.monotonic) -> CheckBatch:
-        """Checks of a run recorded a batch at a time (see ``CheckBatch``)."""
+        """Checks of a run recorded a batch at a time (see ``CheckBatch``).
+
+        A batch's keys lie all over the tables (hosts are checked side by side), and each
+        transaction writes every page it changed: fewer, larger batches write far less.
+        ``seconds`` keeps what a crash can lose to about a second of checks.
+        """
         return CheckBatch(self, run_id, size, seconds, clock)
 
     @guarded
