@@ -268,12 +268,8 @@ class Store:
 
     def batch(self, run_id: int, *, size: int = 1000, seconds: float = 1.0,
               clock: Callable[[], float] = time.monotonic) -> CheckBatch:
-        """Checks of a run recorded a batch at a time (see ``CheckBatch``).
-
-        A batch's keys lie all over the tables (hosts are checked side by side), and each
-        transaction writes every page it changed: fewer, larger batches write far less.
-        ``seconds`` keeps what a crash can lose to about a second of checks.
-        """
+        """Checks of a run recorded a batch at a time (see ``CheckBatch``): a batch's keys lie
+        all over the tables, and each commit writes every page it changed."""
         return CheckBatch(self, run_id, size, seconds, clock)
 
     @guarded
@@ -364,13 +360,15 @@ class Store:
                         _citation_rows(rows))
             # In the table's key order, the rows go through its B-tree in one sweep (a
             # spill's rows come a sorted run after another). Rows of one (key, path, line)
-            # carry the same values, so their order cannot matter.
-            self._db.execute("""
+            # carry the same values, so their order cannot matter. An empty table (a first
+            # run) has no first-seen time to look up: nor must SQLite copy the rows aside
+            # first, as it does for an INSERT that reads its own table.
+            first_seen = ("COALESCE((SELECT MIN(first_seen) FROM citations AS c "
+                          "WHERE c.key = i.key AND c.path = i.path), :seen)"
+                          if self._db.execute("SELECT 1 FROM citations").fetchone() else ":seen")
+            self._db.execute(f"""
                 INSERT INTO citations (key, url, path, line, first_seen, last_seen, last_run)
-                SELECT i.key, i.url, i.path, i.line,
-                       COALESCE((SELECT MIN(first_seen) FROM citations AS c
-                                 WHERE c.key = i.key AND c.path = i.path), :seen),
-                       :seen, :run
+                SELECT i.key, i.url, i.path, i.line, {first_seen}, :seen, :run
                 FROM incoming AS i ORDER BY i.key, i.path, i.line
                 ON CONFLICT (key, path, line) DO UPDATE SET
                     url = excluded.url, last_seen = excluded.last_seen,
