@@ -70,11 +70,13 @@ class DieHalfWay:
     def __getattr__(self, name):
         return getattr(self.connection, name)
 
-    def execute(self, sql, *args):
+    def executemany(self, sql, rows):
         global inserted
-        cursor = self.connection.execute(sql, *args)
-        if sql.startswith("INSERT INTO checks"):
-            inserted += len(args[0]) // 19  # 19 values a check
+        if not sql.startswith("INSERT INTO checks"):
+            return self.connection.executemany(sql, rows)
+        for row in rows:
+            cursor = self.connection.execute(sql, row)
+            inserted += 1
             if inserted >= 240:  # half-way through the third batch
                 os.kill(os.getpid(), signal.SIGKILL)
         return cursor

@@ -1,5 +1,5 @@
 """Rows written in batches: check results one transaction per batch, not per URL, the rows
-of a batch worked out together; many rows a statement, not one."""
+of a batch worked out together; into temporary tables, many rows a statement, not one."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 INSERT_CHECK = (
     "INSERT INTO checks (id, run_id, key, url, verdict, reason, status, chain, final_url, "
     "permanent, final_verdict, detail, attempts, checked_at, outcome, failures, "
-    "first_failure, last_failure, last_failure_ever) VALUES {values}"
-)  # rows of 19 values, through ``insert_rows``
+    "first_failure, last_failure, last_failure_ever) VALUES ({})".format(", ".join("?" * 19))
+)
 
 _VALUES_A_STATEMENT = 900  # bound values: under the limit of any SQLite (999 before 3.32)
 
@@ -30,7 +30,9 @@ def insert_rows(db: sqlite3.Connection, statement: str, width: int,
     as SQLite binds at once: ``{values}`` in it is their multi-row VALUES list.
 
     Binding row after row, one statement each, costs several times what SQLite then does
-    with the row.
+    with the row. For tables without constraints (temporary ones): into a table that has
+    some, a statement of many rows keeps a statement journal (to undo its earlier rows
+    should a later one fail), a temporary file of each page it changes, costing more.
     """
     per = _VALUES_A_STATEMENT // width
     row = "(" + ", ".join("?" * width) + ")"

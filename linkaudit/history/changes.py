@@ -10,14 +10,17 @@ import functools
 import hashlib
 import itertools
 import math
+import operator
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from linkaudit.history.dead_rule import SUCCESS, Confirmation, DeadRule
 from linkaudit.history.schema import path_from_store, stored_note
 from linkaudit.models import Finding, Verdict
+from linkaudit.spill import Spilled, row_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,30 +74,49 @@ class Changes:
         return bool(self.new_dead or self.recovered or self.new_redirects or self.new_findings)
 
 
-def fingerprint(finding: Finding, note: str | None = None) -> str:
-    """A finding's identity across runs: kind, note and URL; lines and wording may move.
+def fingerprint(finding: Finding) -> str:
+    """A finding's identity across runs: kind, note and URL; lines and wording may move."""
+    return _digest(finding.kind, finding.path.as_posix(), finding.url)
 
-    ``note`` is ``finding.path.as_posix()`` when the caller has it already.
-    """
-    text = f"{finding.kind}\x1f{note or finding.path.as_posix()}\x1f{finding.url or ''}"
+
+def _digest(kind: str, note: str, url: str | None) -> str:
+    text = f"{kind}\x1f{note}\x1f{url or ''}"
     # surrogatepass: an undecodable file name (surrogate-escaped) has a fingerprint too
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
+_FIELD = {field.name: index for index, field in enumerate(fields(Finding))}
+_KIND, _PATH, _LINE, _MESSAGE, _URL, _SUPPRESSED = (
+    _FIELD[name] for name in ("kind", "path", "line", "message", "url", "suppressed"))
+
+
 def finding_rows(findings: Iterable[Finding]) -> Iterator[tuple[object, ...]]:
     """``(fingerprint, kind, stored note, line, url, message)`` of each unsuppressed
-    finding; a note's path is worked out once for its run of findings."""
+    finding; a note's path is worked out once for its run of findings.
+
+    A spill's findings are read as rows (``row_groups``), never built (the objects cost
+    more than the rest of this): notes come merged, each note's findings in their order,
+    so of equal fingerprints (one note's) the same comes first.
+    """
+    rows: Iterable[tuple[Any, ...]]
+    if isinstance(findings, Spilled):
+        rows = itertools.chain.from_iterable(
+            map(operator.itemgetter(1), findings.row_groups()))
+    else:
+        as_row = row_of(Finding)
+        assert as_row is not None  # a dataclass of fields given by position
+        rows = map(as_row, findings)
     last: Path | None = None
     note: str = ""
     stored: str | bytes = ""
-    for finding in findings:
-        if finding.suppressed is not None:
+    for row in rows:
+        if row[_SUPPRESSED] is not None:
             continue
-        if finding.path is not last:
-            last = finding.path
+        if row[_PATH] is not last:
+            last = row[_PATH]
             note, stored = last.as_posix(), stored_note(last)
-        yield (fingerprint(finding, note), finding.kind, stored, finding.line, finding.url,
-               finding.message)
+        kind, url = row[_KIND], row[_URL]
+        yield _digest(kind, note, url), kind, stored, row[_LINE], url, row[_MESSAGE]
 
 
 # Each key checked after run :after up to run :run, with its latest check as of :run and

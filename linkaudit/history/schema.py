@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from linkaudit.history.batch import insert_rows
 from linkaudit.history.dead_rule import Tally, outcome
 
 _V1 = (
@@ -96,8 +95,9 @@ _V2 = (
 )
 UPSERT_LATEST = (
     "INSERT OR REPLACE INTO latest (key, check_id, verdict, checked_at, outcome, failures, "
-    "first_failure, last_failure, last_failure_ever, first_checked) VALUES {values}"
-)  # rows of 10 values, through ``insert_rows``
+    "first_failure, last_failure, last_failure_ever, first_checked) VALUES ({})".format(
+        ", ".join("?" * 10))
+)
 _REPLAY_BATCH = 10_000
 
 
@@ -132,8 +132,8 @@ def replay(db: sqlite3.Connection, key: str | None = None, since: float | None =
             tally = tally.after(result, at)
             first_checked = at if first_checked is None else first_checked
             updates.append((result, *tally.values(), check_id))
-        insert_rows(db, UPSERT_LATEST, 10,
-                    [(group_key, check_id, verdict, at, result, *tally.values(), first_checked)])
+        db.execute(UPSERT_LATEST,
+                   (group_key, check_id, verdict, at, result, *tally.values(), first_checked))
         if len(updates) >= _REPLAY_BATCH:
             _write_tallies(db, updates)
             updates = []

@@ -266,9 +266,10 @@ class Store:
         """Store one check, committed at once so a crash keeps every finished check."""
         self.record_many(run_id, (result,))
 
-    def batch(self, run_id: int, *, size: int = 200, seconds: float = 1.0,
+    def batch(self, run_id: int, *, size: int = 1000, seconds: float = 1.0,
               clock: Callable[[], float] = time.monotonic) -> CheckBatch:
-        """Checks of a run recorded a batch at a time (see ``CheckBatch``)."""
+        """Checks of a run recorded a batch at a time (see ``CheckBatch``): a batch's keys lie
+        all over the tables, and each commit writes every page it changed."""
         return CheckBatch(self, run_id, size, seconds, clock)
 
     @guarded
@@ -276,7 +277,7 @@ class Store:
         """Store checks in one transaction. Cached results are already stored: skipped.
 
         The batch's latest rows are read in one query, and its checks and latest rows
-        written a few dozen a statement (``BatchRows``), not three statements a check.
+        worked out together (``BatchRows``), then written by two prepared statements.
         """
         fresh = [result for result in results if not result.from_cache]
         if not fresh:
@@ -287,8 +288,9 @@ class Store:
                 list({result.key for result in fresh})))
             rows.add(fresh, self._db.execute("SELECT coalesce(max(id), 0) + 1 FROM checks"
                                               ).fetchone()[0])
-            insert_rows(self._db, INSERT_CHECK, 19, rows.checks)
-            insert_rows(self._db, UPSERT_LATEST, 10, rows.latest)
+            # A row a statement (see ``insert_rows``): these tables have constraints.
+            self._db.executemany(INSERT_CHECK, rows.checks)
+            self._db.executemany(UPSERT_LATEST, rows.latest)
             for key, since in rows.late.items():
                 replay(self._db, key, since)
 
@@ -358,13 +360,15 @@ class Store:
                         _citation_rows(rows))
             # In the table's key order, the rows go through its B-tree in one sweep (a
             # spill's rows come a sorted run after another). Rows of one (key, path, line)
-            # carry the same values, so their order cannot matter.
-            self._db.execute("""
+            # carry the same values, so their order cannot matter. An empty table (a first
+            # run) has no first-seen time to look up: nor must SQLite copy the rows aside
+            # first, as it does for an INSERT that reads its own table.
+            first_seen = ("COALESCE((SELECT MIN(first_seen) FROM citations AS c "
+                          "WHERE c.key = i.key AND c.path = i.path), :seen)"
+                          if self._db.execute("SELECT 1 FROM citations").fetchone() else ":seen")
+            self._db.execute(f"""
                 INSERT INTO citations (key, url, path, line, first_seen, last_seen, last_run)
-                SELECT i.key, i.url, i.path, i.line,
-                       COALESCE((SELECT MIN(first_seen) FROM citations AS c
-                                 WHERE c.key = i.key AND c.path = i.path), :seen),
-                       :seen, :run
+                SELECT i.key, i.url, i.path, i.line, {first_seen}, :seen, :run
                 FROM incoming AS i ORDER BY i.key, i.path, i.line
                 ON CONFLICT (key, path, line) DO UPDATE SET
                     url = excluded.url, last_seen = excluded.last_seen,
