@@ -269,9 +269,10 @@ def test_json_items_escaped_a_chunk_at_a_time_as_one_by_one(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Long lists are escaped a chunk of items at a time: the bytes are those of escaping
     each item alone, whatever falls at a chunk's edge (bidi, undecodable bytes, ``##[``,
-    ``::``), and each item is what the JSON encoder gives for its fields."""
+    ``::``, line breaks before ``::``), and each item is what the JSON encoder gives for
+    its fields."""
     urls = ["https://e.org/##[x]", "https://e.org/\u202e", "::x", "https://e.org/#",
-            "##[", "https://[::1]/a", "\udcff\x7f"]
+            "##[", "https://[::1]/a", "\udcff\x7f", "x\n::error::y", "  \r\n  ::x\r::"]
     findings = tuple(Finding("tracking", Severity.WARNING, Path(f"n{index}\udcfe.md"), 1, 1,
                              f"m {url}", url=url, clean_url=None if index % 2 else url,
                              removed_params=("a\"b",) * (index % 3),

@@ -251,8 +251,11 @@ def _chunks(items: Iterator[str]) -> Iterator[str]:
     """Encoded list items, ``_CHUNK_ITEMS`` of them joined and escaped at a time.
 
     Escaping the joined text gives what escaping each item gives: the escapes are per
-    character, and no workflow command can start at an item's line (it starts with the
-    indent and a JSON value) nor span two items (a value neither starts nor ends in ``#``).
+    character, no workflow command can span two items (a value neither starts nor ends in
+    ``#``), and none can start a line, so that is not looked for: the encoder writes line
+    breaks inside strings as escapes, so a chunk's only line starts are its first item's
+    and those after a separator, each followed by spaces and a JSON value (``{``, ``[``,
+    ``"``, a digit, ``-`` or a letter), never by ``:``.
     """
     while block := list(itertools.islice(items, _CHUNK_ITEMS)):
-        yield json_escaped(_ITEM_SEPARATOR.join(block))
+        yield json_escaped(_ITEM_SEPARATOR.join(block), line_starts=False)
