@@ -280,9 +280,9 @@ def test_json_items_escaped_a_chunk_at_a_time_as_one_by_one(
                              suppressed=None if index % 3 else "why \u2028")
                      for index, url in enumerate(urls))
     report = dataclasses.replace(empty_report(), findings=findings)
-    monkeypatch.setattr(json_report, "_CHUNK_ITEMS", 1)
+    monkeypatch.setattr(json_report, "_CHUNK_CHARS", 1)
     alone = render(report, "json")
-    monkeypatch.setattr(json_report, "_CHUNK_ITEMS", 2)
+    monkeypatch.setattr(json_report, "_CHUNK_CHARS", 300)
     assert render(report, "json") == alone
     items = [json_escaped(json.dumps({
         "kind": f.kind, "severity": str(f.severity), "file": display_path(f.path),
