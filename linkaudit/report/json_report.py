@@ -107,12 +107,13 @@ def _strings(values: tuple[str, ...]) -> tuple[Iterable[str], bool]:
     themselves when none needs an escape (the template quotes them), else their JSON.
     Telling costs a fraction of encoding, which reads every character twice."""
     text = "".join(values)
-    if text.isascii() and len(text.encode().translate(None, _ESCAPED)) == len(text):
+    if text.isascii() and (encoded := text.encode()).translate(_ESCAPED) == encoded:
         return values, True
     return map(encode_basestring, values), False
 
 
-_ESCAPED = bytes(range(0x20)) + b'"\\'  # what JSON escapes in an ASCII string
+# Each byte JSON escapes in an ASCII string made another (a letter), the others kept
+_ESCAPED = bytes(ord("a") if byte < 0x20 or byte in b'"\\' else byte for byte in range(256))
 
 
 class _Known(dict[Any, str]):
