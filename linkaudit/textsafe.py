@@ -60,13 +60,14 @@ def _unicode_escape(char: str) -> str:
     return f"\\u{ord(char):04x}"
 
 
-def json_escaped(document: str) -> str:
+def json_escaped(document: str, *, line_starts: bool = True) -> str:
     """A JSON document with every unsafe character, and the ``#`` of a legacy ``##[``
     workflow command, written as a ``\\uNNNN`` escape.
 
     ``json.dumps`` already escapes C0 controls inside strings, so one seen raw is the
     document's own whitespace and stays. Structural JSON holds none of the others, so
     they can only be inside strings, where the escape decodes to the same character.
+    ``line_starts`` as for ``without_commands``.
     """
     def escape(match: re.Match[str]) -> str:
         char = match.group()
@@ -75,7 +76,7 @@ def json_escaped(document: str) -> str:
     # ASCII without DEL: the only unsafe characters it can hold are the C0 that stay
     if not document.isascii() or "\x7f" in document:
         document = UNSAFE.sub(escape, document)
-    return without_commands(document, _unicode_escape)
+    return without_commands(document, _unicode_escape, line_starts=line_starts)
 
 
 def char_reference(char: str) -> str:
@@ -97,14 +98,19 @@ def percent_escaped(text: str) -> str:
     return UNSAFE.sub(lambda m: _percent(m.group()), text)
 
 
-def without_commands(text: str, escape: Callable[[str], str] = _backslash) -> str:
+def without_commands(text: str, escape: Callable[[str], str] = _backslash, *,
+                     line_starts: bool = True) -> str:
     """``text`` where no line starts a workflow command: the first ``:`` of a line's
     ``::`` and the first ``#`` of any ``##[`` are written with the format's ``escape``.
 
     Each pattern runs only when the text holds what it needs (``::``, ``##[``): the line
-    start pattern tries every position, and most texts hold neither."""
-    if "::" in text:
+    start pattern tries every position, and most texts hold neither. ``##[`` is looked
+    for from the first ``#`` on, found by the far cheaper search for one character. A
+    caller that knows no line of ``text`` can start with ``:`` after spaces (each line
+    starts with a JSON value, say) passes ``line_starts=False``: looking for ``::`` costs
+    a pass over a text full of URLs' ``:``."""
+    if line_starts and "::" in text:
         text = _COMMAND_START.sub(lambda m: m.group(1) + escape(":"), text)
-    if "##[" in text:
+    if (first := text.find("#")) >= 0 and text.find("##[", first) >= 0:
         text = _LEGACY_COMMAND.sub(lambda m: escape("#"), text)
     return text

@@ -269,9 +269,10 @@ def test_json_items_escaped_a_chunk_at_a_time_as_one_by_one(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Long lists are escaped a chunk of items at a time: the bytes are those of escaping
     each item alone, whatever falls at a chunk's edge (bidi, undecodable bytes, ``##[``,
-    ``::``), and each item is what the JSON encoder gives for its fields."""
+    ``::``, line breaks before ``::``), and each item is what the JSON encoder gives for
+    its fields."""
     urls = ["https://e.org/##[x]", "https://e.org/\u202e", "::x", "https://e.org/#",
-            "##[", "https://[::1]/a", "\udcff\x7f"]
+            "##[", "https://[::1]/a", "\udcff\x7f", "x\n::error::y", "  \r\n  ::x\r::"]
     findings = tuple(Finding("tracking", Severity.WARNING, Path(f"n{index}\udcfe.md"), 1, 1,
                              f"m {url}", url=url, clean_url=None if index % 2 else url,
                              removed_params=("a\"b",) * (index % 3),
@@ -279,9 +280,9 @@ def test_json_items_escaped_a_chunk_at_a_time_as_one_by_one(
                              suppressed=None if index % 3 else "why \u2028")
                      for index, url in enumerate(urls))
     report = dataclasses.replace(empty_report(), findings=findings)
-    monkeypatch.setattr(json_report, "_CHUNK_ITEMS", 1)
+    monkeypatch.setattr(json_report, "_CHUNK_CHARS", 1)
     alone = render(report, "json")
-    monkeypatch.setattr(json_report, "_CHUNK_ITEMS", 2)
+    monkeypatch.setattr(json_report, "_CHUNK_CHARS", 300)
     assert render(report, "json") == alone
     items = [json_escaped(json.dumps({
         "kind": f.kind, "severity": str(f.severity), "file": display_path(f.path),

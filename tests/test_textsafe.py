@@ -38,6 +38,8 @@ def test_shortcuts_give_what_the_patterns_give(text: str, keep: str) -> None:
     assert textsafe.percent_escaped(text) == _by_pattern(
         lambda m: textsafe._percent(m.group()), text)
     assert textsafe.without_commands(text) == _commands_by_pattern(text, textsafe._backslash)
+    assert textsafe.without_commands(text, line_starts=False) == textsafe._LEGACY_COMMAND.sub(
+        lambda m: textsafe._backslash("#"), text)
 
 
 def test_plain_text_comes_back_as_it_is() -> None:

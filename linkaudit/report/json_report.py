@@ -53,27 +53,32 @@ def _summary(report: Report) -> dict[str, Any]:
     } | ({"slowed_down": dict(report.slowed_down)} if report.slowed_down else {})
 
 
-def _links(links: Collection[LinkRecord]) -> Iterator[str]:
+def _links(links: Collection[LinkRecord], known: _Known) -> Iterator[str]:
+    """Each note's links, as one text of items."""
     for file, rows in rows_by_note(links, LinkRecord, ("line", "column")):
         link = _columns(LinkRecord, rows)
-        yield from map(_LINK.__mod__, zip(
+        (url, raw_url), (clean, raw_clean), (key, raw_key) = map(
+            _strings, (link["url"], link["clean_url"], link["check_key"]))
+        yield _ITEM_SEPARATOR.join(map(_link_template(raw_url, raw_clean, raw_key).__mod__, zip(
             itertools.repeat(encode_basestring(file)), link["line"], link["column"],
-            map(_KIND_NAMES.__getitem__, link["kind"]), _nullable(link["label"]),
-            map(encode_basestring, link["url"]), map(encode_basestring, link["clean_url"]),
-            map(encode_basestring, link["check_key"]), map(encode_basestring, link["family"]),
-            _nullable(link["lang"])))
+            map(_KIND_NAMES.__getitem__, link["kind"]), map(known.__getitem__, link["label"]),
+            url, clean, key, map(known.__getitem__, link["family"]),
+            map(known.__getitem__, link["lang"]))))
 
 
-def _findings(findings: Collection[Finding]) -> Iterator[str]:
+def _findings(findings: Collection[Finding], known: _Known) -> Iterator[str]:
+    """Each note's findings, as one text of items."""
     for file, rows in rows_by_note(findings, Finding, ("line", "column", "kind")):
         finding = _columns(Finding, rows)
-        yield from map(_FINDING.__mod__, zip(
-            map(encode_basestring, finding["kind"]),
+        (url, raw_url), (clean, raw_clean) = map(
+            _nullable, (finding["url"], finding["clean_url"]))
+        yield _ITEM_SEPARATOR.join(map(_finding_template(raw_url, raw_clean).__mod__, zip(
+            map(known.__getitem__, finding["kind"]),
             map(_SEVERITY_NAMES.__getitem__, finding["severity"]),
             itertools.repeat(encode_basestring(file)), finding["line"], finding["column"],
-            _nullable(finding["url"]), map(encode_basestring, finding["message"]),
-            _nullable(finding["clean_url"]), _encoded(finding["removed_params"]),
-            map(_related, finding["related"]), _nullable(finding["suppressed"])))
+            url, map(known.__getitem__, finding["message"]),
+            clean, map(known.__getitem__, finding["removed_params"]),
+            _places(finding["related"]), map(known.__getitem__, finding["suppressed"]))))
 
 
 def _columns(kind: type, rows: list[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
@@ -86,35 +91,85 @@ def _field_names(kind: type) -> tuple[str, ...]:
     return tuple(field.name for field in dataclasses.fields(kind))
 
 
-def _nullable(values: tuple[Any, ...]) -> Iterator[str]:
-    """Each string or None as JSON; a column of one or the other alone in a C loop."""
+def _nullable(values: tuple[Any, ...]) -> tuple[Iterable[str], bool]:
+    """``_strings`` of a column of strings and None: a column of one or the other alone in
+    a C loop."""
     nulls = values.count(None)
     if not nulls:
-        return map(encode_basestring, values)
-    return itertools.repeat("null", nulls) if nulls == len(values) else _encoded(values)
+        return _strings(values)
+    if nulls == len(values):
+        return itertools.repeat("null", nulls), False
+    return _encoded(values), False
 
 
-def _template(*keys: str) -> str:
-    """A JSON object of ``keys`` in order, for ``%`` with each value's JSON (or an int)."""
-    return "{" + ", ".join(f"{encode_basestring(key)}: %s" for key in keys) + "}"
+def _strings(values: tuple[str, ...]) -> tuple[Iterable[str], bool]:
+    """A column of strings as they go in a template, and whether raw: the strings
+    themselves when none needs an escape (the template quotes them), else their JSON.
+    Telling costs a fraction of encoding, which reads every character twice."""
+    text = "".join(values)
+    if text.isascii() and (encoded := text.encode()).translate(_ESCAPED) == encoded:
+        return values, True
+    return map(encode_basestring, values), False
+
+
+# Each byte JSON escapes in an ASCII string made another (a letter), the others kept
+_ESCAPED = bytes(ord("a") if byte < 0x20 or byte in b'"\\' else byte for byte in range(256))
+
+
+class _Known(dict[Any, str]):
+    """Values' JSON by value, for the fields whose values repeat (kinds, messages, removed
+    parameters, families): a look-up costs far less than encoding again. Bounded: emptied
+    when full, so a tree of all different values costs one table of them at most."""
+
+    def __missing__(self, value: Any) -> str:
+        if len(self) >= _KNOWN_VALUES:
+            self.clear()
+        text = self[value] = _json(value)
+        return text
+
+
+_KNOWN_VALUES = 4096
+
+
+def _template(*keys: str, raw: Collection[str] = ()) -> str:
+    """A JSON object of ``keys`` in order, for ``%`` with each value's JSON (or an int), or
+    for a key in ``raw`` the string itself, with nothing to escape (``_strings``)."""
+    return "{" + ", ".join(f'{encode_basestring(key)}: "%s"' if key in raw
+                           else f"{encode_basestring(key)}: %s" for key in keys) + "}"
 
 
 # Items are written from these templates (what the C encoder gives for a dict of the same
 # keys), their values' JSON made a note's column at a time: a dict per item and its
-# encoding cost more than the rest of the report.
-_LINK = _template("file", "line", "column", "kind", "label", "url", "clean_url",
-                  "check_key", "family", "lang")
-_FINDING = _template("kind", "severity", "file", "line", "column", "url", "message",
-                     "clean_url", "removed_params", "related", "suppressed")
+# encoding cost more than the rest of the report. The URLs' columns come raw or encoded.
+@functools.cache
+def _link_template(url: bool, clean_url: bool, check_key: bool) -> str:
+    raw = itertools.compress(("url", "clean_url", "check_key"), (url, clean_url, check_key))
+    return _template("file", "line", "column", "kind", "label", "url", "clean_url",
+                     "check_key", "family", "lang", raw=tuple(raw))
+
+
+@functools.cache
+def _finding_template(url: bool, clean_url: bool) -> str:
+    raw = itertools.compress(("url", "clean_url"), (url, clean_url))
+    return _template("kind", "severity", "file", "line", "column", "url", "message",
+                     "clean_url", "removed_params", "related", "suppressed", raw=tuple(raw))
+
+
+_PLACE = _template("file", "line", "column")
 _SEVERITY_NAMES = {severity: encode_basestring(str(severity)) for severity in Severity}
 _KIND_NAMES = {kind: encode_basestring(str(kind)) for kind in LinkKind}
 
 
+def _places(column: tuple[tuple[Location, ...], ...]) -> Iterator[str]:
+    """Each finding's related places as JSON; a note's findings with none, in a C loop."""
+    if not any(column):
+        return itertools.repeat("[]", len(column))
+    return map(_related, column)
+
+
 def _related(places: tuple[Location, ...]) -> str:
-    if not places:
-        return "[]"
-    return _json([{"file": display_path(place.path), "line": place.line,
-                   "column": place.column} for place in places])
+    return "[" + ", ".join([_PLACE % (encode_basestring(display_path(place.path)),
+                                      place.line, place.column) for place in places]) + "]"
 
 
 def _result(result: CheckResult, report: Report) -> dict[str, Any]:
@@ -154,6 +209,7 @@ def _run(run: RunSummary) -> dict[str, Any]:
 
 def _sections(report: Report) -> dict[str, Any]:
     """The document with its long lists as iterators, produced as they are written."""
+    known = _Known()
     return {
         "schema": SCHEMA_NAME,
         "version": SCHEMA_VERSION,
@@ -162,8 +218,8 @@ def _sections(report: Report) -> dict[str, Any]:
         "finished_at": report.finished_at,
         "interrupted": report.interrupted,
         "summary": _summary(report),
-        "links": _links(report.links),
-        "findings": _findings(report.findings),
+        "links": _links(report.links, known),
+        "findings": _findings(report.findings, known),
         "results": _encoded(_result(result, report)
                             for result in sorted(report.results, key=lambda r: r.key)),
         "history": _encoded(map(_run, report.history)),
@@ -244,15 +300,27 @@ def write_document(document: dict[str, Any], out: TextIO) -> None:
 
 
 _ITEM_SEPARATOR = ",\n    "
-_CHUNK_ITEMS = 256
+_CHUNK_CHARS = 1 << 16
 
 
 def _chunks(items: Iterator[str]) -> Iterator[str]:
-    """Encoded list items, ``_CHUNK_ITEMS`` of them joined and escaped at a time.
+    """Encoded list items (one or several in each text), joined and escaped at least
+    ``_CHUNK_CHARS`` characters at a time.
 
     Escaping the joined text gives what escaping each item gives: the escapes are per
-    character, and no workflow command can start at an item's line (it starts with the
-    indent and a JSON value) nor span two items (a value neither starts nor ends in ``#``).
+    character, no workflow command can span two items (a value neither starts nor ends in
+    ``#``), and none can start a line, so that is not looked for: the encoder writes line
+    breaks inside strings as escapes, so a chunk's only line starts are its first item's
+    and those after a separator, each followed by spaces and a JSON value (``{``, ``[``,
+    ``"``, a digit, ``-`` or a letter), never by ``:``.
     """
-    while block := list(itertools.islice(items, _CHUNK_ITEMS)):
-        yield json_escaped(_ITEM_SEPARATOR.join(block))
+    block: list[str] = []
+    size = 0
+    for item in items:
+        block.append(item)
+        size += len(item)
+        if size >= _CHUNK_CHARS:
+            yield json_escaped(_ITEM_SEPARATOR.join(block), line_starts=False)
+            block, size = [], 0
+    if block:
+        yield json_escaped(_ITEM_SEPARATOR.join(block), line_starts=False)
